@@ -1,0 +1,33 @@
+/**
+ * Limits shared by client and server. The server enforces them; the client uses them to refuse early
+ * with a clear message instead of a round trip.
+ */
+export const LIMITS = {
+  /** Socket.IO `maxHttpBufferSize`: a larger frame closes the connection at the transport. */
+  maxSignalingPayloadBytes: 64 * 1024,
+  /** An SDP blob; leaves headroom below the transport limit for the envelope. */
+  maxSdpLength: 60 * 1024,
+  /** An ICE candidate line is ~100–200 characters; 1 KiB is generous and bounds abuse. */
+  maxCandidateLength: 1024,
+  maxDisplayNameLength: 64,
+  maxRoomNameLength: 64,
+  /** User, call and session ids are 128-bit random values, base64url-encoded (22 characters). */
+  idLength: 22,
+  sessionTokenLength: 43,
+  maxChatMessageLength: 4000,
+} as const;
+
+/** Server defaults; each is configurable (see the README's configuration table). */
+export const DEFAULTS = {
+  port: 3000,
+  roomCapacity: 2,
+  maxRoomCapacity: 16,
+  ringTimeoutMs: 30_000,
+  /** How long a user whose connection dropped keeps their seat, so a reload or a blip does not drop them. */
+  reconnectGraceMs: 15_000,
+  /** Token bucket per socket: sustained events per second, and the burst allowed above it. */
+  eventsPerSecond: 50,
+  eventBurst: 100,
+  maxConnectionsPerIp: 20,
+  shutdownTimeoutMs: 10_000,
+} as const;

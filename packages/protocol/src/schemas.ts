@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+import { normalizeDisplayName, normalizeRoomName } from './normalize.js';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------------------------
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** A 128-bit random id, base64url: server-assigned for users, calls and sessions. */
+export const IdSchema = z.string().length(LIMITS.idLength).regex(BASE64URL, 'must be base64url');
+export const UserIdSchema = IdSchema;
+export const CallIdSchema = IdSchema;
+export const SessionTokenSchema = z
+  .string()
+  .length(LIMITS.sessionTokenLength)
+  .regex(BASE64URL, 'must be base64url');
+
+// Raw input may be a little longer than the limit (it shrinks when whitespace folds); the
+// normalised value is what the limit applies to.
+const RAW_NAME_SLACK = 4;
+
+export const DisplayNameSchema = z
+  .string()
+  .max(LIMITS.maxDisplayNameLength * RAW_NAME_SLACK)
+  .transform(normalizeDisplayName)
+  .pipe(z.string().min(1, 'must not be empty').max(LIMITS.maxDisplayNameLength));
+
+export const RoomNameSchema = z
+  .string()
+  .max(LIMITS.maxRoomNameLength * RAW_NAME_SLACK)
+  .transform(normalizeRoomName)
+  .pipe(z.string().min(1, 'must not be empty').max(LIMITS.maxRoomNameLength));
+
+/** A user as others see them. `in-call` covers ringing too: such a user cannot take another call. */
+export const UserStateSchema = z.enum(['free', 'in-call']);
+export const PublicUserSchema = z.object({
+  id: UserIdSchema,
+  name: DisplayNameSchema,
+  state: UserStateSchema,
+});
+export type PublicUser = z.infer<typeof PublicUserSchema>;
+export type UserState = z.infer<typeof UserStateSchema>;
+
+export const RoomSnapshotSchema = z.object({
+  name: RoomNameSchema,
+  capacity: z.number().int().positive(),
+  /** Everyone in the room, the receiver included, in join order. */
+  users: z.array(PublicUserSchema),
+});
+export type RoomSnapshot = z.infer<typeof RoomSnapshotSchema>;
+
+export const IceServerSchema = z.object({
+  urls: z.union([z.string().max(512), z.array(z.string().max(512)).max(16)]),
+  username: z.string().max(512).optional(),
+  credential: z.string().max(512).optional(),
+});
+export type IceServer = z.infer<typeof IceServerSchema>;
+
+/** What the caller intends to send; the callee's UI shows "video call" or "audio call". */
+export const CallMediaSchema = z.object({ audio: z.boolean(), video: z.boolean() });
+export type CallMedia = z.infer<typeof CallMediaSchema>;
+
+export const CallRoleSchema = z.enum(['caller', 'callee']);
+export const CallStateSchema = z.enum(['ringing', 'active']);
+
+/** A call as one of its parties sees it (on resume). */
+export const CallInfoSchema = z.object({
+  callId: CallIdSchema,
+  state: CallStateSchema,
+  role: CallRoleSchema,
+  peer: PublicUserSchema,
+  media: CallMediaSchema,
+  /** Perfect negotiation: the callee is polite. */
+  polite: z.boolean(),
+});
+export type CallInfo = z.infer<typeof CallInfoSchema>;
+
+export const CallEndReasonSchema = z.enum([
+  /** The callee declined while ringing. */
+  'declined',
+  /** The caller hung up while ringing. */
+  'cancelled',
+  /** Nobody answered within the ring timeout (the callee's "missed call"). */
+  'timeout',
+  /** One party hung up an active call. */
+  'hangup',
+  /** The other party left the room or lost its connection beyond the grace period. */
+  'peer_left',
+]);
+export type CallEndReason = z.infer<typeof CallEndReasonSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Relayed signaling (SDP and ICE), opaque to the server beyond its shape and size
+// ---------------------------------------------------------------------------------------------
+
+export const SessionDescriptionSchema = z.object({
+  type: z.enum(['offer', 'answer']),
+  sdp: z.string().max(LIMITS.maxSdpLength),
+});
+
+export const IceCandidateSchema = z.object({
+  candidate: z.string().max(LIMITS.maxCandidateLength),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+/** What a party tells its peer about its own media, so the peer can show "muted" or an avatar. */
+export const MediaStateSchema = z.object({
+  microphone: z.boolean(),
+  camera: z.boolean(),
+  screen: z.boolean(),
+});
+export type MediaState = z.infer<typeof MediaStateSchema>;
+
+export const SignalDataSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('description'), description: SessionDescriptionSchema }),
+  // `candidate: null` marks the end of candidates.
+  z.object({ kind: z.literal('candidate'), candidate: IceCandidateSchema.nullable() }),
+  z.object({ kind: z.literal('media'), state: MediaStateSchema }),
+]);
+export type SignalData = z.infer<typeof SignalDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Handshake
+// ---------------------------------------------------------------------------------------------
+
+/** Socket.IO `auth` sent with the handshake. */
+export const HandshakeAuthSchema = z.object({ protocolVersion: z.number().int() });
+export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Client → server requests
+// ---------------------------------------------------------------------------------------------
+
+export const EmptyRequestSchema = z.object({});
+export const JoinRequestSchema = z.object({ room: RoomNameSchema, name: DisplayNameSchema });
+export const ResumeRequestSchema = z.object({ sessionToken: SessionTokenSchema });
+export const InviteRequestSchema = z.object({
+  to: UserIdSchema,
+  media: CallMediaSchema.default({ audio: true, video: true }),
+});
+export const CallRefRequestSchema = z.object({ callId: CallIdSchema });
+export const SignalRequestSchema = z.object({
+  callId: CallIdSchema,
+  to: UserIdSchema,
+  /** Optional; the server stamps the real sender and refuses a `from` that is not the sender. */
+  from: UserIdSchema.optional(),
+  data: SignalDataSchema,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Successful acknowledgements (the fields besides `ok: true`)
+// ---------------------------------------------------------------------------------------------
+
+export const SessionSchema = z.object({
+  self: PublicUserSchema,
+  /** Keep it (e.g. in sessionStorage) and send it with `session:resume` after a reload or reconnect. */
+  sessionToken: SessionTokenSchema,
+  room: RoomSnapshotSchema,
+  iceServers: z.array(IceServerSchema),
+  /** The user's current call, if any (always null on a fresh join). */
+  call: CallInfoSchema.nullable(),
+});
+export type Session = z.infer<typeof SessionSchema>;
+export const InviteAckSchema = z.object({ callId: CallIdSchema, ringTimeoutMs: z.number().int() });
+export const CallAckSchema = z.object({ callId: CallIdSchema });
+
+// ---------------------------------------------------------------------------------------------
+// Server → client events
+// ---------------------------------------------------------------------------------------------
+
+export const PresenceEventSchema = z.object({
+  room: RoomNameSchema,
+  change: z.enum(['joined', 'left', 'updated']),
+  user: PublicUserSchema,
+});
+export const CallIncomingEventSchema = z.object({
+  callId: CallIdSchema,
+  from: PublicUserSchema,
+  media: CallMediaSchema,
+  ringTimeoutMs: z.number().int(),
+});
+export const CallAcceptedEventSchema = z.object({
+  callId: CallIdSchema,
+  peer: PublicUserSchema,
+  /** Perfect negotiation role: the callee is polite, the caller is not. */
+  polite: z.boolean(),
+});
+export const CallEndedEventSchema = z.object({
+  callId: CallIdSchema,
+  reason: CallEndReasonSchema,
+  /** The user whose action or departure ended the call; absent for a timeout. */
+  by: UserIdSchema.optional(),
+});
+export const SignalEventSchema = z.object({
+  callId: CallIdSchema,
+  from: UserIdSchema,
+  data: SignalDataSchema,
+});
+export const ProtocolErrorEventSchema = z.object({
+  /** The event that was refused (truncated when the name itself is junk). */
+  event: z.string().max(64),
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+export const ServerShutdownEventSchema = z.object({
+  /** Reconnect after about this long; the client's session survives if it is back within the grace. */
+  retryAfterMs: z.number().int().nonnegative(),
+});

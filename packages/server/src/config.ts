@@ -1,0 +1,179 @@
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { DEFAULTS, IceServerSchema } from '@duet/protocol';
+
+const booleanFromText = z.union([
+  z.boolean(),
+  z
+    .enum(['true', '1', 'yes', 'on', 'false', '0', 'no', 'off'])
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
+]);
+
+const commaList = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0));
+
+/** Web origins as the browser sends them in `Origin`: scheme://host[:port], nothing else. */
+const OriginSchema = z.string().regex(/^https?:\/\/[^/\s]+$/, 'must look like https://example.com[:port]');
+
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+/** The server's configuration, validated. Every field has an env variable and a CLI flag. */
+export const ConfigSchema = z.object({
+  host: z.string().min(1).default('0.0.0.0'),
+  port: z.coerce.number().int().min(0).max(65535).default(DEFAULTS.port),
+  roomCapacity: z.coerce.number().int().min(2).max(DEFAULTS.maxRoomCapacity).default(DEFAULTS.roomCapacity),
+  ringTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(DEFAULTS.ringTimeoutMs),
+  reconnectGraceMs: z.coerce.number().int().min(0).max(600_000).default(DEFAULTS.reconnectGraceMs),
+  eventsPerSecond: z.coerce.number().int().min(1).max(10_000).default(DEFAULTS.eventsPerSecond),
+  eventBurst: z.coerce.number().int().min(1).max(100_000).default(DEFAULTS.eventBurst),
+  maxConnectionsPerIp: z.coerce.number().int().min(1).max(100_000).default(DEFAULTS.maxConnectionsPerIp),
+  /** Extra origins allowed to connect; same origin and localhost are always allowed. */
+  allowedOrigins: commaList.pipe(z.array(OriginSchema)).default([]),
+  /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
+  trustProxy: booleanFromText.default(false),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  shutdownTimeoutMs: z.coerce.number().int().min(0).max(120_000).default(DEFAULTS.shutdownTimeoutMs),
+  /** Where the built web app lives; served at / when the folder exists. */
+  webRoot: z.string().min(1).default(DEFAULT_WEB_ROOT),
+  /** STUN/TURN servers handed to clients on join (JSON array of RTCIceServer). None by default. */
+  iceServers: z
+    .union([z.string().transform((text, ctx) => parseJson(text, ctx)), z.array(z.unknown())])
+    .pipe(z.array(IceServerSchema))
+    .default([]),
+});
+
+export type ServerConfig = z.output<typeof ConfigSchema>;
+export type ServerConfigInput = z.input<typeof ConfigSchema>;
+
+function parseJson(text: string, ctx: z.RefinementCtx): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+    return z.NEVER;
+  }
+}
+
+/** One row per option: flag, env variable, help text. The README's configuration table mirrors it. */
+const OPTIONS: ReadonlyArray<{ key: keyof ServerConfig; flag: string; env: string; help: string }> = [
+  { key: 'host', flag: '--host <address>', env: 'DUET_HOST', help: 'address to listen on' },
+  {
+    key: 'port',
+    flag: '--port <n>',
+    env: 'DUET_PORT',
+    help: 'port for HTTP and Socket.IO (0 = any free port)',
+  },
+  { key: 'roomCapacity', flag: '--room-capacity <n>', env: 'DUET_ROOM_CAPACITY', help: 'people per room' },
+  {
+    key: 'ringTimeoutMs',
+    flag: '--ring-timeout-ms <ms>',
+    env: 'DUET_RING_TIMEOUT_MS',
+    help: 'unanswered call ends after',
+  },
+  {
+    key: 'reconnectGraceMs',
+    flag: '--reconnect-grace-ms <ms>',
+    env: 'DUET_RECONNECT_GRACE_MS',
+    help: 'a dropped user keeps their seat for',
+  },
+  {
+    key: 'eventsPerSecond',
+    flag: '--events-per-second <n>',
+    env: 'DUET_EVENTS_PER_SECOND',
+    help: 'sustained events per socket',
+  },
+  {
+    key: 'eventBurst',
+    flag: '--event-burst <n>',
+    env: 'DUET_EVENT_BURST',
+    help: 'burst of events per socket',
+  },
+  {
+    key: 'maxConnectionsPerIp',
+    flag: '--max-connections-per-ip <n>',
+    env: 'DUET_MAX_CONNECTIONS_PER_IP',
+    help: 'concurrent connections per client address',
+  },
+  {
+    key: 'allowedOrigins',
+    flag: '--allowed-origins <list>',
+    env: 'DUET_ALLOWED_ORIGINS',
+    help: 'comma-separated extra origins (same origin and localhost are always allowed)',
+  },
+  {
+    key: 'trustProxy',
+    flag: '--trust-proxy <bool>',
+    env: 'DUET_TRUST_PROXY',
+    help: 'use X-Forwarded-For for client addresses',
+  },
+  {
+    key: 'logLevel',
+    flag: '--log-level <level>',
+    env: 'DUET_LOG_LEVEL',
+    help: 'fatal|error|warn|info|debug|trace|silent',
+  },
+  {
+    key: 'shutdownTimeoutMs',
+    flag: '--shutdown-timeout-ms <ms>',
+    env: 'DUET_SHUTDOWN_TIMEOUT_MS',
+    help: 'graceful shutdown bound',
+  },
+  { key: 'webRoot', flag: '--web-root <dir>', env: 'DUET_WEB_ROOT', help: 'built web app to serve' },
+  {
+    key: 'iceServers',
+    flag: '--ice-servers <json>',
+    env: 'DUET_ICE_SERVERS',
+    help: 'JSON array of RTCIceServer',
+  },
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parse config from CLI arguments (highest precedence), then environment, then defaults. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServerConfig {
+  const program = new Command('duet-server')
+    .description('Duet signaling server: rooms, presence, call control, SDP/ICE relay')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  for (const option of OPTIONS) {
+    program.addOption(new Option(option.flag, `${option.help} [env ${option.env}]`));
+  }
+  program.parse([...argv], { from: 'user' });
+  const flags = program.opts<Record<string, unknown>>();
+
+  const raw: Record<string, unknown> = {};
+  for (const option of OPTIONS) {
+    const fromEnv = env[option.env];
+    const value = flags[option.key] ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv);
+    if (value !== undefined) raw[option.key] = value;
+  }
+  // PORT is the conventional variable of PaaS hosts.
+  if (raw.port === undefined && env.PORT) raw.port = env.PORT;
+  return parseConfig(raw);
+}
+
+/** Validate a config object; throws ConfigError naming every bad field. */
+export function parseConfig(raw: ServerConfigInput | Record<string, unknown>): ServerConfig {
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const option = OPTIONS.find((o) => o.key === issue.path[0]);
+      const where = option ? `${option.flag.split(' ')[0]} / ${option.env}` : issue.path.join('.');
+      return `  ${where}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** The config as printed at start-up: secrets (TURN credentials) masked. */
+export function describeConfig(config: ServerConfig): Record<string, unknown> {
+  return {
+    ...config,
+    iceServers: config.iceServers.map((s) => ({ ...s, credential: s.credential ? '***' : undefined })),
+  };
+}

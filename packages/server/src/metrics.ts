@@ -1,0 +1,49 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one process. Gauges that mirror the store are refreshed on scrape. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly sockets = new Gauge({
+    name: 'duet_sockets',
+    help: 'Connected Socket.IO sockets',
+    registers: [this.registry],
+  });
+  readonly rooms = new Gauge({
+    name: 'duet_rooms',
+    help: 'Rooms with at least one member',
+    registers: [this.registry],
+  });
+  readonly users = new Gauge({
+    name: 'duet_users',
+    help: 'Users in rooms (incl. those within the reconnect grace)',
+    registers: [this.registry],
+  });
+  readonly calls = new Gauge({
+    name: 'duet_calls',
+    help: 'Calls by state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly callsEnded = new Counter({
+    name: 'duet_calls_ended_total',
+    help: 'Calls ended, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly relayed = new Counter({
+    name: 'duet_relayed_messages_total',
+    help: 'Signaling messages relayed between call parties, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly refused = new Counter({
+    name: 'duet_refused_messages_total',
+    help: 'Events and connections refused, by error code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'duet_' });
+  }
+}

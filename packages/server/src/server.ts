@@ -1,0 +1,177 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { ConnectErrorDataSchema, HandshakeAuthSchema, LIMITS, PROTOCOL_VERSION } from '@duet/protocol';
+import { ConnectionCounter, clientAddress, isOriginAllowed } from './admission.js';
+import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
+import { createRequestHandler } from './http.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { Dispatcher } from './signaling/dispatcher.js';
+import { SignalingService } from './signaling/service.js';
+import type { DuetIo } from './signaling/types.js';
+import { MemoryStore } from './store/memory.js';
+import type { Store } from './store/types.js';
+
+export interface DuetServer {
+  readonly config: ServerConfig;
+  readonly io: DuetIo;
+  readonly http: HttpServer;
+  readonly metrics: Metrics;
+  /** The bound address (after start). */
+  address(): AddressInfo;
+  /** http://host:port of the bound address, for clients on this machine. */
+  url(): string;
+  /** Graceful shutdown: refuse new connections, tell clients, close within `shutdownTimeoutMs`. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  store?: Store;
+}
+
+/** How long clients are told to wait before reconnecting to a restarting server. */
+const RESTART_RETRY_AFTER_MS = 1000;
+
+/** Start a Duet server: HTTP and Socket.IO on one port. */
+export async function startDuetServer(
+  input: ServerConfigInput = {},
+  options: StartOptions = {},
+): Promise<DuetServer> {
+  const config = parseConfig(input);
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const store = options.store ?? new MemoryStore();
+  const metrics = new Metrics();
+  const connections = new ConnectionCounter(config.maxConnectionsPerIp);
+  let state: 'starting' | 'ready' | 'closing' = 'starting';
+
+  // The request handler must exist before Socket.IO attaches: Socket.IO wraps the listeners present
+  // then, so /socket.io/ requests never reach ours.
+  const http = createServer(
+    createRequestHandler(
+      {
+        isLive: () => true,
+        isReady: async () => state === 'ready',
+        metrics: async () => {
+          await service.refreshMetrics();
+          return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+        },
+      },
+      config.webRoot,
+    ),
+  );
+  const io: DuetIo = new Server(http, {
+    serveClient: false,
+    maxHttpBufferSize: LIMITS.maxSignalingPayloadBytes,
+    pingInterval: 15_000,
+    pingTimeout: 10_000,
+    // Socket.IO replays what a briefly disconnected client missed (events, rooms, data); a longer
+    // absence falls back to our own session resume within the reconnect grace.
+    connectionStateRecovery: {
+      maxDisconnectionDuration: Math.min(config.reconnectGraceMs, 120_000),
+      skipMiddlewares: true,
+    },
+    allowRequest: (request, callback) => {
+      if (state === 'closing') return callback('server_shutting_down', false);
+      if (!isOriginAllowed(request.headers.origin, request.headers.host, config.allowedOrigins)) {
+        metrics.refused.inc({ code: 'origin_not_allowed' });
+        logger.warn({ origin: request.headers.origin }, 'connection from a foreign origin refused');
+        return callback('origin_not_allowed', false);
+      }
+      if (!connections.hasRoom(clientAddress(request, config.trustProxy))) {
+        metrics.refused.inc({ code: 'too_many_connections' });
+        return callback('too_many_connections', false);
+      }
+      callback(null, true);
+    },
+  });
+
+  io.engine.on(
+    'connection',
+    (raw: { request: import('node:http').IncomingMessage; once(e: 'close', f: () => void): void }) => {
+      const address = clientAddress(raw.request, config.trustProxy);
+      connections.add(address);
+      raw.once('close', () => connections.remove(address));
+    },
+  );
+
+  const service = new SignalingService(io, store, config, logger.child({ part: 'signaling' }), metrics);
+  const dispatcher = new Dispatcher(service.handlers, { ...config, logger, metrics });
+
+  io.use((socket, next) => {
+    const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
+    if (!auth.success || auth.data.protocolVersion !== PROTOCOL_VERSION) {
+      metrics.refused.inc({ code: 'unsupported_protocol_version' });
+      const error = new Error('unsupported_protocol_version') as Error & { data?: unknown };
+      error.data = ConnectErrorDataSchema.parse({
+        code: 'unsupported_protocol_version',
+        message: `This server speaks Duet protocol ${PROTOCOL_VERSION}; reload the page to get the matching app.`,
+        serverProtocolVersion: PROTOCOL_VERSION,
+      });
+      return next(error);
+    }
+    socket.data.ip = clientAddress(socket.request, config.trustProxy);
+    next();
+  });
+
+  io.on('connection', (socket) => {
+    metrics.sockets.inc();
+    dispatcher.attach(socket, (reason) => service.disconnected(socket, reason));
+    socket.on('disconnect', () => metrics.sockets.dec());
+    if (socket.recovered) {
+      void service
+        .recovered(socket)
+        .catch((error: unknown) => logger.error({ err: error }, 'recovery failed'));
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  state = 'ready';
+
+  const address = (): AddressInfo => http.address() as AddressInfo;
+  let closed: Promise<void> | undefined;
+
+  return {
+    config,
+    io,
+    http,
+    metrics,
+    address,
+    url: () => {
+      const { address: host, port, family } = address();
+      const printable =
+        host === '0.0.0.0' || host === '::' ? 'localhost' : family === 'IPv6' ? `[${host}]` : host;
+      return `http://${printable}:${port}`;
+    },
+    close: () => {
+      closed ??= shutdown();
+      return closed;
+    },
+  };
+
+  async function shutdown(): Promise<void> {
+    state = 'closing';
+    service.close();
+    logger.info('shutting down');
+    io.emit('server:shutdown', { retryAfterMs: RESTART_RETRY_AFTER_MS });
+    const graceful = new Promise<void>((resolve) => {
+      // io.close() disconnects every socket and closes the HTTP server.
+      void io.close(() => resolve());
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, config.shutdownTimeoutMs);
+    });
+    await Promise.race([graceful, bound]);
+    clearTimeout(timer);
+    http.closeAllConnections();
+    logger.info('closed');
+  }
+}

@@ -1,0 +1,418 @@
+import {
+  fail,
+  ok,
+  type AckOf,
+  type CallEndReason,
+  type CallInfo,
+  type IceServer,
+  type ParsedRequestOf,
+  type PublicUser,
+  type Session,
+} from '@duet/protocol';
+import { newId, newSessionToken } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { userState, type Store, type StoredCall, type StoredUser } from '../store/types.js';
+import type { EventHandlers } from './dispatcher.js';
+import { KeyedTimers } from './keyed-timers.js';
+import { roomChannel, userChannel, type DuetIo, type DuetSocket } from './types.js';
+
+export interface SignalingOptions {
+  roomCapacity: number;
+  ringTimeoutMs: number;
+  reconnectGraceMs: number;
+  iceServers: IceServer[];
+}
+
+/** Disconnect reasons that mean "the client left on purpose": no grace period. */
+const DELIBERATE_DISCONNECTS = new Set(['client namespace disconnect', 'server namespace disconnect']);
+
+/**
+ * Rooms, presence, call control and relay. The call semantics follow matrix-js-sdk's 1:1 calls:
+ *
+ *   (none) --invite--> ringing --accept--> active --hangup--> ended(hangup)
+ *   ringing --decline (callee)--> ended(declined)     ringing --hangup (caller)--> ended(cancelled)
+ *   ringing --ring timeout--> ended(timeout)          any --party leaves--> ended(peer_left)
+ *
+ * A user is party to at most one call (ringing or active). Every end is announced to both parties
+ * with `call:ended`, and presence updates follow.
+ */
+export class SignalingService {
+  private readonly timers = new KeyedTimers();
+  private closing = false;
+
+  constructor(
+    private readonly io: DuetIo,
+    private readonly store: Store,
+    private readonly options: SignalingOptions,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** The dispatcher's table: one method per client event. */
+  readonly handlers: EventHandlers = {
+    'room:join': (socket, request) => this.join(socket, request),
+    'session:resume': (socket, request) => this.resume(socket, request),
+    'room:leave': (socket) => this.leave(socket),
+    'call:invite': (socket, request) => this.invite(socket, request),
+    'call:accept': (socket, request) => this.accept(socket, request),
+    'call:decline': (socket, request) => this.decline(socket, request),
+    'call:hangup': (socket, request) => this.hangup(socket, request),
+    signal: (socket, request) => this.relay(socket, request),
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Rooms and sessions
+  // ---------------------------------------------------------------------------------------------
+
+  private async join(socket: DuetSocket, request: ParsedRequestOf<'room:join'>): Promise<AckOf<'room:join'>> {
+    if (socket.data.userId) return fail('already_in_room', 'Leave the current room before joining another.');
+    const user: StoredUser = {
+      id: newId(),
+      name: request.name,
+      room: request.room,
+      sessionToken: newSessionToken(),
+      socketId: socket.id,
+      connected: true,
+      joinedAt: Date.now(),
+    };
+    const outcome = await this.store.addUser(user, this.options.roomCapacity);
+    if (!outcome.ok) return fail('room_full', `This room is full (${this.options.roomCapacity} people).`);
+    this.bindSocket(socket, user);
+    this.logger.info({ userId: user.id, room: user.room }, 'joined');
+    const self = await this.publicUser(user);
+    socket.to(roomChannel(user.room)).emit('presence', { room: user.room, change: 'joined', user: self });
+    return ok(await this.session(user));
+  }
+
+  private async resume(
+    socket: DuetSocket,
+    request: ParsedRequestOf<'session:resume'>,
+  ): Promise<AckOf<'session:resume'>> {
+    if (socket.data.userId) return fail('already_in_room', 'This connection already speaks for a user.');
+    const user = await this.store.findUserBySessionToken(request.sessionToken);
+    if (!user) return fail('session_expired', 'The session has ended; join the room again.');
+    this.timers.clear(graceKey(user.id));
+    const previousSocketId = user.socketId;
+    await this.store.updateConnection(user.id, socket.id, true);
+    if (previousSocketId !== socket.id) {
+      // The old connection (another tab, or one the server has not noticed is dead) stops speaking
+      // for this user. Its disconnect is then ignored because the store names the new socket.
+      this.io.in(previousSocketId).disconnectSockets(true);
+    }
+    this.bindSocket(socket, { ...user, socketId: socket.id });
+    this.logger.info({ userId: user.id, room: user.room }, 'resumed');
+    return ok(await this.session(user));
+  }
+
+  /** A socket came back through Socket.IO's connection-state recovery (same id, rooms and data). */
+  async recovered(socket: DuetSocket): Promise<void> {
+    const userId = socket.data.userId;
+    if (!userId) return;
+    const user = await this.store.getUser(userId);
+    if (user?.socketId !== socket.id) {
+      // The seat was given up meanwhile (grace expired, or another connection resumed it).
+      socket.data.userId = undefined;
+      for (const channel of socket.rooms) if (channel !== socket.id) void socket.leave(channel);
+      return;
+    }
+    this.timers.clear(graceKey(userId));
+    await this.store.updateConnection(userId, socket.id, true);
+  }
+
+  private async leave(socket: DuetSocket): Promise<AckOf<'room:leave'>> {
+    const userId = socket.data.userId;
+    if (!userId) return fail('not_in_room', 'You are not in a room.');
+    await this.removeFromRoom(userId);
+    return ok({});
+  }
+
+  /** Runs in the socket's queue after its last event. */
+  async disconnected(socket: DuetSocket, reason: string): Promise<void> {
+    const userId = socket.data.userId;
+    if (!userId || this.closing) return;
+    const user = await this.store.getUser(userId);
+    if (user?.socketId !== socket.id) return; // a newer connection speaks for this user
+    if (DELIBERATE_DISCONNECTS.has(reason) || this.options.reconnectGraceMs === 0) {
+      await this.removeFromRoom(userId);
+      return;
+    }
+    await this.store.updateConnection(userId, socket.id, false);
+    this.logger.info({ userId, reason }, 'connection lost; holding the seat');
+    this.timers.set(graceKey(userId), this.options.reconnectGraceMs, () => {
+      void this.graceExpired(userId, socket.id).catch((error: unknown) =>
+        this.logger.error({ err: error, userId }, 'grace expiry failed'),
+      );
+    });
+  }
+
+  private async graceExpired(userId: string, socketId: string): Promise<void> {
+    const user = await this.store.getUser(userId);
+    if (!user || user.connected || user.socketId !== socketId) return;
+    this.logger.info({ userId }, 'reconnect grace expired');
+    await this.removeFromRoom(userId);
+  }
+
+  private async removeFromRoom(userId: string): Promise<void> {
+    const call = await this.store.getCallOfUser(userId);
+    if (call) await this.endCall(call.id, 'peer_left', userId, userId);
+    this.timers.clear(graceKey(userId));
+    const user = await this.store.removeUser(userId);
+    if (!user) return;
+    const channel = userChannel(userId);
+    for (const socket of await this.io.in(channel).fetchSockets()) socket.data.userId = undefined;
+    this.io.in(channel).socketsLeave([roomChannel(user.room), channel]);
+    this.logger.info({ userId, room: user.room }, 'left');
+    this.io.to(roomChannel(user.room)).emit('presence', {
+      room: user.room,
+      change: 'left',
+      user: { id: user.id, name: user.name, state: 'free' },
+    });
+  }
+
+  private bindSocket(socket: DuetSocket, user: StoredUser): void {
+    socket.data.userId = user.id;
+    void socket.join([userChannel(user.id), roomChannel(user.room)]);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Call control
+  // ---------------------------------------------------------------------------------------------
+
+  private async invite(
+    socket: DuetSocket,
+    request: ParsedRequestOf<'call:invite'>,
+  ): Promise<AckOf<'call:invite'>> {
+    const caller = await this.currentUser(socket);
+    if (!caller) return fail('not_in_room', 'Join a room before calling.');
+    if (request.to === caller.id) return fail('cannot_call_self', 'You cannot call yourself.');
+    const callee = await this.store.getUser(request.to);
+    // Someone in another room is reported exactly like someone who does not exist.
+    if (callee?.room !== caller.room) return fail('user_not_found', 'That person is not in this room.');
+    const call: StoredCall = {
+      id: newId(),
+      room: caller.room,
+      callerId: caller.id,
+      calleeId: callee.id,
+      state: 'ringing',
+      media: request.media,
+      createdAt: Date.now(),
+    };
+    const outcome = await this.store.createCall(call);
+    if (!outcome.ok) {
+      return outcome.reason === 'caller_busy'
+        ? fail('already_in_call', 'You are already in a call.')
+        : fail('busy', `${callee.name} is in another call.`);
+    }
+    this.timers.set(ringKey(call.id), this.options.ringTimeoutMs, () => {
+      void this.endCall(call.id, 'timeout').catch((error: unknown) =>
+        this.logger.error({ err: error, callId: call.id }, 'ring timeout failed'),
+      );
+    });
+    this.logger.info({ callId: call.id, caller: caller.id, callee: callee.id }, 'ringing');
+    const [callerPublic, calleePublic] = await Promise.all([
+      this.publicUser(caller),
+      this.publicUser(callee),
+    ]);
+    this.io.to(userChannel(callee.id)).emit('call:incoming', {
+      callId: call.id,
+      from: callerPublic,
+      media: call.media,
+      ringTimeoutMs: this.options.ringTimeoutMs,
+    });
+    this.announce(caller.room, callerPublic, calleePublic);
+    return ok({ callId: call.id, ringTimeoutMs: this.options.ringTimeoutMs });
+  }
+
+  private async accept(
+    socket: DuetSocket,
+    request: ParsedRequestOf<'call:accept'>,
+  ): Promise<AckOf<'call:accept'>> {
+    const found = await this.callOfSender(socket, request.callId);
+    if (!found.ok) return found;
+    const { call, userId } = found;
+    if (call.calleeId !== userId)
+      return fail('invalid_call_state', 'Only the person being called can accept.');
+    const active = await this.store.activateCall(call.id);
+    if (!active) return fail('invalid_call_state', 'This call is no longer ringing.');
+    this.timers.clear(ringKey(call.id));
+    const [caller, callee] = await Promise.all([
+      this.store.getUser(call.callerId),
+      this.store.getUser(call.calleeId),
+    ]);
+    if (!caller || !callee) {
+      await this.endCall(call.id, 'peer_left', caller ? call.calleeId : call.callerId);
+      return fail('call_not_found', 'The other person has left.');
+    }
+    const [callerPublic, calleePublic] = await Promise.all([
+      this.publicUser(caller),
+      this.publicUser(callee),
+    ]);
+    this.logger.info({ callId: call.id }, 'accepted');
+    this.io
+      .to(userChannel(caller.id))
+      .emit('call:accepted', { callId: call.id, peer: calleePublic, polite: false });
+    this.io
+      .to(userChannel(callee.id))
+      .emit('call:accepted', { callId: call.id, peer: callerPublic, polite: true });
+    return ok({ callId: call.id });
+  }
+
+  private async decline(
+    socket: DuetSocket,
+    request: ParsedRequestOf<'call:decline'>,
+  ): Promise<AckOf<'call:decline'>> {
+    const found = await this.callOfSender(socket, request.callId);
+    if (!found.ok) return found;
+    const { call, userId } = found;
+    if (call.calleeId !== userId || call.state !== 'ringing') {
+      return fail(
+        'invalid_call_state',
+        'Only a ringing call can be declined, by the person called; hang up instead.',
+      );
+    }
+    await this.endCall(call.id, 'declined', userId);
+    return ok({ callId: call.id });
+  }
+
+  private async hangup(
+    socket: DuetSocket,
+    request: ParsedRequestOf<'call:hangup'>,
+  ): Promise<AckOf<'call:hangup'>> {
+    const found = await this.callOfSender(socket, request.callId);
+    if (!found.ok) return found;
+    const { call, userId } = found;
+    const reason: CallEndReason =
+      call.state === 'active' ? 'hangup' : call.callerId === userId ? 'cancelled' : 'declined';
+    await this.endCall(call.id, reason, userId);
+    return ok({ callId: call.id });
+  }
+
+  /**
+   * End a call once (the store hands the call to only one of racing enders) and tell both parties.
+   * `departing` is a party who is leaving the room: they get no presence update, a `left` follows.
+   */
+  private async endCall(
+    callId: string,
+    reason: CallEndReason,
+    by?: string,
+    departing?: string,
+  ): Promise<void> {
+    const call = await this.store.endCall(callId);
+    if (!call) return;
+    this.timers.clear(ringKey(call.id));
+    this.metrics.callsEnded.inc({ reason });
+    this.logger.info({ callId, reason, by }, 'call ended');
+    const event = by === undefined ? { callId, reason } : { callId, reason, by };
+    this.io.to([userChannel(call.callerId), userChannel(call.calleeId)]).emit('call:ended', event);
+    const parties = await Promise.all(
+      [call.callerId, call.calleeId].filter((id) => id !== departing).map((id) => this.store.getUser(id)),
+    );
+    const present = parties.filter((user): user is StoredUser => user !== undefined);
+    this.announce(call.room, ...(await Promise.all(present.map((user) => this.publicUser(user)))));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Relay
+  // ---------------------------------------------------------------------------------------------
+
+  private async relay(socket: DuetSocket, request: ParsedRequestOf<'signal'>): Promise<AckOf<'signal'>> {
+    const userId = socket.data.userId;
+    if (!userId) return fail('not_in_room', 'Join a room first.');
+    if (request.from !== undefined && request.from !== userId) {
+      this.logger.warn({ userId, claimed: request.from }, 'forged sender refused');
+      return fail('forged_sender', 'A message may only be sent as yourself.');
+    }
+    const call = await this.store.getCallOfUser(userId);
+    const peer = call && (call.callerId === userId ? call.calleeId : call.callerId);
+    if (call?.id !== request.callId || call.state !== 'active' || peer !== request.to) {
+      this.logger.warn(
+        { userId, to: request.to, callId: request.callId },
+        'relay outside an active call refused',
+      );
+      return fail('not_in_call', 'Signaling goes only to your peer in an active call.');
+    }
+    this.io.to(userChannel(peer)).emit('signal', { callId: call.id, from: userId, data: request.data });
+    this.metrics.relayed.inc({ kind: request.data.kind });
+    return ok({});
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+  // ---------------------------------------------------------------------------------------------
+
+  private async currentUser(socket: DuetSocket): Promise<StoredUser | undefined> {
+    const userId = socket.data.userId;
+    return userId === undefined ? undefined : this.store.getUser(userId);
+  }
+
+  private async callOfSender(
+    socket: DuetSocket,
+    callId: string,
+  ): Promise<{ ok: true; call: StoredCall; userId: string } | ReturnType<typeof fail>> {
+    const userId = socket.data.userId;
+    if (!userId) return fail('not_in_room', 'Join a room first.');
+    const call = await this.store.getCall(callId);
+    // A call the sender is not party to is reported exactly like one that does not exist.
+    if (!call || (call.callerId !== userId && call.calleeId !== userId)) {
+      return fail('call_not_found', 'There is no such call.');
+    }
+    return { ok: true, call, userId };
+  }
+
+  private async publicUser(user: StoredUser): Promise<PublicUser> {
+    return { id: user.id, name: user.name, state: userState(await this.store.getCallOfUser(user.id)) };
+  }
+
+  private announce(room: string, ...users: PublicUser[]): void {
+    for (const user of users)
+      this.io.to(roomChannel(room)).emit('presence', { room, change: 'updated', user });
+  }
+
+  private async session(user: StoredUser): Promise<Session> {
+    const members = await this.store.listRoom(user.room);
+    const users = await Promise.all(members.map((member) => this.publicUser(member)));
+    const self = users.find((u) => u.id === user.id) ?? (await this.publicUser(user));
+    return {
+      self,
+      sessionToken: user.sessionToken,
+      room: { name: user.room, capacity: this.options.roomCapacity, users },
+      iceServers: this.options.iceServers,
+      call: await this.callInfo(user.id),
+    };
+  }
+
+  private async callInfo(userId: string): Promise<CallInfo | null> {
+    const call = await this.store.getCallOfUser(userId);
+    if (!call) return null;
+    const role = call.callerId === userId ? 'caller' : 'callee';
+    const peer = await this.store.getUser(role === 'caller' ? call.calleeId : call.callerId);
+    if (!peer) return null;
+    return {
+      callId: call.id,
+      state: call.state,
+      role,
+      peer: await this.publicUser(peer),
+      media: call.media,
+      polite: role === 'callee',
+    };
+  }
+
+  /** Refresh the store-derived gauges (on scrape). */
+  async refreshMetrics(): Promise<void> {
+    const counts = await this.store.counts();
+    this.metrics.rooms.set(counts.rooms);
+    this.metrics.users.set(counts.users);
+    this.metrics.calls.set({ state: 'ringing' }, counts.ringingCalls);
+    this.metrics.calls.set({ state: 'active' }, counts.activeCalls);
+  }
+
+  /** Stop timers and ignore disconnects: the process is going away. */
+  close(): void {
+    this.closing = true;
+    this.timers.clearAll();
+  }
+}
+
+const ringKey = (callId: string): string => `ring:${callId}`;
+const graceKey = (userId: string): string => `grace:${userId}`;

@@ -1,0 +1,104 @@
+import type { CreateCallOutcome, JoinOutcome, Store, StoreCounts, StoredCall, StoredUser } from './types.js';
+
+/**
+ * The default store: plain maps in this process. Each method runs to completion without awaiting,
+ * which is what makes it atomic here.
+ */
+export class MemoryStore implements Store {
+  private readonly users = new Map<string, StoredUser>();
+  private readonly usersBySession = new Map<string, string>();
+  /** Room name → member ids; a Set keeps insertion (join) order. */
+  private readonly rooms = new Map<string, Set<string>>();
+  private readonly calls = new Map<string, StoredCall>();
+  private readonly callByUser = new Map<string, string>();
+
+  async addUser(user: StoredUser, capacity: number): Promise<JoinOutcome> {
+    const members = this.rooms.get(user.room) ?? new Set<string>();
+    if (members.size >= capacity) return { ok: false, reason: 'room_full' };
+    members.add(user.id);
+    this.rooms.set(user.room, members);
+    this.users.set(user.id, { ...user });
+    this.usersBySession.set(user.sessionToken, user.id);
+    return { ok: true };
+  }
+
+  async removeUser(userId: string): Promise<StoredUser | undefined> {
+    const user = this.users.get(userId);
+    if (!user) return undefined;
+    this.users.delete(userId);
+    this.usersBySession.delete(user.sessionToken);
+    const members = this.rooms.get(user.room);
+    members?.delete(userId);
+    if (members?.size === 0) this.rooms.delete(user.room);
+    return { ...user };
+  }
+
+  async getUser(userId: string): Promise<StoredUser | undefined> {
+    const user = this.users.get(userId);
+    return user && { ...user };
+  }
+
+  async findUserBySessionToken(token: string): Promise<StoredUser | undefined> {
+    const id = this.usersBySession.get(token);
+    return id === undefined ? undefined : this.getUser(id);
+  }
+
+  async listRoom(room: string): Promise<StoredUser[]> {
+    const ids = [...(this.rooms.get(room) ?? [])];
+    return ids.flatMap((id) => {
+      const user = this.users.get(id);
+      return user ? [{ ...user }] : [];
+    });
+  }
+
+  async updateConnection(userId: string, socketId: string, connected: boolean): Promise<void> {
+    const user = this.users.get(userId);
+    if (user) Object.assign(user, { socketId, connected });
+  }
+
+  async createCall(call: StoredCall): Promise<CreateCallOutcome> {
+    if (this.callByUser.has(call.callerId)) return { ok: false, reason: 'caller_busy' };
+    if (this.callByUser.has(call.calleeId)) return { ok: false, reason: 'callee_busy' };
+    this.calls.set(call.id, { ...call });
+    this.callByUser.set(call.callerId, call.id);
+    this.callByUser.set(call.calleeId, call.id);
+    return { ok: true };
+  }
+
+  async getCall(callId: string): Promise<StoredCall | undefined> {
+    const call = this.calls.get(callId);
+    return call && { ...call };
+  }
+
+  async getCallOfUser(userId: string): Promise<StoredCall | undefined> {
+    const callId = this.callByUser.get(userId);
+    return callId === undefined ? undefined : this.getCall(callId);
+  }
+
+  async activateCall(callId: string): Promise<StoredCall | undefined> {
+    const call = this.calls.get(callId);
+    if (call?.state !== 'ringing') return undefined;
+    call.state = 'active';
+    return { ...call };
+  }
+
+  async endCall(callId: string): Promise<StoredCall | undefined> {
+    const call = this.calls.get(callId);
+    if (!call) return undefined;
+    this.calls.delete(callId);
+    this.callByUser.delete(call.callerId);
+    this.callByUser.delete(call.calleeId);
+    return { ...call };
+  }
+
+  async counts(): Promise<StoreCounts> {
+    let ringingCalls = 0;
+    for (const call of this.calls.values()) if (call.state === 'ringing') ringingCalls++;
+    return {
+      rooms: this.rooms.size,
+      users: this.users.size,
+      ringingCalls,
+      activeCalls: this.calls.size - ringingCalls,
+    };
+  }
+}

@@ -1,0 +1,68 @@
+import type { CallMedia, UserState } from '@duet/protocol';
+
+/** A room member as the server keeps it. */
+export interface StoredUser {
+  id: string;
+  name: string;
+  room: string;
+  sessionToken: string;
+  /** The socket that currently speaks for this user; a stale socket's disconnect is ignored. */
+  socketId: string;
+  /** False while the user is within the reconnect grace period. */
+  connected: boolean;
+  joinedAt: number;
+}
+
+export interface StoredCall {
+  id: string;
+  room: string;
+  callerId: string;
+  calleeId: string;
+  state: 'ringing' | 'active';
+  media: CallMedia;
+  createdAt: number;
+}
+
+export type JoinOutcome = { ok: true } | { ok: false; reason: 'room_full' };
+export type CreateCallOutcome = { ok: true } | { ok: false; reason: 'caller_busy' | 'callee_busy' };
+
+export interface StoreCounts {
+  rooms: number;
+  users: number;
+  ringingCalls: number;
+  activeCalls: number;
+}
+
+/**
+ * Room, presence and call state. Every method that decides something under contention (taking the
+ * last seat, starting a call while both parties are free, ending a call once) is one atomic
+ * operation, so a Redis implementation can do each as a single script and the handlers stay the same.
+ */
+export interface Store {
+  /** Add a user to a room unless the room already has `capacity` members. */
+  addUser(user: StoredUser, capacity: number): Promise<JoinOutcome>;
+  /** Remove a user; returns what was removed (undefined if they were already gone). */
+  removeUser(userId: string): Promise<StoredUser | undefined>;
+  getUser(userId: string): Promise<StoredUser | undefined>;
+  findUserBySessionToken(token: string): Promise<StoredUser | undefined>;
+  /** Members of a room in join order. */
+  listRoom(room: string): Promise<StoredUser[]>;
+  /** Record which socket speaks for the user now, and whether it is connected. */
+  updateConnection(userId: string, socketId: string, connected: boolean): Promise<void>;
+
+  /** Start a call (ringing) if neither party is in one. */
+  createCall(call: StoredCall): Promise<CreateCallOutcome>;
+  getCall(callId: string): Promise<StoredCall | undefined>;
+  getCallOfUser(userId: string): Promise<StoredCall | undefined>;
+  /** ringing → active; returns the call if this request made the change, undefined otherwise. */
+  activateCall(callId: string): Promise<StoredCall | undefined>;
+  /** Delete the call; returns it only to the one request that removed it (accept/timeout races). */
+  endCall(callId: string): Promise<StoredCall | undefined>;
+
+  counts(): Promise<StoreCounts>;
+}
+
+/** A user's presence state follows from whether they are party to a call. */
+export function userState(call: StoredCall | undefined): UserState {
+  return call ? 'in-call' : 'free';
+}
