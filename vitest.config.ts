@@ -1,17 +1,18 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
-// Tests run the TypeScript sources directly: the workspace packages export them under this condition.
-const conditions = ['@duet/source', 'import', 'module', 'node', 'default'];
+// Tests run the TypeScript sources directly: the workspace packages export them under this condition,
+// ahead of Vite's usual conditions (which must stay, or e.g. `ws` resolves to its browser stub).
+const SOURCE = '@duet/source';
 
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ['@duet/source'] } },
+  resolve: { conditions: [SOURCE, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [SOURCE, ...defaultServerConditions] } },
   test: {
     include: ['packages/*/test/**/*.test.ts'],
     environment: 'node',
     testTimeout: 20_000,
     hookTimeout: 20_000,
-    // Integration tests bind real ports; a little parallelism is fine on 2 cores.
     pool: 'forks',
   },
 });

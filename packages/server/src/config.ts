@@ -10,6 +10,14 @@ const booleanFromText = z.union([
     .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
 ]);
 
+/** A whole number from an env variable or flag, with a message people understand. */
+const wholeNumber = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
 const commaList = z
   .union([z.array(z.string()), z.string()])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0));
@@ -22,36 +30,39 @@ const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url
 /** The server's configuration, validated. Every field has an env variable and a CLI flag. */
 export const ConfigSchema = z.object({
   host: z.string().min(1).default('0.0.0.0'),
-  port: z.coerce.number().int().min(0).max(65535).default(DEFAULTS.port),
-  roomCapacity: z.coerce.number().int().min(2).max(DEFAULTS.maxRoomCapacity).default(DEFAULTS.roomCapacity),
-  ringTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(DEFAULTS.ringTimeoutMs),
-  reconnectGraceMs: z.coerce.number().int().min(0).max(600_000).default(DEFAULTS.reconnectGraceMs),
-  eventsPerSecond: z.coerce.number().int().min(1).max(10_000).default(DEFAULTS.eventsPerSecond),
-  eventBurst: z.coerce.number().int().min(1).max(100_000).default(DEFAULTS.eventBurst),
-  maxConnectionsPerIp: z.coerce.number().int().min(1).max(100_000).default(DEFAULTS.maxConnectionsPerIp),
+  port: wholeNumber(0, 65535).default(DEFAULTS.port),
+  roomCapacity: wholeNumber(2, DEFAULTS.maxRoomCapacity).default(DEFAULTS.roomCapacity),
+  ringTimeoutMs: wholeNumber(100, 600_000).default(DEFAULTS.ringTimeoutMs),
+  reconnectGraceMs: wholeNumber(0, 600_000).default(DEFAULTS.reconnectGraceMs),
+  eventsPerSecond: wholeNumber(1, 10_000).default(DEFAULTS.eventsPerSecond),
+  eventBurst: wholeNumber(1, 100_000).default(DEFAULTS.eventBurst),
+  maxConnectionsPerIp: wholeNumber(1, 100_000).default(DEFAULTS.maxConnectionsPerIp),
   /** Extra origins allowed to connect; same origin and localhost are always allowed. */
   allowedOrigins: commaList.pipe(z.array(OriginSchema)).default([]),
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy: booleanFromText.default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  shutdownTimeoutMs: z.coerce.number().int().min(0).max(120_000).default(DEFAULTS.shutdownTimeoutMs),
+  shutdownTimeoutMs: wholeNumber(0, 120_000).default(DEFAULTS.shutdownTimeoutMs),
   /** Where the built web app lives; served at / when the folder exists. */
   webRoot: z.string().min(1).default(DEFAULT_WEB_ROOT),
   /** STUN/TURN servers handed to clients on join (JSON array of RTCIceServer). None by default. */
-  iceServers: z
-    .union([z.string().transform((text, ctx) => parseJson(text, ctx)), z.array(z.unknown())])
-    .pipe(z.array(IceServerSchema))
-    .default([]),
+  iceServers: z.preprocess(parseJsonText, z.array(IceServerSchema)).default([]),
 });
 
 export type ServerConfig = z.output<typeof ConfigSchema>;
 export type ServerConfigInput = z.input<typeof ConfigSchema>;
 
-function parseJson(text: string, ctx: z.RefinementCtx): unknown {
+/** Env variables and flags arrive as text; the ICE server list is JSON in that text. */
+function parseJsonText(value: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof value !== 'string') return value;
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(value) as unknown;
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be JSON (an array of RTCIceServer objects)',
+      input: value,
+    });
     return z.NEVER;
   }
 }

@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '@duet/server';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+/** The real CLI, run from source (tsx), as `npm start` runs the built one. */
+function runCli(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@duet/source', MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return { child, output: () => ({ stdout, stderr }) };
+}
+
+describe('configuration', () => {
+  it('takes flags over env over defaults', () => {
+    const config = loadConfig(['--port', '4001', '--room-capacity', '3'], {
+      DUET_PORT: '5000',
+      DUET_RING_TIMEOUT_MS: '1234',
+      DUET_ALLOWED_ORIGINS: 'https://a.example, https://b.example:8443',
+      DUET_TRUST_PROXY: 'yes',
+    });
+    expect(config).toMatchObject({
+      port: 4001,
+      roomCapacity: 3,
+      ringTimeoutMs: 1234,
+      reconnectGraceMs: 15_000,
+      allowedOrigins: ['https://a.example', 'https://b.example:8443'],
+      trustProxy: true,
+      iceServers: [],
+    });
+    expect(loadConfig([], { PORT: '8080' }).port).toBe(8080);
+  });
+
+  it('parses ICE servers from JSON and names every bad field', () => {
+    const config = loadConfig([], { DUET_ICE_SERVERS: '[{"urls":"stun:stun.example.org:3478"}]' });
+    expect(config.iceServers).toEqual([{ urls: 'stun:stun.example.org:3478' }]);
+    expect(() =>
+      loadConfig(['--port', 'http'], { DUET_ROOM_CAPACITY: '1', DUET_ICE_SERVERS: '{oops' }),
+    ).toThrow(
+      /--port \/ DUET_PORT[\s\S]*--room-capacity \/ DUET_ROOM_CAPACITY[\s\S]*--ice-servers \/ DUET_ICE_SERVERS: must be JSON/,
+    );
+    expect(() => loadConfig([], { DUET_ALLOWED_ORIGINS: 'evil.example/path' })).toThrow(
+      /DUET_ALLOWED_ORIGINS/,
+    );
+  });
+});
+
+describe('duet-server command', () => {
+  it('exits 2 with a clear message on bad configuration', async () => {
+    const { child, output } = runCli(['--room-capacity', 'many']);
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(2);
+    expect(output().stderr).toContain('--room-capacity / DUET_ROOM_CAPACITY');
+  });
+
+  it('prints its configuration, serves, and stops cleanly on SIGTERM', async () => {
+    const { child, output } = runCli(['--host', '127.0.0.1', '--port', '0'], { DUET_LOG_LEVEL: 'info' });
+    await expect.poll(() => output().stdout, { timeout: 15_000 }).toContain('Duet is listening on');
+    const logLines = output()
+      .stdout.trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string; url?: string; config?: unknown });
+    expect(logLines[0]).toMatchObject({ msg: 'configuration', config: { roomCapacity: 2, port: 0 } });
+    const url = logLines.find((line) => line.url)!.url!;
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(output().stdout).toContain('"msg":"closed"');
+  });
+});

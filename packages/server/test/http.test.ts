@@ -1,0 +1,80 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DuetServer } from '@duet/server';
+import { activeCall, connectClient, startTestServer, type TestClient } from './support.js';
+
+describe('HTTP and lifecycle', () => {
+  let server: DuetServer | undefined;
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await server?.close();
+    server = undefined;
+  });
+
+  it('answers /healthz and /readyz, with security headers', async () => {
+    server = await startTestServer();
+    const health = await fetch(`${server.url()}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    expect(health.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(health.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(health.headers.get('permissions-policy')).toContain('camera=(self)');
+    expect(await (await fetch(`${server.url()}/readyz`)).json()).toEqual({ status: 'ready' });
+    expect((await fetch(`${server.url()}/healthz`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('exports Prometheus metrics: sockets, rooms, calls by state, relayed and refused messages', async () => {
+    server = await startTestServer();
+    const c = await activeCall(server);
+    clients.push(c.a, c.b);
+    await c.a.request('signal', {
+      callId: c.callId,
+      to: c.bId,
+      data: { kind: 'candidate', candidate: null },
+    });
+    await c.a.rawWithAck('room:join', null);
+    const text = await (await fetch(`${server.url()}/metrics`)).text();
+    expect(text).toContain('duet_sockets 2');
+    expect(text).toContain('duet_rooms 1');
+    expect(text).toContain('duet_users 2');
+    expect(text).toContain('duet_calls{state="active"} 1');
+    expect(text).toContain('duet_calls{state="ringing"} 0');
+    expect(text).toContain('duet_relayed_messages_total{kind="candidate"} 1');
+    expect(text).toContain('duet_refused_messages_total{code="invalid_payload"} 1');
+    expect(text).toContain('duet_process_resident_memory_bytes');
+  });
+
+  it('serves the built web app with an SPA fallback, and says so when it is not built', async () => {
+    const webRoot = mkdtempSync(join(tmpdir(), 'duet-web-'));
+    writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>Duet</title>');
+    server = await startTestServer({ webRoot });
+    for (const path of ['/', '/some/room/link']) {
+      const page = await fetch(`${server.url()}${path}`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>Duet</title>');
+    }
+    await server.close();
+    server = await startTestServer({ webRoot: join(webRoot, 'missing') });
+    expect(await (await fetch(`${server.url()}/`)).text()).toContain('web app is not built');
+    expect((await fetch(`${server.url()}/nope`)).status).toBe(404);
+  });
+
+  it('shuts down gracefully: tells clients, refuses new work, closes within the bound', async () => {
+    server = await startTestServer({ shutdownTimeoutMs: 2000 });
+    const client = await connectClient(server);
+    clients.push(client);
+    const url = server.url();
+    const disconnected = new Promise((resolve) => client.socket.once('disconnect', resolve));
+    const started = Date.now();
+    const closing = server.close();
+    expect(await client.next('server:shutdown')).toEqual({ retryAfterMs: expect.any(Number) });
+    await closing;
+    expect(Date.now() - started).toBeLessThan(2000);
+    await disconnected;
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    server = undefined;
+  });
+});
