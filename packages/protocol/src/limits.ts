@@ -25,7 +25,7 @@ export const DEFAULTS = {
   ringTimeoutMs: 30_000,
   /** How long a user whose connection dropped keeps their seat, so a reload or a blip does not drop them. */
   reconnectGraceMs: 15_000,
-  /** Token bucket per socket: sustained events per second, and the burst allowed above it. */
+  /** Rate limit per socket: `eventBurst` events per window of ceil(eventBurst / eventsPerSecond) s. */
   eventsPerSecond: 50,
   eventBurst: 100,
   maxConnectionsPerIp: 20,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
+import { ProtocolErrorSchema } from './errors.js';
 import { normalizeDisplayName, normalizeRoomName } from './normalize.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -135,7 +136,8 @@ export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
 // Client → server requests
 // ---------------------------------------------------------------------------------------------
 
-export const EmptyRequestSchema = z.object({});
+/** Events without fields accept `{}` or nothing at all. */
+export const EmptyRequestSchema = z.object({}).default({});
 export const JoinRequestSchema = z.object({ room: RoomNameSchema, name: DisplayNameSchema });
 export const ResumeRequestSchema = z.object({ sessionToken: SessionTokenSchema });
 export const InviteRequestSchema = z.object({
@@ -203,7 +205,7 @@ export const SignalEventSchema = z.object({
 export const ProtocolErrorEventSchema = z.object({
   /** The event that was refused (truncated when the name itself is junk). */
   event: z.string().max(64),
-  error: z.object({ code: z.string(), message: z.string() }),
+  error: ProtocolErrorSchema,
 });
 export const ServerShutdownEventSchema = z.object({
   /** Reconnect after about this long; the client's session survives if it is back within the grace. */

@@ -45,11 +45,23 @@ export const ConfigSchema = z.object({
   shutdownTimeoutMs: wholeNumber(0, 120_000).default(DEFAULTS.shutdownTimeoutMs),
   /** Where the built web app lives; served at / when the folder exists. */
   webRoot: z.string().min(1).default(DEFAULT_WEB_ROOT),
+  /** Serve HTTPS (LAN use: cameras need a secure origin). Without cert/key, a self-signed one is made. */
+  https: booleanFromText.default(false),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
   /** STUN/TURN servers handed to clients on join (JSON array of RTCIceServer). None by default. */
   iceServers: z.preprocess(parseJsonText, z.array(IceServerSchema)).default([]),
 });
 
 export type ServerConfig = z.output<typeof ConfigSchema>;
+
+const CheckedConfigSchema = ConfigSchema.refine(
+  (c) => (c.tlsCert === undefined) === (c.tlsKey === undefined),
+  {
+    message: 'give both a certificate and a key, or neither',
+    path: ['tlsCert'],
+  },
+);
 export type ServerConfigInput = z.input<typeof ConfigSchema>;
 
 /** Env variables and flags arrive as text; the ICE server list is JSON in that text. */
@@ -169,7 +181,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
 
 /** Validate a config object; throws ConfigError naming every bad field. */
 export function parseConfig(raw: ServerConfigInput | Record<string, unknown>): ServerConfig {
-  const result = ConfigSchema.safeParse(raw);
+  const result = CheckedConfigSchema.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const option = OPTIONS.find((o) => o.key === issue.path[0]);

@@ -1,10 +1,12 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { ConnectErrorDataSchema, HandshakeAuthSchema, LIMITS, PROTOCOL_VERSION } from '@duet/protocol';
 import { ConnectionCounter, clientAddress, isOriginAllowed } from './admission.js';
 import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import { createRequestHandler } from './http.js';
+import { loadTls } from './tls.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Dispatcher } from './signaling/dispatcher.js';
@@ -20,7 +22,7 @@ export interface DuetServer {
   readonly metrics: Metrics;
   /** The bound address (after start). */
   address(): AddressInfo;
-  /** http://host:port of the bound address, for clients on this machine. */
+  /** http(s)://host:port of the bound address, for clients on this machine. */
   url(): string;
   /** Graceful shutdown: refuse new connections, tell clients, close within `shutdownTimeoutMs`. */
   close(): Promise<void>;
@@ -48,7 +50,16 @@ export async function startDuetServer(
 
   // The request handler must exist before Socket.IO attaches: Socket.IO wraps the listeners present
   // then, so /socket.io/ requests never reach ours.
-  const http = createServer(
+  const tls = config.https ? await loadTls({ certPath: config.tlsCert, keyPath: config.tlsKey }) : undefined;
+  if (tls?.generated) {
+    logger.warn(
+      { fingerprint: tls.fingerprint },
+      'HTTPS with a self-signed certificate made for this run: browsers will ask to trust it once',
+    );
+  }
+  const createHttp = (handler: RequestListener): HttpServer =>
+    tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler);
+  const http = createHttp(
     createRequestHandler(
       {
         isLive: () => true,
@@ -148,7 +159,7 @@ export async function startDuetServer(
       const { address: host, port, family } = address();
       const printable =
         host === '0.0.0.0' || host === '::' ? 'localhost' : family === 'IPv6' ? `[${host}]` : host;
-      return `http://${printable}:${port}`;
+      return `${tls ? 'https' : 'http'}://${printable}:${port}`;
     },
     close: () => {
       closed ??= shutdown();

@@ -1,8 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
+import { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DuetServer } from '@duet/server';
+import { io } from 'socket.io-client';
+import { PROTOCOL_VERSION } from '@duet/protocol';
+import { parseConfig } from '@duet/server';
 import { activeCall, connectClient, startTestServer, type TestClient } from './support.js';
 
 describe('HTTP and lifecycle', () => {
@@ -76,5 +81,38 @@ describe('HTTP and lifecycle', () => {
     await disconnected;
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     server = undefined;
+  });
+
+  it('serves HTTPS with a self-signed certificate made at start (LAN mode), Socket.IO included', async () => {
+    server = await startTestServer({ https: true });
+    const url = server.url();
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const { status, certificate } = await new Promise<{ status: number; certificate: string }>(
+      (resolve, reject) => {
+        get(`${url}/healthz`, { rejectUnauthorized: false }, (response) => {
+          const socket = response.socket;
+        if (!(socket instanceof TLSSocket)) throw new Error('not a TLS connection');
+        const peer = socket.getPeerCertificate();
+          response.resume();
+          resolve({ status: response.statusCode ?? 0, certificate: peer.subjectaltname ?? '' });
+        }).on('error', reject);
+      },
+    );
+    expect(status).toBe(200);
+    expect(certificate).toContain('DNS:localhost');
+    expect(certificate).toContain('IP Address:127.0.0.1');
+    const socket = io(url, {
+      auth: { protocolVersion: PROTOCOL_VERSION },
+      transports: ['websocket'],
+      rejectUnauthorized: false,
+    });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('connect_error', reject));
+    socket.close();
+  });
+
+  it('refuses a certificate without its key', () => {
+    expect(() => parseConfig({ https: true, tlsCert: '/etc/duet/cert.pem' })).toThrow(
+      /both a certificate and a key/,
+    );
   });
 });

@@ -50,7 +50,9 @@ export class TestClient {
   /** Send a request and wait for its acknowledgement. */
   request<E extends ClientEventName>(event: E, payload: RequestOf<E>, timeoutMs = 5000): Promise<AckOf<E>> {
     // The typed emitWithAck cannot take a generic event name; the payload type is checked above.
-    const socket = this.socket.timeout(timeoutMs) as unknown as { emitWithAck(e: E, p: unknown): Promise<AckOf<E>> };
+    const socket = this.socket.timeout(timeoutMs) as unknown as {
+      emitWithAck(e: E, p: unknown): Promise<AckOf<E>>;
+    };
     return socket.emitWithAck(event, payload);
   }
 

@@ -58,7 +58,8 @@ export class Dispatcher {
     private readonly handlers: EventHandlers,
     private readonly options: DispatcherOptions,
   ) {
-    // A window of `burst` events that refills at `eventsPerSecond`.
+    // A fixed window: `burst` events per ceil(burst / eventsPerSecond) seconds. Refusals are answered
+    // at once, outside the socket's queue, so a flood never grows the queue.
     this.limiter = new RateLimiterMemory({
       points: options.eventBurst,
       duration: Math.max(1, Math.ceil(options.eventBurst / options.eventsPerSecond)),
@@ -77,10 +78,12 @@ export class Dispatcher {
 
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack = typeof args.at(-1) === 'function' ? (args.at(-1) as (result: unknown) => void) : undefined;
+      // `emit('room:leave', ack)`: the callback in the payload's place means "no payload".
+      const payload: unknown = typeof args[0] === 'function' ? undefined : args[0];
       this.limiter.consume(socket.id).then(
         () => {
           refusedForRate = 0;
-          enqueue(() => this.dispatch(socket, event, args[0], ack));
+          enqueue(() => this.dispatch(socket, event, payload, ack));
         },
         () => {
           refusedForRate++;

@@ -1,0 +1,343 @@
+import type { SignalData } from '@duet/protocol';
+import { Emitter } from './emitter.js';
+import type { TrackSink } from './media-types.js';
+
+export type PeerConnectionFactory = (configuration: RTCConfiguration) => RTCPeerConnection;
+
+/** What the session reports about the media path. */
+export type SessionState = 'connecting' | 'connected' | 'interrupted' | 'failed' | 'closed';
+
+export interface CallSessionOptions {
+  /** Perfect negotiation: the polite peer (the callee) yields when both offer at once. */
+  polite: boolean;
+  /** The caller creates the transceivers and the first offer; the callee answers onto them. */
+  initiator: boolean;
+  createPeerConnection: PeerConnectionFactory;
+  configuration: RTCConfiguration;
+  /**
+   * Data channels negotiated out of band (same id on both sides, no extra round trip). The caller
+   * creates them with its first offer; the callee only once that offer is applied, so the callee
+   * never starts a negotiation of its own (which would race the caller's offer).
+   */
+  dataChannels?: ReadonlyArray<{ label: string; id: number; init?: RTCDataChannelInit }>;
+  /** Deliver a description or candidate to the peer (through the signaling server). */
+  sendSignal: (data: SignalData) => void;
+  /** How long `disconnected` may last before an ICE restart (it often heals by itself). */
+  disconnectedGraceMs?: number;
+  /** How long one ICE restart may take before the next. */
+  restartTimeoutMs?: number;
+  /** ICE restarts before the call is declared failed. */
+  maxIceRestarts?: number;
+  log?: (message: string, detail?: unknown) => void;
+}
+
+export interface CallSessionEvents extends Record<string, unknown> {
+  state: SessionState;
+  /** A negotiated data channel was created (see `dataChannels`); it opens once connected. */
+  'data-channel': RTCDataChannel;
+  /** The remote stream gained a track (the same MediaStream object every time). */
+  'remote-stream': MediaStream;
+  'ice-restart': number;
+}
+
+const DEFAULTS = { disconnectedGraceMs: 3000, restartTimeoutMs: 10_000, maxIceRestarts: 3, dataChannels: [] };
+
+/**
+ * One call's RTCPeerConnection. Negotiation follows the W3C "perfect negotiation" pattern (the same
+ * code runs on both sides; glare resolves by politeness), signals are handled strictly one at a
+ * time, remote candidates wait until a remote description exists, and a failed or long-disconnected
+ * connection is restarted with `restartIce()` a bounded number of times.
+ *
+ * The session also implements the media controller's TrackSink: `replaceTrack` swaps what a sender
+ * sends without renegotiation (mute, camera off, device switch, screen share).
+ */
+export class CallSession extends Emitter<CallSessionEvents> implements TrackSink {
+  readonly pc: RTCPeerConnection;
+  private readonly options: Required<Omit<CallSessionOptions, 'log'>> & Pick<CallSessionOptions, 'log'>;
+  private readonly channels = new Map<string, RTCDataChannel>();
+  private readonly remoteStream: MediaStream | null;
+  private readonly pendingTracks = new Map<'audio' | 'video', MediaStreamTrack | null>();
+  private pendingCandidates: RTCIceCandidateInit[] = [];
+  private signalQueue: Promise<void> = Promise.resolve();
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private settingRemoteAnswer = false;
+  private transceiversReady = false;
+  private restarts = 0;
+  private disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private state: SessionState = 'connecting';
+
+  constructor(options: CallSessionOptions) {
+    super();
+    this.options = { ...DEFAULTS, ...options };
+    this.pc = options.createPeerConnection(options.configuration);
+    // Build our own remote stream from tracks: `event.streams` depends on the sender's msid, which
+    // not every browser sets when tracks are swapped in with replaceTrack.
+    this.remoteStream = typeof MediaStream === 'undefined' ? null : new MediaStream();
+    this.pc.addEventListener('negotiationneeded', this.onNegotiationNeeded);
+    this.pc.addEventListener('icecandidate', this.onIceCandidate);
+    this.pc.addEventListener('track', this.onTrack);
+    this.pc.addEventListener('connectionstatechange', this.onConnectionStateChange);
+  }
+
+  /**
+   * Start sending. The initiator creates one audio and one video transceiver (sendrecv even with no
+   * track, so a camera can be added later without renegotiation) and the negotiation begins; the
+   * other side keeps the tracks until the offer has created its transceivers.
+   */
+  start(tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null }): void {
+    this.pendingTracks.set('audio', tracks.audio);
+    this.pendingTracks.set('video', tracks.video);
+    if (this.options.initiator) {
+      for (const kind of ['audio', 'video'] as const) {
+        this.pc.addTransceiver(tracks[kind] ?? kind, { direction: 'sendrecv' });
+      }
+      this.transceiversReady = true;
+      this.createDataChannels();
+    }
+  }
+
+  /** A negotiated data channel by label, once created. */
+  channel(label: string): RTCDataChannel | undefined {
+    return this.channels.get(label);
+  }
+
+  /** Handle a description or candidate from the peer, strictly after the ones before it. */
+  handleSignal(data: SignalData): Promise<void> {
+    const run = this.signalQueue.then(() => this.applySignal(data));
+    this.signalQueue = run.catch((error: unknown) => this.log('signal failed', error));
+    return run;
+  }
+
+  async replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack | null): Promise<void> {
+    this.pendingTracks.set(kind, track);
+    const transceiver = this.transceiverFor(kind);
+    if (transceiver && this.transceiversReady) await transceiver.sender.replaceTrack(track);
+  }
+
+  /** Restart ICE now (new credentials, new candidates). Negotiation follows by itself. */
+  restartIce(): void {
+    if (this.state === 'closed') return;
+    this.restarts++;
+    this.log(`ICE restart ${this.restarts}/${this.options.maxIceRestarts}`);
+    this.emit('ice-restart', this.restarts);
+    this.pc.restartIce();
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => this.onRestartTimeout(), this.options.restartTimeoutMs);
+  }
+
+  getStats(): Promise<RTCStatsReport> {
+    return this.pc.getStats();
+  }
+
+  /** Stop everything: no event is emitted afterwards. Local tracks belong to the media controller. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.disconnectedTimer);
+    clearTimeout(this.restartTimer);
+    this.pc.removeEventListener('negotiationneeded', this.onNegotiationNeeded);
+    this.pc.removeEventListener('icecandidate', this.onIceCandidate);
+    this.pc.removeEventListener('track', this.onTrack);
+    this.pc.removeEventListener('connectionstatechange', this.onConnectionStateChange);
+    this.pc.close();
+    for (const track of this.remoteStream?.getTracks() ?? []) track.stop();
+    this.removeAllListeners();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Perfect negotiation
+  // ---------------------------------------------------------------------------------------------
+
+  private readonly onNegotiationNeeded = (): void => {
+    void this.makeOffer();
+  };
+
+  private async makeOffer(): Promise<void> {
+    if (this.state === 'closed') return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.sendDescription();
+    } catch (error) {
+      this.log('offer failed', error);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  private async applySignal(data: SignalData): Promise<void> {
+    if (this.state === 'closed') return;
+    if (data.kind === 'description') {
+      const description = data.description;
+      // An offer collides if we are making one or are not stable (unless only our answer is pending).
+      const readyForOffer =
+        !this.makingOffer && (this.pc.signalingState === 'stable' || this.settingRemoteAnswer);
+      const collision = description.type === 'offer' && !readyForOffer;
+      this.ignoreOffer = !this.options.polite && collision;
+      if (this.ignoreOffer) {
+        this.log('ignoring a colliding offer (impolite side)');
+        return;
+      }
+      this.settingRemoteAnswer = description.type === 'answer';
+      try {
+        // A polite peer with an offer of its own in flight rolls it back implicitly here.
+        await this.pc.setRemoteDescription(description);
+      } finally {
+        this.settingRemoteAnswer = false;
+      }
+      await this.flushCandidates();
+      if (description.type === 'offer') {
+        await this.adoptOfferedTransceivers();
+        await this.pc.setLocalDescription();
+        this.sendDescription();
+      }
+    } else if (data.kind === 'candidate') {
+      if (data.candidate === null) return; // end of candidates: nothing to do with trickle ICE
+      if (!this.pc.remoteDescription) {
+        this.pendingCandidates.push(data.candidate);
+        return;
+      }
+      await this.addCandidate(data.candidate);
+    }
+  }
+
+  /** The callee's first offer created the transceivers; put our tracks on them and send too. */
+  private async adoptOfferedTransceivers(): Promise<void> {
+    if (this.transceiversReady) return;
+    this.transceiversReady = true;
+    this.createDataChannels();
+    for (const kind of ['audio', 'video'] as const) {
+      const transceiver = this.transceiverFor(kind);
+      if (!transceiver) continue;
+      transceiver.direction = 'sendrecv';
+      await transceiver.sender.replaceTrack(this.pendingTracks.get(kind) ?? null);
+    }
+  }
+
+  private createDataChannels(): void {
+    for (const { label, id, init } of this.options.dataChannels) {
+      if (this.channels.has(label)) continue;
+      const channel = this.pc.createDataChannel(label, { ...init, negotiated: true, id });
+      this.channels.set(label, channel);
+      this.emit('data-channel', channel);
+    }
+  }
+
+  private async flushCandidates(): Promise<void> {
+    const queued = this.pendingCandidates;
+    this.pendingCandidates = [];
+    for (const candidate of queued) await this.addCandidate(candidate);
+  }
+
+  private async addCandidate(candidate: RTCIceCandidateInit): Promise<void> {
+    try {
+      await this.pc.addIceCandidate(candidate);
+    } catch (error) {
+      // Candidates of an offer we ignored fail to apply; that is expected.
+      if (!this.ignoreOffer) this.log('could not add a remote candidate', error);
+    }
+  }
+
+  private sendDescription(): void {
+    const local = this.pc.localDescription;
+    if (!local || (local.type !== 'offer' && local.type !== 'answer')) return;
+    this.options.sendSignal({ kind: 'description', description: { type: local.type, sdp: local.sdp } });
+  }
+
+  private readonly onIceCandidate = (event: RTCPeerConnectionIceEvent): void => {
+    const candidate = event.candidate;
+    if (!candidate) {
+      this.options.sendSignal({ kind: 'candidate', candidate: null });
+      return;
+    }
+    // An empty candidate string is the legacy end-of-candidates marker of the same generation.
+    if (candidate.candidate === '') return;
+    this.options.sendSignal({
+      kind: 'candidate',
+      candidate: {
+        candidate: candidate.candidate,
+        sdpMid: candidate.sdpMid,
+        sdpMLineIndex: candidate.sdpMLineIndex,
+        usernameFragment: candidate.usernameFragment,
+      },
+    });
+  };
+
+  private readonly onTrack = (event: RTCTrackEvent): void => {
+    if (!this.remoteStream) return;
+    if (!this.remoteStream.getTracks().includes(event.track)) this.remoteStream.addTrack(event.track);
+    this.emit('remote-stream', this.remoteStream);
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Connection health and ICE restart
+  // ---------------------------------------------------------------------------------------------
+
+  private readonly onConnectionStateChange = (): void => {
+    const connectionState = this.pc.connectionState;
+    this.log(`connection ${connectionState}`);
+    clearTimeout(this.disconnectedTimer);
+    switch (connectionState) {
+      case 'connected':
+        this.restarts = 0;
+        clearTimeout(this.restartTimer);
+        this.setState('connected');
+        break;
+      case 'disconnected':
+        // Often a brief loss that ICE heals on its own (e.g. Wi-Fi roaming); restart only if it lasts.
+        this.setState('interrupted');
+        this.disconnectedTimer = setTimeout(() => {
+          if (this.pc.connectionState === 'disconnected') this.tryRestart();
+        }, this.options.disconnectedGraceMs);
+        break;
+      case 'failed':
+        this.setState('interrupted');
+        this.tryRestart();
+        break;
+      default:
+        break;
+    }
+  };
+
+  private tryRestart(): void {
+    if (this.restarts >= this.options.maxIceRestarts) {
+      this.setState('failed');
+      return;
+    }
+    // Both sides notice the failure; the impolite side restarts at once, the polite side waits one
+    // timeout for that offer and restarts itself only if it did not come (e.g. the peer's tab froze).
+    if (!this.options.polite) {
+      this.restartIce();
+      return;
+    }
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this.pc.connectionState === 'failed' || this.pc.connectionState === 'disconnected')
+        this.restartIce();
+    }, this.options.restartTimeoutMs / 2);
+  }
+
+  private onRestartTimeout(): void {
+    if (this.state === 'closed' || this.pc.connectionState === 'connected') return;
+    this.tryRestart();
+  }
+
+  private setState(state: SessionState): void {
+    if (this.state === state || this.state === 'closed') return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  private transceiverFor(kind: 'audio' | 'video'): RTCRtpTransceiver | undefined {
+    // The first transceiver of each kind carries the call; `receiver.track.kind` is set on both sides.
+    return this.pc
+      .getTransceivers()
+      .find((t) => t.receiver.track.kind === kind && t.currentDirection !== 'stopped');
+  }
+
+  private log(message: string, detail?: unknown): void {
+    this.options.log?.(message, detail);
+  }
+}

@@ -1,0 +1,144 @@
+import type { CallEndReason, CallMedia, PublicUser } from '@duet/protocol';
+import type { CallOutcome } from './client-types.js';
+
+/*
+ * The call as one party sees it, written as a pure function so every path is a table row in a test.
+ *
+ *   idle --dial--> outgoing --accepted--> connecting --media-connected--> connected
+ *   idle --ring--> incoming --answer--> answering --accepted--> connecting
+ *   connected --media-interrupted--> reconnecting --media-connected--> connected
+ *   connecting | reconnecting --media-failed--> ended(failed)
+ *   outgoing | incoming | answering | connecting | connected | reconnecting
+ *       --hangup (local)--> ended(cancelled | declined | hangup)
+ *       --decline (local, incoming only)--> ended(declined)
+ *       --remote-ended(reason)--> ended(reason)
+ *   ended --dismiss--> idle
+ *
+ * Effects are what the caller of `transition` must do (send to the server, start or stop the peer
+ * connection); the machine itself does nothing.
+ */
+
+export type Role = 'caller' | 'callee';
+
+interface CallBase {
+  callId: string;
+  peer: PublicUser;
+  media: CallMedia;
+  role: Role;
+}
+
+export type CallState =
+  | { phase: 'idle' }
+  | (CallBase & { phase: 'outgoing' | 'incoming' | 'answering' })
+  | (CallBase & { phase: 'connecting' | 'connected' | 'reconnecting'; polite: boolean })
+  | (CallBase & { phase: 'ended'; outcome: CallOutcome });
+
+export type CallEvent =
+  /** Our invite was acknowledged by the server: the peer's phone rings. */
+  | { type: 'dial'; callId: string; peer: PublicUser; media: CallMedia }
+  /** Someone calls us. */
+  | { type: 'ring'; callId: string; peer: PublicUser; media: CallMedia }
+  /** We pick up. */
+  | { type: 'answer' }
+  /** We decline a ringing call. */
+  | { type: 'decline' }
+  /** We hang up (or cancel an outgoing call). */
+  | { type: 'hangup' }
+  /** The server says the call is accepted (both parties get this); `polite` is our role. */
+  | { type: 'accepted'; callId: string; polite: boolean }
+  /** The server says the call ended. */
+  | { type: 'remote-ended'; callId: string; reason: CallEndReason }
+  | { type: 'media-connected' }
+  | { type: 'media-interrupted' }
+  /** The peer connection failed and ICE restarts could not bring it back. */
+  | { type: 'media-failed' }
+  | { type: 'dismiss' };
+
+export type CallEffect =
+  | { type: 'send-accept'; callId: string }
+  | { type: 'send-decline'; callId: string }
+  | { type: 'send-hangup'; callId: string }
+  | { type: 'start-session'; callId: string; polite: boolean; role: Role }
+  | { type: 'stop-session' }
+  | { type: 'announce-end'; outcome: CallOutcome; peer: PublicUser; role: Role };
+
+export interface Transition {
+  state: CallState;
+  effects: CallEffect[];
+}
+
+const IDLE: CallState = { phase: 'idle' };
+
+/** The next state and the effects to run. Events that do not apply leave the state as it is. */
+export function transition(state: CallState, event: CallEvent): Transition {
+  const same: Transition = { state, effects: [] };
+  switch (event.type) {
+    case 'dial':
+    case 'ring': {
+      if (state.phase !== 'idle' && state.phase !== 'ended') return same;
+      const role: Role = event.type === 'dial' ? 'caller' : 'callee';
+      const base = { callId: event.callId, peer: event.peer, media: event.media, role };
+      return { state: { ...base, phase: event.type === 'dial' ? 'outgoing' : 'incoming' }, effects: [] };
+    }
+    case 'answer':
+      if (state.phase !== 'incoming') return same;
+      return {
+        state: { ...state, phase: 'answering' },
+        effects: [{ type: 'send-accept', callId: state.callId }],
+      };
+    case 'decline':
+      if (state.phase !== 'incoming') return same;
+      return end(state, 'declined', [{ type: 'send-decline', callId: state.callId }]);
+    case 'hangup': {
+      if (state.phase === 'idle' || state.phase === 'ended') return same;
+      const outcome: CallOutcome =
+        state.phase === 'outgoing' ? 'cancelled' : state.phase === 'incoming' ? 'declined' : 'hangup';
+      return end(state, outcome, [{ type: 'send-hangup', callId: state.callId }]);
+    }
+    case 'accepted': {
+      if (!isLive(state) || state.callId !== event.callId) return same;
+      if (state.phase !== 'outgoing' && state.phase !== 'answering') return same;
+      return {
+        state: { ...baseOf(state), phase: 'connecting', polite: event.polite },
+        effects: [{ type: 'start-session', callId: state.callId, polite: event.polite, role: state.role }],
+      };
+    }
+    case 'remote-ended':
+      if (!isLive(state) || state.callId !== event.callId) return same;
+      return end(state, event.reason, []);
+    case 'media-connected':
+      if (state.phase !== 'connecting' && state.phase !== 'reconnecting') return same;
+      return { state: { ...state, phase: 'connected' }, effects: [] };
+    case 'media-interrupted':
+      if (state.phase !== 'connected') return same;
+      return { state: { ...state, phase: 'reconnecting' }, effects: [] };
+    case 'media-failed':
+      if (state.phase !== 'connecting' && state.phase !== 'connected' && state.phase !== 'reconnecting')
+        return same;
+      return end(state, 'failed', [{ type: 'send-hangup', callId: state.callId }]);
+    case 'dismiss':
+      return state.phase === 'ended' ? { state: IDLE, effects: [] } : same;
+  }
+}
+
+type LiveState = Exclude<CallState, { phase: 'idle' } | { phase: 'ended' }>;
+
+function isLive(state: CallState): state is LiveState {
+  return state.phase !== 'idle' && state.phase !== 'ended';
+}
+
+function baseOf(state: LiveState): CallBase {
+  return { callId: state.callId, peer: state.peer, media: state.media, role: state.role };
+}
+
+/** End a live call: the session stops (if any) and the UI is told why. */
+function end(state: LiveState, outcome: CallOutcome, first: CallEffect[]): Transition {
+  return {
+    state: { ...baseOf(state), phase: 'ended', outcome },
+    effects: [
+      ...first,
+      { type: 'stop-session' },
+      { type: 'announce-end', outcome, peer: state.peer, role: state.role },
+    ],
+  };
+}

@@ -1,0 +1,54 @@
+import type { CallEndReason, CallMedia, MediaState, PublicUser, RoomSnapshot } from '@duet/protocol';
+import type { DuetErrorReason } from './errors.js';
+import type { LocalMediaState, StatsSummary } from './media-types.js';
+
+/** Phases of the current call as the UI shows them (see call-state.ts for the machine). */
+export type CallPhase = 'outgoing' | 'incoming' | 'connecting' | 'connected' | 'reconnecting' | 'ended';
+
+/** Why a call ended, from this side's point of view. */
+export type CallOutcome = CallEndReason | 'failed';
+
+export interface CallView {
+  id: string;
+  phase: CallPhase;
+  role: 'caller' | 'callee';
+  peer: PublicUser;
+  /** What the caller asked for (audio-only or video). */
+  media: CallMedia;
+  /** What the peer says about its microphone, camera and screen share. */
+  remoteMedia: MediaState;
+  /** The peer's audio and video, once tracks arrive. */
+  remoteStream: MediaStream | null;
+  /** When the media first connected (ms since epoch), for the call timer. */
+  connectedAt: number | null;
+  /** When the ring times out (ms since epoch), while outgoing/incoming. */
+  ringsUntil: number | null;
+  /** Set once phase is `ended`. */
+  outcome: CallOutcome | null;
+}
+
+export type ConnectionPhase = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+
+/** Everything the UI renders. A fresh object on every change (safe for Vue's shallowRef). */
+export interface ClientSnapshot {
+  connection: ConnectionPhase;
+  self: PublicUser | null;
+  /** The room, its users including self, kept current from presence events. */
+  room: RoomSnapshot | null;
+  call: CallView | null;
+  local: LocalMediaState;
+  /** Latest connection statistics during a call, and the last minute of them for charts. */
+  stats: StatsSummary | null;
+  statsHistory: readonly StatsSummary[];
+}
+
+/** One-off things the UI should tell the user about (a toast or an announcement). */
+export type Notice =
+  | { kind: 'call-ended'; outcome: CallOutcome; peerName: string; role: 'caller' | 'callee' }
+  | { kind: 'error'; reason: DuetErrorReason; message: string }
+  | { kind: 'session-restored' };
+
+export interface DuetClientEvents extends Record<string, unknown> {
+  change: ClientSnapshot;
+  notice: Notice;
+}

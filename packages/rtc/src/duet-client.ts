@@ -1,0 +1,418 @@
+import type { CallMedia, MediaState, PublicUser, RoomSnapshot, Session, SignalData } from '@duet/protocol';
+import { CallSession, type PeerConnectionFactory, type SessionState } from './call-session.js';
+import { transition, type CallEffect, type CallEvent, type CallState } from './call-state.js';
+import type { CallView, ClientSnapshot, DuetClientEvents, Notice } from './client-types.js';
+import { Emitter } from './emitter.js';
+import { DuetError } from './errors.js';
+import { MediaController } from './media-controller.js';
+import type { MediaDevicesLike } from './media-types.js';
+import { SignalingClient, type StorageLike } from './signaling-client.js';
+import { StatsSampler } from './stats.js';
+
+export interface DuetClientOptions {
+  /** Signaling server URL; default: the page's own origin. */
+  url?: string;
+  /** Default: `navigator.mediaDevices` (undefined on insecure origins). */
+  mediaDevices?: MediaDevicesLike;
+  /** Default: `new RTCPeerConnection(config)`. */
+  createPeerConnection?: PeerConnectionFactory;
+  /** Where the session token survives a reload; default: `sessionStorage`. */
+  storage?: StorageLike;
+  /** Default: `window.isSecureContext`. */
+  isSecureContext?: boolean;
+  /** Force relayed ICE (TURN only), e.g. for testing a TURN deployment. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  log?: (message: string, detail?: unknown) => void;
+}
+
+const NO_REMOTE_MEDIA: MediaState = { microphone: true, camera: true, screen: false };
+
+/**
+ * Duet's call core for a UI: one object that joins a room, keeps presence, places and answers calls,
+ * runs the peer connection and local media, and samples statistics. The UI renders `snapshot` (a new
+ * object on every `change`) and calls the methods; it never touches WebRTC itself.
+ */
+export class DuetClient extends Emitter<DuetClientEvents> {
+  private readonly signaling: SignalingClient;
+  private readonly media: MediaController;
+  private readonly createPeerConnection: PeerConnectionFactory;
+  private readonly log: (message: string, detail?: unknown) => void;
+  private callState: CallState = { phase: 'idle' };
+  private session: CallSession | null = null;
+  private sampler: StatsSampler | null = null;
+  /** Signals that arrived before our session existed (the peer can be a few ms ahead of us). */
+  private earlySignals: SignalData[] = [];
+  private remoteMedia: MediaState = NO_REMOTE_MEDIA;
+  private lastSentMediaState: MediaState | null = null;
+  private remoteStream: MediaStream | null = null;
+  private connectedAt: number | null = null;
+  private ringsUntil: number | null = null;
+  private self: PublicUser | null = null;
+  private room: RoomSnapshot | null = null;
+  private iceServers: RTCIceServer[] = [];
+  private current: ClientSnapshot;
+
+  constructor(private readonly options: DuetClientOptions = {}) {
+    super();
+    this.log = options.log ?? (() => {});
+    const storage = options.storage ?? (typeof sessionStorage === 'undefined' ? undefined : sessionStorage);
+    this.signaling = new SignalingClient({ url: options.url, storage });
+    const mediaDevices =
+      options.mediaDevices ?? (typeof navigator === 'undefined' ? undefined : navigator.mediaDevices);
+    this.media = new MediaController({
+      mediaDevices,
+      isSecureContext:
+        options.isSecureContext ?? (typeof window === 'undefined' ? true : window.isSecureContext),
+    });
+    this.createPeerConnection =
+      options.createPeerConnection ?? ((configuration) => new RTCPeerConnection(configuration));
+    this.current = this.buildSnapshot();
+    this.wireSignaling();
+    this.media.on('change', () => {
+      this.sendMediaState();
+      this.publish();
+    });
+  }
+
+  get snapshot(): ClientSnapshot {
+    return this.current;
+  }
+
+  /** Connect to the signaling server. */
+  connect(): Promise<void> {
+    return this.signaling.connect();
+  }
+
+  /** Join a room (or take back this tab's seat after a reload). Rejects with a DuetError. */
+  async join(room: string, name: string): Promise<void> {
+    if (this.signaling.connection !== 'connected') await this.connect();
+    await this.signaling.join(room, name);
+  }
+
+  async leave(): Promise<void> {
+    if (this.callState.phase !== 'idle' && this.callState.phase !== 'ended') await this.hangup();
+    await this.signaling.leave();
+    this.self = null;
+    this.room = null;
+    this.dispatch({ type: 'dismiss' });
+    this.publish();
+  }
+
+  /** Start the camera and microphone preview. Failures also land in `snapshot.local.error`. */
+  startPreview(): Promise<void> {
+    return this.media.start();
+  }
+
+  /** Call someone in the room. Rejects with a DuetError (`busy`, `already_in_call`, …). */
+  async call(userId: string, options: { video?: boolean } = {}): Promise<void> {
+    const peer = this.room?.users.find((user) => user.id === userId);
+    if (!peer) throw new DuetError('user_not_found', 'That person is not in this room.');
+    const media: CallMedia = { audio: true, video: options.video ?? true };
+    await this.prepareMedia(media);
+    const { callId, ringTimeoutMs } = await this.signaling.invite(userId, media);
+    this.ringsUntil = Date.now() + ringTimeoutMs;
+    this.dispatch({ type: 'dial', callId, peer, media });
+  }
+
+  async accept(): Promise<void> {
+    if (this.callState.phase !== 'incoming') return;
+    await this.prepareMedia(this.callState.media);
+    this.dispatch({ type: 'answer' });
+  }
+
+  async decline(): Promise<void> {
+    this.dispatch({ type: 'decline' });
+  }
+
+  async hangup(): Promise<void> {
+    this.dispatch({ type: 'hangup' });
+  }
+
+  /** Forget an ended call so the UI returns to the room. */
+  dismissCall(): void {
+    this.dispatch({ type: 'dismiss' });
+  }
+
+  setMicrophoneEnabled(on: boolean): void {
+    this.media.setMicrophoneEnabled(on);
+  }
+
+  setCameraEnabled(on: boolean): Promise<void> {
+    return this.media.setCameraEnabled(on);
+  }
+
+  selectMicrophone(deviceId: string): Promise<void> {
+    return this.media.selectMicrophone(deviceId);
+  }
+
+  selectCamera(deviceId: string): Promise<void> {
+    return this.media.selectCamera(deviceId);
+  }
+
+  startScreenShare(): Promise<void> {
+    return this.media.startScreenShare();
+  }
+
+  stopScreenShare(): Promise<void> {
+    return this.media.stopScreenShare();
+  }
+
+  dispose(): void {
+    this.stopSession();
+    this.media.stop();
+    this.signaling.close();
+    this.removeAllListeners();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Signaling → state
+  // ---------------------------------------------------------------------------------------------
+
+  private wireSignaling(): void {
+    const s = this.signaling;
+    s.on('connection', () => this.publish());
+    s.on('session', (session) => this.adoptSession(session));
+    s.on('session-lost', ({ room, name }) => {
+      // The server forgot us (it restarted): join again under the same name. A live peer connection
+      // keeps running meanwhile; only the call's signaling is gone.
+      this.signaling.join(room, name).then(
+        () => this.notify({ kind: 'session-restored' }),
+        (error: unknown) => this.notifyError(error),
+      );
+    });
+    s.on('presence', ({ change, user }) => {
+      if (!this.room) return;
+      const others = this.room.users.filter((u) => u.id !== user.id);
+      const index = this.room.users.findIndex((u) => u.id === user.id);
+      let users: PublicUser[];
+      if (change === 'left') users = others;
+      else if (index >= 0) users = this.room.users.map((u) => (u.id === user.id ? user : u));
+      else users = [...this.room.users, user];
+      this.room = { ...this.room, users };
+      if (this.self?.id === user.id && change !== 'left') this.self = user;
+      this.publish();
+    });
+    s.on('call:incoming', ({ callId, from, media, ringTimeoutMs }) => {
+      this.ringsUntil = Date.now() + ringTimeoutMs;
+      this.dispatch({ type: 'ring', callId, peer: from, media });
+    });
+    s.on('call:accepted', ({ callId, polite }) => this.dispatch({ type: 'accepted', callId, polite }));
+    s.on('call:ended', ({ callId, reason }) => this.dispatch({ type: 'remote-ended', callId, reason }));
+    s.on('signal', ({ callId, data }) => {
+      if (!('callId' in this.callState) || this.callState.callId !== callId) return;
+      if (data.kind === 'media') {
+        this.remoteMedia = data.state;
+        this.publish();
+        return;
+      }
+      if (this.session) void this.session.handleSignal(data);
+      else this.earlySignals.push(data);
+    });
+    s.on('protocol:error', ({ event, error }) => this.log(`server refused ${event}`, error));
+    s.on('invalid-event', ({ event, issues }) => this.log(`dropped a malformed ${event}`, issues));
+  }
+
+  private adoptSession(session: Session): void {
+    this.self = session.self;
+    this.room = session.room;
+    this.iceServers = session.iceServers;
+    // After a resume, the server may know of a call we still have (reload) or not.
+    if (
+      session.call === null &&
+      this.callState.phase !== 'idle' &&
+      this.callState.phase !== 'ended' &&
+      !this.session
+    ) {
+      this.dispatch({ type: 'remote-ended', callId: this.callState.callId, reason: 'peer_left' });
+    }
+    this.publish();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The state machine and its effects
+  // ---------------------------------------------------------------------------------------------
+
+  private dispatch(event: CallEvent): void {
+    const { state, effects } = transition(this.callState, event);
+    this.callState = state;
+    for (const effect of effects) this.run(effect);
+    this.publish();
+  }
+
+  private run(effect: CallEffect): void {
+    switch (effect.type) {
+      case 'send-accept':
+        this.signaling.accept(effect.callId).catch((error: unknown) => {
+          this.notifyError(error);
+          // The call is gone (e.g. it timed out as we answered): return to the room.
+          this.dispatch({ type: 'remote-ended', callId: effect.callId, reason: 'timeout' });
+        });
+        break;
+      case 'send-decline':
+        this.signaling.decline(effect.callId).catch((error: unknown) => this.log('decline failed', error));
+        break;
+      case 'send-hangup':
+        this.signaling.hangup(effect.callId).catch((error: unknown) => this.log('hangup failed', error));
+        break;
+      case 'start-session':
+        this.startSession(effect.callId, effect.polite, effect.role === 'caller');
+        break;
+      case 'stop-session':
+        this.stopSession();
+        break;
+      case 'announce-end':
+        this.ringsUntil = null;
+        this.notify({
+          kind: 'call-ended',
+          outcome: effect.outcome,
+          peerName: effect.peer.name,
+          role: effect.role,
+        });
+        break;
+    }
+  }
+
+  private startSession(callId: string, polite: boolean, initiator: boolean): void {
+    if (this.callState.phase !== 'connecting') return;
+    const peerId = this.callState.peer.id;
+    const session = new CallSession({
+      polite,
+      initiator,
+      createPeerConnection: this.createPeerConnection,
+      configuration: {
+        iceServers: this.iceServers,
+        ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
+      },
+      sendSignal: (data) => this.signaling.signal(callId, peerId, data),
+      log: this.log,
+    });
+    this.session = session;
+    this.ringsUntil = null;
+    this.remoteMedia = NO_REMOTE_MEDIA;
+    session.on('remote-stream', (stream) => {
+      this.remoteStream = stream;
+      this.publish();
+    });
+    session.on('state', (state: SessionState) => {
+      if (state === 'connected') {
+        this.connectedAt ??= Date.now();
+        this.dispatch({ type: 'media-connected' });
+      } else if (state === 'interrupted') {
+        this.dispatch({ type: 'media-interrupted' });
+      } else if (state === 'failed') {
+        this.notify({
+          kind: 'error',
+          reason: 'connection_failed',
+          message: 'The connection to the other person failed.',
+        });
+        this.dispatch({ type: 'media-failed' });
+      }
+    });
+    session.start(this.media.currentTracks());
+    void this.media.attach(session);
+    this.sendMediaState(true);
+
+    this.sampler = new StatsSampler(session);
+    this.sampler.on('sample', () => this.publish());
+    this.sampler.start();
+
+    const early = this.earlySignals;
+    this.earlySignals = [];
+    for (const data of early) void session.handleSignal(data);
+  }
+
+  private stopSession(): void {
+    this.sampler?.stop();
+    this.sampler = null;
+    this.session?.close();
+    this.session = null;
+    this.earlySignals = [];
+    this.remoteStream = null;
+    this.connectedAt = null;
+    void this.media.attach(null);
+  }
+
+  /** Start local media for a call; without a camera or permission the call still goes ahead. */
+  private async prepareMedia(media: CallMedia): Promise<void> {
+    try {
+      await this.media.start({ audio: media.audio, video: media.video });
+      // A preview may have started the camera already; an audio call sends none.
+      if (!media.video && this.media.state.camera) await this.media.setCameraEnabled(false);
+    } catch (error) {
+      // Receive-only is better than no call; the UI shows why we send nothing.
+      this.notifyError(error);
+    }
+  }
+
+  /** Tell the peer our microphone/camera/screen state when it changed (or once per new session). */
+  private sendMediaState(force = false): void {
+    const call = this.callState;
+    if (call.phase !== 'connecting' && call.phase !== 'connected' && call.phase !== 'reconnecting') return;
+    const state = this.media.mediaState();
+    const last = this.lastSentMediaState;
+    if (
+      !force &&
+      last?.microphone === state.microphone &&
+      last.camera === state.camera &&
+      last.screen === state.screen
+    ) {
+      return;
+    }
+    this.lastSentMediaState = state;
+    this.signaling.signal(call.callId, call.peer.id, { kind: 'media', state });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshot and notices
+  // ---------------------------------------------------------------------------------------------
+
+  private publish(): void {
+    this.current = this.buildSnapshot();
+    this.emit('change', this.current);
+  }
+
+  private buildSnapshot(): ClientSnapshot {
+    return {
+      connection: this.signaling.connection,
+      self: this.self,
+      room: this.room,
+      call: this.callView(),
+      local: this.media.state,
+      stats: this.sampler?.latest ?? null,
+      statsHistory: this.sampler?.history ?? [],
+    };
+  }
+
+  private callView(): CallView | null {
+    const call = this.callState;
+    if (call.phase === 'idle') return null;
+    const phase = call.phase === 'answering' ? 'connecting' : call.phase;
+    return {
+      id: call.callId,
+      phase,
+      role: call.role,
+      peer: this.room?.users.find((u) => u.id === call.peer.id) ?? call.peer,
+      media: call.media,
+      remoteMedia: this.remoteMedia,
+      remoteStream: this.remoteStream,
+      connectedAt: this.connectedAt,
+      ringsUntil: phase === 'outgoing' || phase === 'incoming' ? this.ringsUntil : null,
+      outcome: call.phase === 'ended' ? call.outcome : null,
+    };
+  }
+
+  private notify(notice: Notice): void {
+    this.emit('notice', notice);
+  }
+
+  private notifyError(error: unknown): void {
+    if (error instanceof DuetError)
+      this.notify({ kind: 'error', reason: error.reason, message: error.message });
+    else
+      this.notify({
+        kind: 'error',
+        reason: 'unknown',
+        message: error instanceof Error ? error.message : String(error),
+      });
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * @duet/rtc — Duet's framework-free call core. The UI uses `DuetClient`; the parts are exported for
+ * tests and for other front ends (e.g. a terminal peer).
+ */
+export { DuetClient, type DuetClientOptions } from './duet-client.js';
+export { SignalingClient, type SignalingClientOptions, type StorageLike } from './signaling-client.js';
+export {
+  CallSession,
+  type CallSessionOptions,
+  type PeerConnectionFactory,
+  type SessionState,
+} from './call-session.js';
+export { transition, type CallEffect, type CallEvent, type CallState } from './call-state.js';
+export { MediaController, mapMediaError } from './media-controller.js';
+export { StatsSampler, summarizeStats } from './stats.js';
+export { Emitter } from './emitter.js';
+export {
+  DuetError,
+  type DuetErrorReason,
+  type MediaErrorReason,
+  type ConnectionErrorReason,
+} from './errors.js';
+export type * from './client-types.js';
+export type * from './media-types.js';

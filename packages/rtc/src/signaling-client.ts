@@ -1,0 +1,278 @@
+import { io, type Socket } from 'socket.io-client';
+import {
+  CLIENT_EVENTS,
+  ConnectErrorDataSchema,
+  FailureSchema,
+  PROTOCOL_VERSION,
+  SERVER_EVENTS,
+  normalizeRoomName,
+  type AckOf,
+  type CallMedia,
+  type ClientEventName,
+  type ClientToServerEvents,
+  type RequestOf,
+  type ResponseOf,
+  type ServerEventName,
+  type ServerPayloadOf,
+  type ServerToClientEvents,
+  type Session,
+  type SignalData,
+} from '@duet/protocol';
+import type { ConnectionPhase } from './client-types.js';
+import { Emitter } from './emitter.js';
+import { DuetError } from './errors.js';
+
+/** Where the session token survives a page reload (sessionStorage: per tab, gone with the tab). */
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export type SignalingEvents = { [E in ServerEventName]: ServerPayloadOf<E> } & {
+  connection: ConnectionPhase;
+  /** A session began or was restored (join, resume, or an automatic re-join). */
+  session: Session;
+  /** The server forgot us (e.g. it restarted): the owner should join again. */
+  'session-lost': { room: string; name: string };
+  /** A server event failed its schema and was dropped. */
+  'invalid-event': { event: string; issues: string };
+};
+
+export interface SignalingClientOptions {
+  /** Server URL; empty or undefined means the page's own origin. */
+  url?: string;
+  storage?: StorageLike;
+  requestTimeoutMs?: number;
+  /** For tests: the transports to use (default: websocket, falling back to polling). */
+  transports?: Array<'websocket' | 'polling'>;
+}
+
+const STORAGE_KEY = 'duet.session';
+
+interface StoredSession {
+  token: string;
+  room: string;
+  name: string;
+}
+
+/**
+ * The client side of the signaling protocol over Socket.IO. Every server event is parsed with its
+ * schema before anyone sees it; every request resolves with the parsed acknowledgement or rejects
+ * with a DuetError carrying the server's code. After a reconnect it restores the session by itself:
+ * Socket.IO's state recovery when it can, `session:resume` with the stored token otherwise.
+ */
+export class SignalingClient extends Emitter<SignalingEvents> {
+  readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  private readonly storage: StorageLike | undefined;
+  private readonly requestTimeoutMs: number;
+  private current: StoredSession | null;
+  private everConnected = false;
+  private phase: ConnectionPhase = 'idle';
+
+  constructor(options: SignalingClientOptions = {}) {
+    super();
+    this.storage = options.storage;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.current = this.loadStored();
+    const socketOptions = {
+      auth: { protocolVersion: PROTOCOL_VERSION },
+      autoConnect: false,
+      transports: options.transports ?? ['websocket', 'polling'],
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+    };
+    this.socket = options.url ? io(options.url, socketOptions) : io(socketOptions);
+    for (const event of Object.keys(SERVER_EVENTS) as ServerEventName[]) {
+      (this.socket as unknown as Socket).on(event, (payload: unknown) => this.receive(event, payload));
+    }
+    this.socket.on('connect', () => void this.onConnect());
+    this.socket.on('disconnect', (reason) => {
+      // A deliberate disconnect by us stays down; anything else is retried by Socket.IO.
+      this.setPhase(reason === 'io client disconnect' ? 'disconnected' : 'reconnecting');
+    });
+  }
+
+  get connection(): ConnectionPhase {
+    return this.phase;
+  }
+
+  /** The room and name of the current (or stored) session. */
+  get sessionInfo(): { room: string; name: string } | null {
+    return this.current && { room: this.current.room, name: this.current.name };
+  }
+
+  /** Connect; rejects with `unsupported_protocol_version` or `server_unreachable`. */
+  connect(): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    this.setPhase('connecting');
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        this.socket.off('connect', onConnect);
+        this.socket.off('connect_error', onError);
+      };
+      const onConnect = () => {
+        cleanup();
+        resolve();
+      };
+      const onError = (error: Error & { data?: unknown }) => {
+        const data = ConnectErrorDataSchema.safeParse(error.data);
+        if (data.success && data.data.code === 'unsupported_protocol_version') {
+          cleanup();
+          this.socket.disconnect();
+          this.setPhase('disconnected');
+          reject(new DuetError('unsupported_protocol_version', data.data.message));
+          return;
+        }
+        // Socket.IO keeps retrying by itself; the first failure is reported, a later connect still lands.
+        cleanup();
+        this.setPhase('reconnecting');
+        reject(
+          new DuetError('server_unreachable', `Cannot reach the Duet server (${error.message}).`, {
+            cause: error,
+          }),
+        );
+      };
+      this.socket.on('connect', onConnect);
+      this.socket.on('connect_error', onError);
+      this.socket.connect();
+    });
+  }
+
+  /** Join a room, or, after a reload in the same tab, take back the session we had in it. */
+  async join(room: string, name: string): Promise<Session> {
+    const stored = this.current;
+    if (stored && stored.room === normalizeRoomName(room)) {
+      const resumed = await this.tryResume(stored);
+      if (resumed) {
+        this.emit('session', resumed);
+        return resumed;
+      }
+    }
+    const session = await this.request('room:join', { room, name });
+    this.remember({ token: session.sessionToken, room: session.room.name, name: session.self.name });
+    this.emit('session', session);
+    return session;
+  }
+
+  async leave(): Promise<void> {
+    this.forget();
+    if (this.socket.connected) await this.request('room:leave', {});
+  }
+
+  invite(to: string, media: CallMedia): Promise<ResponseOf<'call:invite'>> {
+    return this.request('call:invite', { to, media });
+  }
+
+  accept(callId: string): Promise<ResponseOf<'call:accept'>> {
+    return this.request('call:accept', { callId });
+  }
+
+  decline(callId: string): Promise<ResponseOf<'call:decline'>> {
+    return this.request('call:decline', { callId });
+  }
+
+  hangup(callId: string): Promise<ResponseOf<'call:hangup'>> {
+    return this.request('call:hangup', { callId });
+  }
+
+  /** Fire and forget (ICE candidates are many and independent); refusals come as `protocol:error`. */
+  signal(callId: string, to: string, data: SignalData): void {
+    this.socket.emit('signal', { callId, to, data });
+  }
+
+  close(): void {
+    this.socket.disconnect();
+    this.socket.removeAllListeners();
+    this.removeAllListeners();
+  }
+
+  /** Send a request and parse its acknowledgement; a refusal rejects with the server's code. */
+  async request<E extends ClientEventName>(event: E, payload: RequestOf<E>): Promise<ResponseOf<E>> {
+    let raw: unknown;
+    try {
+      const socket = this.socket.timeout(this.requestTimeoutMs) as unknown as {
+        emitWithAck(event: E, payload: RequestOf<E>): Promise<AckOf<E>>;
+      };
+      raw = await socket.emitWithAck(event, payload);
+    } catch (error) {
+      throw new DuetError('timeout', `The server did not answer ${event} in time.`, { cause: error });
+    }
+    const failure = FailureSchema.safeParse(raw);
+    if (failure.success) throw new DuetError(failure.data.error.code, failure.data.error.message);
+    const parsed = CLIENT_EVENTS[event].response.safeParse(raw);
+    if (!parsed.success)
+      throw new DuetError('invalid_payload', `The server's answer to ${event} was malformed.`);
+    return parsed.data as ResponseOf<E>;
+  }
+
+  private async onConnect(): Promise<void> {
+    const reconnect = this.everConnected;
+    this.everConnected = true;
+    if (!reconnect || this.socket.recovered || !this.current) {
+      this.setPhase('connected');
+      return;
+    }
+    // A new connection after a drop: take our seat back, or join again if the server forgot us.
+    const stored = this.current;
+    const session = await this.tryResume(stored).catch(() => null);
+    this.setPhase('connected');
+    if (session) this.emit('session', session);
+    else this.emit('session-lost', { room: stored.room, name: stored.name });
+  }
+
+  private async tryResume(stored: StoredSession): Promise<Session | null> {
+    try {
+      return await this.request('session:resume', { sessionToken: stored.token });
+    } catch (error) {
+      if (error instanceof DuetError && error.reason === 'session_expired') {
+        this.forget();
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  private receive(event: ServerEventName, payload: unknown): void {
+    const parsed = SERVER_EVENTS[event].safeParse(payload);
+    if (!parsed.success) {
+      this.emit('invalid-event', { event, issues: parsed.error.message.slice(0, 500) });
+      return;
+    }
+    this.emit(event, parsed.data);
+  }
+
+  private setPhase(phase: ConnectionPhase): void {
+    if (this.phase === phase) return;
+    this.phase = phase;
+    this.emit('connection', phase);
+  }
+
+  private remember(session: StoredSession): void {
+    this.current = session;
+    this.storage?.setItem(STORAGE_KEY, JSON.stringify(session));
+  }
+
+  private forget(): void {
+    this.current = null;
+    this.storage?.removeItem(STORAGE_KEY);
+  }
+
+  private loadStored(): StoredSession | null {
+    try {
+      const raw = this.storage?.getItem(STORAGE_KEY);
+      if (!raw) return null;
+      const value = JSON.parse(raw) as Partial<StoredSession>;
+      if (
+        typeof value.token === 'string' &&
+        typeof value.room === 'string' &&
+        typeof value.name === 'string'
+      ) {
+        return { token: value.token, room: value.room, name: value.name };
+      }
+    } catch {
+      // A corrupt entry is just no entry.
+    }
+    return null;
+  }
+}

@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import { transition, type CallEvent, type CallState } from '../src/call-state.js';
+
+const peer = { id: 'p'.repeat(22), name: 'Bob', state: 'free' as const };
+const media = { audio: true, video: true };
+const callId = 'c'.repeat(22);
+const base = { callId, peer, media };
+
+const idle: CallState = { phase: 'idle' };
+const outgoing: CallState = { ...base, role: 'caller', phase: 'outgoing' };
+const incoming: CallState = { ...base, role: 'callee', phase: 'incoming' };
+const answering: CallState = { ...base, role: 'callee', phase: 'answering' };
+const connecting: CallState = { ...base, role: 'caller', phase: 'connecting', polite: false };
+const connected: CallState = { ...connecting, phase: 'connected' };
+const reconnecting: CallState = { ...connecting, phase: 'reconnecting' };
+const endedBy = (outcome: string, role: 'caller' | 'callee' = 'caller'): CallState =>
+  ({ ...base, role, phase: 'ended', outcome }) as CallState;
+
+const stop = { type: 'stop-session' };
+const announce = (outcome: string, role = 'caller') => ({ type: 'announce-end', outcome, peer, role });
+
+type Row = [string, CallState, CallEvent, CallState, unknown[]];
+
+const rows: Row[] = [
+  ['dial from idle', idle, { type: 'dial', ...base }, outgoing, []],
+  ['ring from idle', idle, { type: 'ring', ...base }, incoming, []],
+  ['ring after an ended call', endedBy('hangup'), { type: 'ring', ...base }, incoming, []],
+  [
+    'a second ring while in a call is ignored',
+    connected,
+    { type: 'ring', ...base, callId: 'x'.repeat(22) },
+    connected,
+    [],
+  ],
+  ['answer', incoming, { type: 'answer' }, answering, [{ type: 'send-accept', callId }]],
+  ['answer when not ringing is ignored', outgoing, { type: 'answer' }, outgoing, []],
+  [
+    'decline',
+    incoming,
+    { type: 'decline' },
+    endedBy('declined', 'callee'),
+    [{ type: 'send-decline', callId }, stop, announce('declined', 'callee')],
+  ],
+  [
+    'cancel (hang up while calling)',
+    outgoing,
+    { type: 'hangup' },
+    endedBy('cancelled'),
+    [{ type: 'send-hangup', callId }, stop, announce('cancelled')],
+  ],
+  [
+    'hang up while ringing in is a decline',
+    incoming,
+    { type: 'hangup' },
+    endedBy('declined', 'callee'),
+    [{ type: 'send-hangup', callId }, stop, announce('declined', 'callee')],
+  ],
+  [
+    'hang up a connected call',
+    connected,
+    { type: 'hangup' },
+    endedBy('hangup'),
+    [{ type: 'send-hangup', callId }, stop, announce('hangup')],
+  ],
+  [
+    'hang up while reconnecting',
+    reconnecting,
+    { type: 'hangup' },
+    endedBy('hangup'),
+    [{ type: 'send-hangup', callId }, stop, announce('hangup')],
+  ],
+  ['hang up when idle is ignored', idle, { type: 'hangup' }, idle, []],
+  [
+    'accepted: the caller starts the impolite session',
+    outgoing,
+    { type: 'accepted', callId, polite: false },
+    connecting,
+    [{ type: 'start-session', callId, polite: false, role: 'caller' }],
+  ],
+  [
+    'accepted: the callee starts the polite session',
+    answering,
+    { type: 'accepted', callId, polite: true },
+    { ...base, role: 'callee', phase: 'connecting', polite: true },
+    [{ type: 'start-session', callId, polite: true, role: 'callee' }],
+  ],
+  [
+    'accepted for another call is ignored',
+    outgoing,
+    { type: 'accepted', callId: 'x'.repeat(22), polite: false },
+    outgoing,
+    [],
+  ],
+  ['accepted twice is ignored', connecting, { type: 'accepted', callId, polite: false }, connecting, []],
+  [
+    'remote decline',
+    outgoing,
+    { type: 'remote-ended', callId, reason: 'declined' },
+    endedBy('declined'),
+    [stop, announce('declined')],
+  ],
+  [
+    'ring timeout (caller: no answer)',
+    outgoing,
+    { type: 'remote-ended', callId, reason: 'timeout' },
+    endedBy('timeout'),
+    [stop, announce('timeout')],
+  ],
+  [
+    'ring timeout (callee: missed)',
+    incoming,
+    { type: 'remote-ended', callId, reason: 'timeout' },
+    endedBy('timeout', 'callee'),
+    [stop, announce('timeout', 'callee')],
+  ],
+  [
+    'remote cancel while ringing in',
+    incoming,
+    { type: 'remote-ended', callId, reason: 'cancelled' },
+    endedBy('cancelled', 'callee'),
+    [stop, announce('cancelled', 'callee')],
+  ],
+  [
+    'remote hangup',
+    connected,
+    { type: 'remote-ended', callId, reason: 'hangup' },
+    endedBy('hangup'),
+    [stop, announce('hangup')],
+  ],
+  [
+    'peer left mid-call',
+    reconnecting,
+    { type: 'remote-ended', callId, reason: 'peer_left' },
+    endedBy('peer_left'),
+    [stop, announce('peer_left')],
+  ],
+  [
+    'an end for another call is ignored',
+    connected,
+    { type: 'remote-ended', callId: 'x'.repeat(22), reason: 'hangup' },
+    connected,
+    [],
+  ],
+  [
+    'our own end echoed back by the server is ignored',
+    endedBy('hangup'),
+    { type: 'remote-ended', callId, reason: 'hangup' },
+    endedBy('hangup'),
+    [],
+  ],
+  ['media connects', connecting, { type: 'media-connected' }, connected, []],
+  ['media interrupted', connected, { type: 'media-interrupted' }, reconnecting, []],
+  ['media back after a restart', reconnecting, { type: 'media-connected' }, connected, []],
+  [
+    'media interrupted before first connect stays connecting',
+    connecting,
+    { type: 'media-interrupted' },
+    connecting,
+    [],
+  ],
+  [
+    'media fails for good',
+    reconnecting,
+    { type: 'media-failed' },
+    endedBy('failed'),
+    [{ type: 'send-hangup', callId }, stop, announce('failed')],
+  ],
+  [
+    'media fails while connecting',
+    connecting,
+    { type: 'media-failed' },
+    endedBy('failed'),
+    [{ type: 'send-hangup', callId }, stop, announce('failed')],
+  ],
+  ['dismiss an ended call', endedBy('hangup'), { type: 'dismiss' }, idle, []],
+  ['dismiss a live call is ignored', connected, { type: 'dismiss' }, connected, []],
+];
+
+describe('call state machine', () => {
+  it.each(rows)('%s', (_name, from, event, to, effects) => {
+    expect(transition(from, event)).toEqual({ state: to, effects });
+  });
+
+  it('never changes the state it was given', () => {
+    const frozen = Object.freeze({ ...incoming });
+    expect(() => transition(frozen, { type: 'answer' })).not.toThrow();
+    expect(frozen.phase).toBe('incoming');
+  });
+});

@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startDuetServer, type DuetServer } from '@duet/server';
+import { DuetError } from '../src/errors.js';
+import { SignalingClient, type StorageLike } from '../src/signaling-client.js';
+
+/** The rtc package's signaling client against the real server on a free loopback port. */
+
+class MemoryStorage implements StorageLike {
+  readonly items = new Map<string, string>();
+  getItem(key: string) {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string) {
+    this.items.set(key, value);
+  }
+  removeItem(key: string) {
+    this.items.delete(key);
+  }
+}
+
+let server: DuetServer | undefined;
+const clients: SignalingClient[] = [];
+
+const start = async (port = 0) =>
+  (server = await startDuetServer({
+    host: '127.0.0.1',
+    port,
+    logLevel: 'silent',
+    reconnectGraceMs: 5000,
+    shutdownTimeoutMs: 500,
+  }));
+
+function client(storage: StorageLike = new MemoryStorage()): SignalingClient {
+  const c = new SignalingClient({ url: server!.url(), storage, transports: ['websocket'] });
+  clients.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await server?.close();
+  server = undefined;
+});
+
+describe('SignalingClient', () => {
+  it('joins, receives validated presence and call events, and turns refusals into DuetErrors', async () => {
+    await start();
+    const alice = client();
+    const bob = client();
+    await alice.connect();
+    await bob.connect();
+    const a = await alice.join('Room', 'Alice');
+    const joined = alice.waitFor('presence');
+    const b = await bob.join('room', 'Bob');
+    expect((await joined).user).toEqual(b.self);
+
+    const incoming = bob.waitFor('call:incoming');
+    const { callId } = await alice.invite(b.self.id, { audio: true, video: false });
+    expect(await incoming).toMatchObject({
+      callId,
+      from: { id: a.self.id },
+      media: { audio: true, video: false },
+    });
+    const accepted = [alice.waitFor('call:accepted'), bob.waitFor('call:accepted')];
+    await bob.accept(callId);
+    expect((await Promise.all(accepted)).map((e) => e.polite)).toEqual([false, true]);
+
+    const signal = bob.waitFor('signal');
+    alice.signal(callId, b.self.id, { kind: 'candidate', candidate: null });
+    expect(await signal).toEqual({ callId, from: a.self.id, data: { kind: 'candidate', candidate: null } });
+
+    const refusal = await alice.invite(b.self.id, { audio: true, video: true }).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(DuetError);
+    expect((refusal as DuetError).reason).toBe('already_in_call');
+  });
+
+  it('resumes its session by itself after the connection drops', async () => {
+    await start();
+    const alice = client();
+    await alice.connect();
+    const first = await alice.join('r', 'Alice');
+    const resumed = alice.waitFor('session');
+    alice.socket.io.engine.close(); // the network blips; Socket.IO reconnects on its own
+    const session = await resumed;
+    expect(session.self.id).toBe(first.self.id);
+    expect(alice.connection).toBe('connected');
+  });
+
+  it('takes its seat back after a page reload in the same tab (stored token)', async () => {
+    await start();
+    const storage = new MemoryStorage();
+    const before = client(storage);
+    await before.connect();
+    const first = await before.join('r', 'Alice');
+    before.socket.io.engine.close();
+    before.close();
+    const after = client(storage);
+    await after.connect();
+    expect((await after.join('R', 'Alice')).self.id).toBe(first.self.id);
+  });
+
+  it('reports session-lost when the server restarted and forgot it', async () => {
+    const port = (await start()).address().port;
+    const alice = client();
+    await alice.connect();
+    await alice.join('r', 'Alice');
+    const lost = alice.waitFor('session-lost');
+    await server!.close();
+    await start(port);
+    expect(await lost).toEqual({ room: 'r', name: 'Alice' });
+    const again = await alice.join('r', 'Alice');
+    expect(again.room.users).toHaveLength(1);
+  });
+
+  it('rejects a protocol version mismatch with a reason the UI can act on', async () => {
+    await start();
+    const alice = client();
+    // Pretend to be an old app: the handshake carries another version.
+    (alice.socket.auth as { protocolVersion: number }).protocolVersion = 0;
+    const error = await alice.connect().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DuetError);
+    expect((error as DuetError).reason).toBe('unsupported_protocol_version');
+    expect(alice.connection).toBe('disconnected');
+  });
+});

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The browser tests need Debian's Chromium and Firefox ESR (never a downloaded browser build).
+# Installs them when missing and we are root; otherwise names the one command that does.
+set -euo pipefail
+
+PACKAGES=(chromium firefox-esr)
+BINARIES=(/usr/bin/chromium /usr/bin/firefox-esr)
+
+missing=()
+for i in "${!BINARIES[@]}"; do
+  [ -x "${BINARIES[$i]}" ] || missing+=("${PACKAGES[$i]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+command="apt-get update && apt-get install -y ${missing[*]}"
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "The tests need Debian packages that are missing: ${missing[*]}." >&2
+  echo "Install them with (as root):  $command" >&2
+  exit 1
+fi
+echo "Installing missing Debian packages for the tests: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
