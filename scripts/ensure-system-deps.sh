@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The browser tests need Debian's Chromium and Firefox ESR (never a downloaded browser build).
+# The tests need Debian's Chromium and Firefox ESR (never a downloaded browser build) and coturn.
 # Installs them when missing and we are root; otherwise names the one command that does.
 set -euo pipefail
 
-PACKAGES=(chromium firefox-esr)
-BINARIES=(/usr/bin/chromium /usr/bin/firefox-esr)
+PACKAGES=(chromium firefox-esr coturn)
+BINARIES=(/usr/bin/chromium /usr/bin/firefox-esr /usr/bin/turnserver)
 
 missing=()
 for i in "${!BINARIES[@]}"; do

@@ -16,6 +16,7 @@ export const CLIENT_EVENTS = {
   'call:decline': { request: S.CallRefRequestSchema, response: S.CallAckSchema, ackRequired: false },
   'call:hangup': { request: S.CallRefRequestSchema, response: S.CallAckSchema, ackRequired: false },
   signal: { request: S.SignalRequestSchema, response: S.EmptyRequestSchema, ackRequired: false },
+  'ice:refresh': { request: S.EmptyRequestSchema, response: S.IceServersAckSchema, ackRequired: true },
 } as const;
 
 /** Every server → client event and its payload schema. */

@@ -30,4 +30,7 @@ export const DEFAULTS = {
   eventBurst: 100,
   maxConnectionsPerIp: 20,
   shutdownTimeoutMs: 10_000,
+  turnTtlSeconds: 3600,
+  /** `ice:refresh` per user per minute: clients need about one per TTL. */
+  iceRefreshPerMinute: 6,
 } as const;

@@ -162,11 +162,18 @@ export const SessionSchema = z.object({
   /** Keep it (e.g. in sessionStorage) and send it with `session:resume` after a reload or reconnect. */
   sessionToken: SessionTokenSchema,
   room: RoomSnapshotSchema,
+  /** STUN/TURN servers for this user; TURN credentials are the user's own and short-lived. */
   iceServers: z.array(IceServerSchema),
+  /** When the TURN credentials expire (ms since epoch); refresh with `ice:refresh` before. Null: never. */
+  iceServersExpireAt: z.number().int().nullable(),
   /** The user's current call, if any (always null on a fresh join). */
   call: CallInfoSchema.nullable(),
 });
 export type Session = z.infer<typeof SessionSchema>;
+export const IceServersAckSchema = z.object({
+  iceServers: z.array(IceServerSchema),
+  iceServersExpireAt: z.number().int().nullable(),
+});
 export const InviteAckSchema = z.object({ callId: CallIdSchema, ringTimeoutMs: z.number().int() });
 export const CallAckSchema = z.object({ callId: CallIdSchema });
 

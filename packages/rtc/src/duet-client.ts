@@ -50,6 +50,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private self: PublicUser | null = null;
   private room: RoomSnapshot | null = null;
   private iceServers: RTCIceServer[] = [];
+  private iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
   private current: ClientSnapshot;
 
   constructor(private readonly options: DuetClientOptions = {}) {
@@ -92,6 +93,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   async leave(): Promise<void> {
     if (this.callState.phase !== 'idle' && this.callState.phase !== 'ended') await this.hangup();
     await this.signaling.leave();
+    clearTimeout(this.iceRefreshTimer);
     this.self = null;
     this.room = null;
     this.dispatch({ type: 'dismiss' });
@@ -158,6 +160,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   }
 
   dispose(): void {
+    clearTimeout(this.iceRefreshTimer);
     this.stopSession();
     this.media.stop();
     this.signaling.close();
@@ -215,7 +218,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private adoptSession(session: Session): void {
     this.self = session.self;
     this.room = session.room;
-    this.iceServers = session.iceServers;
+    this.adoptIceServers(session.iceServers, session.iceServersExpireAt);
     // After a resume, the server may know of a call we still have (reload) or not.
     if (
       session.call === null &&
@@ -226,6 +229,29 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       this.dispatch({ type: 'remote-ended', callId: this.callState.callId, reason: 'peer_left' });
     }
     this.publish();
+  }
+
+  /**
+   * Keep TURN credentials valid for as long as we stay: refresh at 80% of their lifetime and hand the
+   * new ones to a running peer connection, so an ICE restart late in a long call still authenticates.
+   */
+  private adoptIceServers(iceServers: RTCIceServer[], expiresAt: number | null): void {
+    this.iceServers = iceServers;
+    if (this.session) {
+      this.session.pc.setConfiguration({ ...this.session.pc.getConfiguration(), iceServers });
+    }
+    clearTimeout(this.iceRefreshTimer);
+    if (expiresAt === null) return;
+    const delay = Math.max(5000, (expiresAt - Date.now()) * 0.8);
+    this.iceRefreshTimer = setTimeout(() => {
+      this.signaling.refreshIceServers().then(
+        (fresh) => this.adoptIceServers(fresh.iceServers, fresh.iceServersExpireAt),
+        (error: unknown) => {
+          this.log('TURN credential refresh failed; retrying', error);
+          this.adoptIceServers(this.iceServers, Date.now() + 60_000);
+        },
+      );
+    }, delay);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -176,6 +176,11 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     return this.request('call:hangup', { callId });
   }
 
+  /** Fresh STUN/TURN servers (new short-lived TURN credentials). */
+  refreshIceServers(): Promise<ResponseOf<'ice:refresh'>> {
+    return this.request('ice:refresh', {});
+  }
+
   /** Fire and forget (ICE candidates are many and independent); refusals come as `protocol:error`. */
   signal(callId: string, to: string, data: SignalData): void {
     this.socket.emit('signal', { callId, to, data });

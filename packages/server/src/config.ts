@@ -49,6 +49,35 @@ export const ConfigSchema = z.object({
   https: booleanFromText.default(false),
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
+  /** STUN URLs handed to clients (e.g. stun:turn.example.org:3478). */
+  stunUrls: commaList.pipe(z.array(z.string().regex(/^stuns?:\S+$/, 'must be a stun: URL'))).default([]),
+  /** TURN URLs handed to clients with per-user credentials (turn:/turns:, ?transport=udp|tcp). */
+  turnUrls: commaList
+    .pipe(z.array(z.string().regex(/^turns?:\S+$/, 'must be a turn: or turns: URL')))
+    .default([]),
+  /** coturn's static-auth-secret (use-auth-secret); never sent to clients. */
+  turnSecret: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters')
+    .optional(),
+  /** A file holding the secret (keeps it out of the environment and process list). */
+  turnSecretFile: z.string().min(1).optional(),
+  /** Lifetime of issued TURN credentials; clients refresh them before they expire. */
+  turnTtlSeconds: wholeNumber(60, 86_400).default(3600),
+  /** `local`: start and supervise a turnserver on this host with Duet's hardened configuration. */
+  turnServer: z.enum(['off', 'local']).default('off'),
+  turnRealm: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name')
+    .default('duet'),
+  turnPort: wholeNumber(1, 65535).default(3478),
+  turnListenIps: commaList.default([]),
+  /** The address relayed traffic leaves from (required with --turn-server local). */
+  turnRelayIp: z.string().min(1).optional(),
+  /** `public` or `public/private` when the host is behind 1:1 NAT. */
+  turnExternalIp: z.string().min(1).optional(),
+  turnMinPort: wholeNumber(1024, 65535).default(49152),
+  turnMaxPort: wholeNumber(1024, 65535).default(65535),
   /** STUN/TURN servers handed to clients on join (JSON array of RTCIceServer). None by default. */
   iceServers: z.preprocess(parseJsonText, z.array(IceServerSchema)).default([]),
 });
@@ -197,6 +226,7 @@ export function parseConfig(raw: ServerConfigInput | Record<string, unknown>): S
 export function describeConfig(config: ServerConfig): Record<string, unknown> {
   return {
     ...config,
+    turnSecret: config.turnSecret ? '***' : undefined,
     iceServers: config.iceServers.map((s) => ({ ...s, credential: s.credential ? '***' : undefined })),
   };
 }

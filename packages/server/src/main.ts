@@ -18,7 +18,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   logger.info({ config: describeConfig(config) }, 'configuration');
-  if (config.iceServers.length === 0) {
+  if (
+    config.iceServers.length === 0 &&
+    config.turnUrls.length === 0 &&
+    config.stunUrls.length === 0 &&
+    config.turnServer === 'off'
+  ) {
     logger.info(
       'no STUN/TURN servers configured: calls connect on this machine and LAN only (DUET_ICE_SERVERS)',
     );

@@ -7,6 +7,7 @@ import { ConnectionCounter, clientAddress, isOriginAllowed } from './admission.j
 import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import { createRequestHandler } from './http.js';
 import { loadTls } from './tls.js';
+import { setUpTurn } from './turn/setup.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Dispatcher } from './signaling/dispatcher.js';
@@ -107,7 +108,14 @@ export async function startDuetServer(
     },
   );
 
-  const service = new SignalingService(io, store, config, logger.child({ part: 'signaling' }), metrics);
+  const turn = await setUpTurn(config, logger);
+  const service = new SignalingService(
+    io,
+    store,
+    { ...config, ice: turn.settings },
+    logger.child({ part: 'signaling' }),
+    metrics,
+  );
   const dispatcher = new Dispatcher(service.handlers, { ...config, logger, metrics });
 
   io.use((socket, next) => {
@@ -183,6 +191,7 @@ export async function startDuetServer(
     await Promise.race([graceful, bound]);
     clearTimeout(timer);
     http.closeAllConnections();
+    await turn.supervisor?.stop();
     logger.info('closed');
   }
 }

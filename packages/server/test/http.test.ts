@@ -91,8 +91,8 @@ describe('HTTP and lifecycle', () => {
       (resolve, reject) => {
         get(`${url}/healthz`, { rejectUnauthorized: false }, (response) => {
           const socket = response.socket;
-        if (!(socket instanceof TLSSocket)) throw new Error('not a TLS connection');
-        const peer = socket.getPeerCertificate();
+          if (!(socket instanceof TLSSocket)) throw new Error('not a TLS connection');
+          const peer = socket.getPeerCertificate();
           response.resume();
           resolve({ status: response.statusCode ?? 0, certificate: peer.subjectaltname ?? '' });
         }).on('error', reject);
@@ -106,7 +106,9 @@ describe('HTTP and lifecycle', () => {
       transports: ['websocket'],
       rejectUnauthorized: false,
     });
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('connect_error', reject));
+    await new Promise<void>((resolve, reject) =>
+      socket.once('connect', resolve).once('connect_error', reject),
+    );
     socket.close();
   });
 

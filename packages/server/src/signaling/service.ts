@@ -1,15 +1,17 @@
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import {
+  DEFAULTS,
   fail,
   ok,
   type AckOf,
   type CallEndReason,
   type CallInfo,
-  type IceServer,
   type ParsedRequestOf,
   type PublicUser,
   type Session,
 } from '@duet/protocol';
 import { newId, newSessionToken } from '../ids.js';
+import { iceServersFor, type IceServerSettings } from '../turn/ice-servers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { userState, type Store, type StoredCall, type StoredUser } from '../store/types.js';
@@ -21,7 +23,7 @@ export interface SignalingOptions {
   roomCapacity: number;
   ringTimeoutMs: number;
   reconnectGraceMs: number;
-  iceServers: IceServer[];
+  ice: IceServerSettings;
 }
 
 /** Disconnect reasons that mean "the client left on purpose": no grace period. */
@@ -39,6 +41,10 @@ const DELIBERATE_DISCONNECTS = new Set(['client namespace disconnect', 'server n
  */
 export class SignalingService {
   private readonly timers = new KeyedTimers();
+  private readonly iceRefreshLimiter = new RateLimiterMemory({
+    points: DEFAULTS.iceRefreshPerMinute,
+    duration: 60,
+  });
   private closing = false;
 
   constructor(
@@ -59,6 +65,7 @@ export class SignalingService {
     'call:decline': (socket, request) => this.decline(socket, request),
     'call:hangup': (socket, request) => this.hangup(socket, request),
     signal: (socket, request) => this.relay(socket, request),
+    'ice:refresh': (socket) => this.refreshIceServers(socket),
   };
 
   // ---------------------------------------------------------------------------------------------
@@ -337,6 +344,19 @@ export class SignalingService {
     return ok({});
   }
 
+  /** Fresh TURN credentials for a joined user, a few per minute at most. */
+  private async refreshIceServers(socket: DuetSocket): Promise<AckOf<'ice:refresh'>> {
+    const userId = socket.data.userId;
+    if (!userId) return fail('not_in_room', 'Join a room first.');
+    try {
+      await this.iceRefreshLimiter.consume(userId);
+    } catch {
+      return fail('rate_limited', 'TURN credentials were refreshed too often; try again in a minute.');
+    }
+    const { iceServers, expiresAt } = iceServersFor(this.options.ice, userId);
+    return ok({ iceServers, iceServersExpireAt: expiresAt });
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Helpers
   // ---------------------------------------------------------------------------------------------
@@ -373,11 +393,13 @@ export class SignalingService {
     const members = await this.store.listRoom(user.room);
     const users = await Promise.all(members.map((member) => this.publicUser(member)));
     const self = users.find((u) => u.id === user.id) ?? (await this.publicUser(user));
+    const { iceServers, expiresAt } = iceServersFor(this.options.ice, user.id);
     return {
       self,
       sessionToken: user.sessionToken,
       room: { name: user.room, capacity: this.options.roomCapacity, users },
-      iceServers: this.options.iceServers,
+      iceServers,
+      iceServersExpireAt: expiresAt,
       call: await this.callInfo(user.id),
     };
   }

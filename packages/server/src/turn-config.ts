@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * duet-turn-config: print (or write) a hardened coturn configuration for a Duet deployment, and the
+ * Duet settings that go with it.
+ *
+ *   npx duet-turn-config --realm turn.example.org --relay-ip 203.0.113.7 --out /etc/turnserver.conf
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { renderCoturnConfig } from './turn/coturn-config.js';
+
+const program = new Command('duet-turn-config')
+  .description(
+    'Write a hardened turnserver.conf (coturn) for Duet: TURN REST API auth, no relay into private space',
+  )
+  .requiredOption('--realm <domain>', 'the TURN realm, usually the TURN host name')
+  .requiredOption(
+    '--relay-ip <ip...>',
+    'address(es) relayed traffic leaves from (the public address on a plain host)',
+  )
+  .option('--external-ip <ip>', 'public[/private] address when the host is behind 1:1 NAT (cloud VMs)')
+  .option('--listening-ip <ip...>', 'addresses to listen on (default: all)')
+  .addOption(new Option('--port <n>', 'TURN port (UDP and TCP)').default('3478'))
+  .option('--tls-port <n>', 'TURN over TLS port (turns:), needs --cert and --key')
+  .option('--cert <path>', 'PEM certificate chain for TURN over TLS')
+  .option('--key <path>', 'PEM private key for TURN over TLS')
+  .addOption(new Option('--min-port <n>', 'lowest relay port').default('49152'))
+  .addOption(new Option('--max-port <n>', 'highest relay port').default('65535'))
+  .option('--secret <secret>', 'shared secret (default: a new random one, printed once)')
+  .addOption(new Option('--user-quota <n>', 'allocations per user').default('12'))
+  .addOption(new Option('--total-quota <n>', 'allocations in total').default('1200'))
+  .option('--max-bps <n>', 'bytes per second per allocation')
+  .option('--out <file>', 'write the configuration here (mode 600) instead of standard output');
+
+program.parse();
+
+const port = z.coerce.number().int().min(1).max(65535);
+const FlagsSchema = z.object({
+  realm: z.string(),
+  relayIp: z.array(z.string()).min(1),
+  externalIp: z.string().optional(),
+  listeningIp: z.array(z.string()).optional(),
+  port,
+  tlsPort: port.optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  minPort: port,
+  maxPort: port,
+  secret: z.string().optional(),
+  userQuota: z.coerce.number().int().min(1),
+  totalQuota: z.coerce.number().int().min(1),
+  maxBps: z.coerce.number().int().min(0).optional(),
+  out: z.string().optional(),
+});
+
+try {
+  const flags = FlagsSchema.parse(program.opts());
+  const secret = flags.secret ?? randomBytes(32).toString('base64url');
+  const config = renderCoturnConfig({
+    realm: flags.realm,
+    secret,
+    relayIps: flags.relayIp,
+    listeningIps: flags.listeningIp,
+    externalIp: flags.externalIp,
+    listeningPort: flags.port,
+    tlsPort: flags.tlsPort,
+    certPath: flags.cert,
+    keyPath: flags.key,
+    minPort: flags.minPort,
+    maxPort: flags.maxPort,
+    userQuota: flags.userQuota,
+    totalQuota: flags.totalQuota,
+    maxBps: flags.maxBps,
+  });
+  if (flags.out) writeFileSync(flags.out, config, { mode: 0o600 });
+  else process.stdout.write(config);
+
+  const host = flags.externalIp?.split('/')[0] ?? flags.relayIp[0] ?? '';
+  const address = `${host.includes(':') ? `[${host}]` : host}:${flags.port}`;
+  const urls = [`turn:${address}?transport=udp`, `turn:${address}?transport=tcp`];
+  if (flags.tlsPort) urls.push(`turns:${flags.realm}:${flags.tlsPort}?transport=tcp`);
+  process.stderr.write(
+    [
+      '',
+      'Give Duet the same secret and these URLs:',
+      `  DUET_TURN_URLS=${urls.join(',')}`,
+      `  DUET_STUN_URLS=stun:${address}`,
+      flags.secret ? '  DUET_TURN_SECRET=<the secret you gave>' : `  DUET_TURN_SECRET=${secret}`,
+      '',
+    ].join('\n'),
+  );
+} catch (error) {
+  const message =
+    error instanceof z.ZodError
+      ? z.prettifyError(error)
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  process.stderr.write(`duet-turn-config: ${message}\n`);
+  process.exit(2);
+}

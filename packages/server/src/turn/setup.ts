@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { ServerConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { IceServerSettings } from './ice-servers.js';
+import { TurnSupervisor } from './supervisor.js';
+
+export interface TurnSetup {
+  settings: IceServerSettings;
+  supervisor: TurnSupervisor | undefined;
+}
+
+const hostPart = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
+
+/**
+ * Decide what ICE servers clients get and, in `local` mode, start the supervised turnserver. A local
+ * turnserver without a configured secret gets a random one: only this process and coturn know it.
+ */
+export async function setUpTurn(config: ServerConfig, logger: Logger): Promise<TurnSetup> {
+  const local = config.turnServer === 'local';
+  let secret = config.turnSecret;
+  if (!secret && config.turnSecretFile) secret = (await readFile(config.turnSecretFile, 'utf8')).trim();
+  if (!secret && local) secret = randomBytes(32).toString('base64url');
+
+  let { turnUrls, stunUrls } = config;
+  if (local && config.turnRelayIp) {
+    const publicIp = config.turnExternalIp?.split('/')[0] ?? config.turnRelayIp;
+    const address = `${hostPart(publicIp)}:${config.turnPort}`;
+    if (turnUrls.length === 0) turnUrls = [`turn:${address}?transport=udp`, `turn:${address}?transport=tcp`];
+    if (stunUrls.length === 0) stunUrls = [`stun:${address}`];
+  }
+
+  let supervisor: TurnSupervisor | undefined;
+  if (local && secret && config.turnRelayIp) {
+    supervisor = new TurnSupervisor(
+      {
+        realm: config.turnRealm,
+        secret,
+        listeningIps: config.turnListenIps,
+        relayIps: [config.turnRelayIp],
+        externalIp: config.turnExternalIp,
+        listeningPort: config.turnPort,
+        minPort: config.turnMinPort,
+        maxPort: config.turnMaxPort,
+      },
+      logger.child({ part: 'turn' }),
+    );
+    await supervisor.start();
+  }
+  if (turnUrls.length > 0) {
+    logger.info(
+      { turnUrls, ttlSeconds: config.turnTtlSeconds },
+      'TURN enabled: clients get short-lived credentials',
+    );
+  }
+  return {
+    settings: {
+      staticServers: config.iceServers,
+      stunUrls,
+      turnUrls,
+      turnSecret: secret,
+      turnTtlSeconds: config.turnTtlSeconds,
+    },
+    supervisor,
+  };
+}
