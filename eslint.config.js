@@ -31,6 +31,8 @@ export default tseslint.config(
     files: ['**/*.vue'],
     languageOptions: { parser: vueParser, parserOptions: { parser: tseslint.parser, sourceType: 'module' } },
     rules: {
+      // TypeScript checks names in .vue files; the core rule does not know browser globals there.
+      'no-undef': 'off',
       // Prettier owns formatting.
       'vue/max-attributes-per-line': 'off',
       'vue/singleline-html-element-content-newline': 'off',

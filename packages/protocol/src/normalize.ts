@@ -10,13 +10,16 @@ const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e
 
 /** NFC, unsafe characters removed, whitespace runs folded to one space, trimmed. */
 export function normalizeDisplayName(raw: string): string {
-  // Whitespace folds first so a tab or newline becomes a space instead of vanishing.
+  // Whitespace folds first so a tab or newline becomes a space instead of vanishing. NFC runs again
+  // last: removing a zero-width character can bring a letter and its accent together, and the
+  // same-looking name must come out the same (normalising twice changes nothing).
   return raw
     .normalize('NFC')
     .replace(/\s+/gu, ' ')
     .replace(UNSAFE_CHARACTERS, '')
     .replace(/ {2,}/gu, ' ')
-    .trim();
+    .trim()
+    .normalize('NFC');
 }
 
 /**

@@ -29,6 +29,15 @@ describe('names', () => {
     expect(normalizeRoomName('家庭')).toBe('家庭');
   });
 
+  it('is idempotent, also when a removed character separated a letter from its accent', () => {
+    expect(normalizeRoomName('e\u200b\u0301')).toBe('\u00e9');
+    expect(normalizeRoomName('e\u200b\u0301')).toBe(normalizeRoomName('e\u0301'));
+    for (const raw of ['Ame\u200b\u0301lie', '  ＡＢ\u200d c ', 'x\u202e\u0308y']) {
+      expect(normalizeDisplayName(normalizeDisplayName(raw))).toBe(normalizeDisplayName(raw));
+      expect(normalizeRoomName(normalizeRoomName(raw))).toBe(normalizeRoomName(raw));
+    }
+  });
+
   it('refuses empty and over-long names after normalisation', () => {
     expect(DisplayNameSchema.safeParse('   ').success).toBe(false);
     expect(DisplayNameSchema.safeParse('\u200b\u200b').success).toBe(false);

@@ -60,7 +60,14 @@ export type CallEffect =
   | { type: 'send-hangup'; callId: string }
   | { type: 'start-session'; callId: string; polite: boolean; role: Role }
   | { type: 'stop-session' }
-  | { type: 'announce-end'; outcome: CallOutcome; peer: PublicUser; role: Role };
+  | {
+      type: 'announce-end';
+      callId: string;
+      outcome: CallOutcome;
+      peer: PublicUser;
+      role: Role;
+      endedBy: 'self' | 'remote';
+    };
 
 export interface Transition {
   state: CallState;
@@ -88,12 +95,12 @@ export function transition(state: CallState, event: CallEvent): Transition {
       };
     case 'decline':
       if (state.phase !== 'incoming') return same;
-      return end(state, 'declined', [{ type: 'send-decline', callId: state.callId }]);
+      return end(state, 'declined', 'self', [{ type: 'send-decline', callId: state.callId }]);
     case 'hangup': {
       if (state.phase === 'idle' || state.phase === 'ended') return same;
       const outcome: CallOutcome =
         state.phase === 'outgoing' ? 'cancelled' : state.phase === 'incoming' ? 'declined' : 'hangup';
-      return end(state, outcome, [{ type: 'send-hangup', callId: state.callId }]);
+      return end(state, outcome, 'self', [{ type: 'send-hangup', callId: state.callId }]);
     }
     case 'accepted': {
       if (!isLive(state) || state.callId !== event.callId) return same;
@@ -105,7 +112,7 @@ export function transition(state: CallState, event: CallEvent): Transition {
     }
     case 'remote-ended':
       if (!isLive(state) || state.callId !== event.callId) return same;
-      return end(state, event.reason, []);
+      return end(state, event.reason, 'remote', []);
     case 'media-connected':
       if (state.phase !== 'connecting' && state.phase !== 'reconnecting') return same;
       return { state: { ...state, phase: 'connected' }, effects: [] };
@@ -115,7 +122,7 @@ export function transition(state: CallState, event: CallEvent): Transition {
     case 'media-failed':
       if (state.phase !== 'connecting' && state.phase !== 'connected' && state.phase !== 'reconnecting')
         return same;
-      return end(state, 'failed', [{ type: 'send-hangup', callId: state.callId }]);
+      return end(state, 'failed', 'remote', [{ type: 'send-hangup', callId: state.callId }]);
     case 'dismiss':
       return state.phase === 'ended' ? { state: IDLE, effects: [] } : same;
   }
@@ -131,14 +138,19 @@ function baseOf(state: LiveState): CallBase {
   return { callId: state.callId, peer: state.peer, media: state.media, role: state.role };
 }
 
-/** End a live call: the session stops (if any) and the UI is told why. */
-function end(state: LiveState, outcome: CallOutcome, first: CallEffect[]): Transition {
+/** End a live call: the session stops (if any) and the UI is told why and by whom. */
+function end(
+  state: LiveState,
+  outcome: CallOutcome,
+  endedBy: 'self' | 'remote',
+  first: CallEffect[],
+): Transition {
   return {
     state: { ...baseOf(state), phase: 'ended', outcome },
     effects: [
       ...first,
       { type: 'stop-session' },
-      { type: 'announce-end', outcome, peer: state.peer, role: state.role },
+      { type: 'announce-end', callId: state.callId, outcome, peer: state.peer, role: state.role, endedBy },
     ],
   };
 }

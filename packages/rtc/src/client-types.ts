@@ -44,7 +44,15 @@ export interface ClientSnapshot {
 
 /** One-off things the UI should tell the user about (a toast or an announcement). */
 export type Notice =
-  | { kind: 'call-ended'; outcome: CallOutcome; peerName: string; role: 'caller' | 'callee' }
+  | {
+      kind: 'call-ended';
+      callId: string;
+      outcome: CallOutcome;
+      peerName: string;
+      role: 'caller' | 'callee';
+      /** `self`: our own hang-up, decline or cancel; `remote`: the peer, the server or the network. */
+      endedBy: 'self' | 'remote';
+    }
   | { kind: 'error'; reason: DuetErrorReason; message: string }
   | { kind: 'session-restored' };
 

@@ -25,8 +25,6 @@ export interface DuetClientOptions {
   log?: (message: string, detail?: unknown) => void;
 }
 
-const NO_REMOTE_MEDIA: MediaState = { microphone: true, camera: true, screen: false };
-
 /**
  * Duet's call core for a UI: one object that joins a room, keeps presence, places and answers calls,
  * runs the peer connection and local media, and samples statistics. The UI renders `snapshot` (a new
@@ -42,7 +40,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private sampler: StatsSampler | null = null;
   /** Signals that arrived before our session existed (the peer can be a few ms ahead of us). */
   private earlySignals: SignalData[] = [];
-  private remoteMedia: MediaState = NO_REMOTE_MEDIA;
+  private remoteMedia: MediaState = { microphone: true, camera: true, screen: false };
   private lastSentMediaState: MediaState | null = null;
   private remoteStream: MediaStream | null = null;
   private connectedAt: number | null = null;
@@ -79,6 +77,11 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     return this.current;
   }
 
+  /** The room and name this tab was in (survives a reload): rejoin with them to take the seat back. */
+  get storedSession(): { room: string; name: string } | null {
+    return this.signaling.sessionInfo;
+  }
+
   /** Connect to the signaling server. */
   connect(): Promise<void> {
     return this.signaling.connect();
@@ -94,6 +97,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     if (this.callState.phase !== 'idle' && this.callState.phase !== 'ended') await this.hangup();
     await this.signaling.leave();
     clearTimeout(this.iceRefreshTimer);
+    // Out of the room, the camera light goes off.
+    this.media.stop();
     this.self = null;
     this.room = null;
     this.dispatch({ type: 'dismiss' });
@@ -212,6 +217,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       else this.earlySignals.push(data);
     });
     s.on('protocol:error', ({ event, error }) => this.log(`server refused ${event}`, error));
+    s.on('replaced', () => {
+      this.notify({ kind: 'error', reason: 'session_replaced', message: 'Duet was opened in another tab.' });
+      this.publish();
+    });
     s.on('invalid-event', ({ event, issues }) => this.log(`dropped a malformed ${event}`, issues));
   }
 
@@ -219,7 +228,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.self = session.self;
     this.room = session.room;
     this.adoptIceServers(session.iceServers, session.iceServersExpireAt);
-    // After a resume, the server may know of a call we still have (reload) or not.
+    // The server forgot a call that has no media yet (it restarted while ringing): it is over.
     if (
       session.call === null &&
       this.callState.phase !== 'idle' &&
@@ -228,7 +237,29 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     ) {
       this.dispatch({ type: 'remote-ended', callId: this.callState.callId, reason: 'peer_left' });
     }
+    this.adoptServerCall(session);
     this.publish();
+  }
+
+  /**
+   * Reconcile with a call the server knows and we do not (after a reload). A ringing call survives:
+   * it rings again, or keeps calling. An active one cannot, because its peer connection died with
+   * the page, so it is hung up cleanly and the peer is told.
+   */
+  private adoptServerCall(session: Session): void {
+    const call = session.call;
+    if (!call) return;
+    const ours = this.callState;
+    if ('callId' in ours && ours.callId === call.callId && ours.phase !== 'ended') return;
+    if (call.state === 'ringing') {
+      this.ringsUntil = null;
+      const type = call.role === 'caller' ? 'dial' : 'ring';
+      this.dispatch({ type, callId: call.callId, peer: call.peer, media: call.media });
+      return;
+    }
+    this.signaling
+      .hangup(call.callId)
+      .catch((error: unknown) => this.log('could not end an orphaned call', error));
   }
 
   /**
@@ -290,9 +321,11 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         this.ringsUntil = null;
         this.notify({
           kind: 'call-ended',
+          callId: effect.callId,
           outcome: effect.outcome,
           peerName: effect.peer.name,
           role: effect.role,
+          endedBy: effect.endedBy,
         });
         break;
     }
@@ -314,7 +347,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     });
     this.session = session;
     this.ringsUntil = null;
-    this.remoteMedia = NO_REMOTE_MEDIA;
+    // Until the peer says otherwise, expect what the call was placed for (no camera on audio calls).
+    this.remoteMedia = { microphone: true, camera: this.callState.media.video, screen: false };
     session.on('remote-stream', (stream) => {
       this.remoteStream = stream;
       this.publish();

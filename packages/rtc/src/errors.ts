@@ -29,7 +29,9 @@ export type ConnectionErrorReason =
   /** The peer connection failed and ICE restarts did not bring it back. */
   | 'connection_failed'
   /** The server did not answer a request in time. */
-  | 'timeout';
+  | 'timeout'
+  /** Another tab or window took over this tab's session (the same session token). */
+  | 'session_replaced';
 
 export type DuetErrorReason = ErrorCode | MediaErrorReason | ConnectionErrorReason;
 

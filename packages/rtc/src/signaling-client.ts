@@ -35,6 +35,8 @@ export type SignalingEvents = { [E in ServerEventName]: ServerPayloadOf<E> } & {
   session: Session;
   /** The server forgot us (e.g. it restarted): the owner should join again. */
   'session-lost': { room: string; name: string };
+  /** The server closed this connection because another one now speaks for the same session. */
+  replaced: undefined;
   /** A server event failed its schema and was dropped. */
   'invalid-event': { event: string; issues: string };
 };
@@ -68,6 +70,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private readonly requestTimeoutMs: number;
   private current: StoredSession | null;
   private everConnected = false;
+  private restartExpected = false;
+  private retryAfterMs = 1000;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private phase: ConnectionPhase = 'idle';
 
   constructor(options: SignalingClientOptions = {}) {
@@ -87,9 +92,23 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       (this.socket as unknown as Socket).on(event, (payload: unknown) => this.receive(event, payload));
     }
     this.socket.on('connect', () => void this.onConnect());
+    this.on('server:shutdown', ({ retryAfterMs }) => {
+      this.restartExpected = true;
+      this.retryAfterMs = Math.min(retryAfterMs, 30_000);
+    });
     this.socket.on('disconnect', (reason) => {
-      // A deliberate disconnect by us stays down; anything else is retried by Socket.IO.
-      this.setPhase(reason === 'io client disconnect' ? 'disconnected' : 'reconnecting');
+      // Socket.IO retries everything but a disconnect by us or by the server. The server only drops
+      // a healthy connection when another one (another tab, a reloaded page) took over the session.
+      if (reason === 'io server disconnect' && this.restartExpected) {
+        // The server announced a restart: come back after the pause it asked for.
+        this.restartExpected = false;
+        this.setPhase('reconnecting');
+        this.reconnectTimer = setTimeout(() => this.socket.connect(), this.retryAfterMs);
+        return;
+      }
+      if (reason === 'io server disconnect') this.emit('replaced', undefined);
+      const final = reason === 'io client disconnect' || reason === 'io server disconnect';
+      this.setPhase(final ? 'disconnected' : 'reconnecting');
     });
   }
 
@@ -187,6 +206,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   close(): void {
+    clearTimeout(this.reconnectTimer);
     this.socket.disconnect();
     this.socket.removeAllListeners();
     this.removeAllListeners();

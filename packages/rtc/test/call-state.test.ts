@@ -17,7 +17,14 @@ const endedBy = (outcome: string, role: 'caller' | 'callee' = 'caller'): CallSta
   ({ ...base, role, phase: 'ended', outcome }) as CallState;
 
 const stop = { type: 'stop-session' };
-const announce = (outcome: string, role = 'caller') => ({ type: 'announce-end', outcome, peer, role });
+const announce = (outcome: string, role = 'caller', endedBy = 'remote') => ({
+  type: 'announce-end',
+  callId,
+  outcome,
+  peer,
+  role,
+  endedBy,
+});
 
 type Row = [string, CallState, CallEvent, CallState, unknown[]];
 
@@ -39,35 +46,35 @@ const rows: Row[] = [
     incoming,
     { type: 'decline' },
     endedBy('declined', 'callee'),
-    [{ type: 'send-decline', callId }, stop, announce('declined', 'callee')],
+    [{ type: 'send-decline', callId }, stop, announce('declined', 'callee', 'self')],
   ],
   [
     'cancel (hang up while calling)',
     outgoing,
     { type: 'hangup' },
     endedBy('cancelled'),
-    [{ type: 'send-hangup', callId }, stop, announce('cancelled')],
+    [{ type: 'send-hangup', callId }, stop, announce('cancelled', 'caller', 'self')],
   ],
   [
     'hang up while ringing in is a decline',
     incoming,
     { type: 'hangup' },
     endedBy('declined', 'callee'),
-    [{ type: 'send-hangup', callId }, stop, announce('declined', 'callee')],
+    [{ type: 'send-hangup', callId }, stop, announce('declined', 'callee', 'self')],
   ],
   [
     'hang up a connected call',
     connected,
     { type: 'hangup' },
     endedBy('hangup'),
-    [{ type: 'send-hangup', callId }, stop, announce('hangup')],
+    [{ type: 'send-hangup', callId }, stop, announce('hangup', 'caller', 'self')],
   ],
   [
     'hang up while reconnecting',
     reconnecting,
     { type: 'hangup' },
     endedBy('hangup'),
-    [{ type: 'send-hangup', callId }, stop, announce('hangup')],
+    [{ type: 'send-hangup', callId }, stop, announce('hangup', 'caller', 'self')],
   ],
   ['hang up when idle is ignored', idle, { type: 'hangup' }, idle, []],
   [

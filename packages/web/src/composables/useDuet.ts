@@ -1,0 +1,295 @@
+import type { PublicUser } from '@duet/protocol';
+import { DuetError, type ClientSnapshot, type DuetClient, type Notice } from '@duet/rtc';
+import { inject, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
+import { createLogger } from '../lib/logger.js';
+import { describeCallEnd, describeFailure, type FailureContext, type Message } from '../lib/messages.js';
+import { STORAGE_KEYS, writeSetting } from '../lib/storage.js';
+
+export type NoticeTone = 'info' | 'success' | 'error';
+
+/** A notice on screen and in the live region. Holds a message key, translated when rendered. */
+export interface UiNotice {
+  id: number;
+  message: Message;
+  tone: NoticeTone;
+}
+
+/** Failures that replace the normal UI until the user acts (reload, or the server comes back). */
+export type Blocker = 'unsupported_protocol_version';
+
+/**
+ * The Vue side of the call core: reactive state plus actions that never throw. Components read
+ * `snapshot` and call actions; a failed action becomes a translated notice, so no component needs a
+ * try/catch and none touches the DuetClient (let alone an RTCPeerConnection) directly.
+ */
+export interface Duet {
+  /** The client's latest snapshot. Replaced, never mutated: a shallow ref is enough and keeps
+   *  MediaStreams out of Vue's deep proxies (a proxied stream cannot be a `srcObject`). */
+  readonly snapshot: Readonly<ShallowRef<ClientSnapshot>>;
+  readonly notices: Readonly<ShallowRef<readonly UiNotice[]>>;
+  readonly blocker: Readonly<ShallowRef<Blocker | null>>;
+  /** The last connect attempt could not reach the server (cleared once connected). */
+  readonly serverUnreachable: Readonly<ShallowRef<boolean>>;
+  readonly joining: Readonly<ShallowRef<boolean>>;
+
+  connect(): Promise<boolean>;
+  join(room: string, name: string): Promise<boolean>;
+  leave(): Promise<void>;
+  startPreview(): Promise<void>;
+  call(user: PublicUser, options: { video: boolean }): Promise<void>;
+  accept(): Promise<void>;
+  decline(): Promise<void>;
+  /** Hang up an active call, or cancel an outgoing one. */
+  hangup(): Promise<void>;
+  toggleMicrophone(): void;
+  toggleCamera(): Promise<void>;
+  toggleScreenShare(): Promise<void>;
+  selectMicrophone(deviceId: string): Promise<void>;
+  selectCamera(deviceId: string): Promise<void>;
+  notify(message: Message, tone?: NoticeTone): void;
+  dismissNotice(id: number): void;
+  dispose(): void;
+}
+
+/** How long a notice stays on screen. Errors stay longer: they usually ask the user to do something. */
+const NOTICE_TTL_MS: Record<NoticeTone, number> = { info: 8_000, success: 6_000, error: 20_000 };
+/** Older notices give way: a burst of failures should not bury the screen. */
+const MAX_NOTICES = 4;
+/**
+ * The core may both reject an action and emit a notice for the same failure; an identical message
+ * within this window is shown once.
+ */
+const DUPLICATE_WINDOW_MS = 3_000;
+
+const log = createLogger('duet');
+
+/** The failure reason of a DuetError, also across bundle copies (instanceof fails there); else null. */
+export function failureReason(error: unknown): string | null {
+  if (error instanceof DuetError) return error.reason;
+  if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DuetError') {
+    const reason = (error as { reason?: unknown }).reason;
+    if (typeof reason === 'string') return reason;
+  }
+  return null;
+}
+
+export function createDuet(client: DuetClient): Duet {
+  const snapshot = shallowRef(client.snapshot);
+  const notices = shallowRef<readonly UiNotice[]>([]);
+  const blocker = shallowRef<Blocker | null>(null);
+  const serverUnreachable = shallowRef(false);
+  const joining = shallowRef(false);
+
+  let nextNoticeId = 1;
+  const noticeTimers = new Map<number, ReturnType<typeof setTimeout>>();
+  const recentMessages = new Map<string, number>();
+
+  function notify(message: Message, tone: NoticeTone = 'info'): void {
+    const fingerprint = JSON.stringify(message);
+    const now = Date.now();
+    const seen = recentMessages.get(fingerprint);
+    if (seen !== undefined && now - seen < DUPLICATE_WINDOW_MS) return;
+    recentMessages.set(fingerprint, now);
+    for (const [key, at] of recentMessages) if (now - at >= DUPLICATE_WINDOW_MS) recentMessages.delete(key);
+
+    const notice: UiNotice = { id: nextNoticeId++, message, tone };
+    const kept = [...notices.value, notice];
+    for (const dropped of kept.splice(0, Math.max(0, kept.length - MAX_NOTICES))) clearTimer(dropped.id);
+    notices.value = kept;
+    noticeTimers.set(
+      notice.id,
+      setTimeout(() => dismissNotice(notice.id), NOTICE_TTL_MS[tone]),
+    );
+  }
+
+  function clearTimer(id: number): void {
+    clearTimeout(noticeTimers.get(id));
+    noticeTimers.delete(id);
+  }
+
+  function dismissNotice(id: number): void {
+    clearTimer(id);
+    notices.value = notices.value.filter((notice) => notice.id !== id);
+  }
+
+  function fail(error: unknown, context: FailureContext): void {
+    const reason = failureReason(error);
+    if (reason === null) {
+      // Not a DuetError: a bug somewhere. Say something rather than nothing, and log the details.
+      log.error('unexpected failure', error);
+      notify(
+        { key: 'notices.generic', params: { code: error instanceof Error ? error.name : 'error' } },
+        'error',
+      );
+      return;
+    }
+    // These two have screens of their own (the reload panel, the lobby's server alert).
+    if (reason === 'unsupported_protocol_version') {
+      blocker.value = reason;
+      return;
+    }
+    if (reason === 'server_unreachable' && context.action === 'connect') {
+      serverUnreachable.value = true;
+      return;
+    }
+    notify(describeFailure(reason, context), 'error');
+  }
+
+  async function attempt(action: () => Promise<void>, context: FailureContext): Promise<boolean> {
+    try {
+      await action();
+      return true;
+    } catch (error) {
+      fail(error, context);
+      return false;
+    }
+  }
+
+  function onNotice(notice: Notice): void {
+    switch (notice.kind) {
+      case 'call-ended': {
+        const message = describeCallEnd({
+          outcome: notice.outcome,
+          role: notice.role,
+          peerName: notice.peerName,
+          endedBySelf: notice.endedBy === 'self',
+        });
+        if (message) notify(message, notice.outcome === 'failed' ? 'error' : 'info');
+        break;
+      }
+      case 'error':
+        // A failed peer connection also ends the call, and that notice names the peer: say it once.
+        if (notice.reason === 'connection_failed' && client.snapshot.call) break;
+        fail(new DuetError(notice.reason, notice.message), { peerName: currentPeerName() });
+        break;
+      case 'session-restored':
+        notify({ key: 'notices.sessionRestored' }, 'success');
+        break;
+    }
+  }
+
+  function onChange(next: ClientSnapshot): void {
+    const previous = snapshot.value;
+    snapshot.value = next;
+
+    const call = next.call;
+    if (call) {
+      // The app goes straight back to the room when a call ends; the notice says how it ended.
+      // Deferred: dismissing from inside the core's own change event would re-enter it.
+      if (call.phase === 'ended') {
+        queueMicrotask(() => {
+          if (client.snapshot.call?.id === call.id && client.snapshot.call.phase === 'ended')
+            client.dismissCall();
+        });
+      }
+    }
+
+    if (next.connection === 'connected') {
+      serverUnreachable.value = false;
+      if (previous.connection === 'reconnecting' && next.room)
+        notify({ key: 'notices.reconnected' }, 'success');
+    }
+  }
+
+  const offChange = client.on('change', onChange);
+  const offNotice = client.on('notice', onNotice);
+
+  async function connect(): Promise<boolean> {
+    if (blocker.value) return false;
+    const ok = await attempt(() => client.connect(), { action: 'connect' });
+    if (ok) serverUnreachable.value = false;
+    return ok;
+  }
+
+  async function startPreview(): Promise<void> {
+    await attempt(() => client.startPreview(), { action: 'media' });
+  }
+
+  async function join(room: string, name: string): Promise<boolean> {
+    if (joining.value) return false;
+    joining.value = true;
+    try {
+      if (client.snapshot.connection !== 'connected' && !(await connect())) return false;
+      const joined = await attempt(() => client.join(room, name), { action: 'join' });
+      if (!joined) return false;
+      // Per tab: a reload of this tab rejoins (and the core resumes the same seat).
+      writeSetting(STORAGE_KEYS.joinedRoom, client.snapshot.room?.name ?? room, 'session');
+      // The preview is not part of joining: a denied camera must not keep anyone out of the room.
+      if (!client.snapshot.call && !client.snapshot.local.stream) void startPreview();
+      return true;
+    } finally {
+      joining.value = false;
+    }
+  }
+
+  async function leave(): Promise<void> {
+    writeSetting(STORAGE_KEYS.joinedRoom, null, 'session');
+    await attempt(() => client.leave(), { action: 'other' });
+  }
+
+  function currentPeerName(): string | undefined {
+    return client.snapshot.call?.peer.name;
+  }
+
+  return {
+    snapshot,
+    notices,
+    blocker,
+    serverUnreachable,
+    joining,
+    connect,
+    join,
+    leave,
+    startPreview,
+    async call(user, { video }) {
+      await attempt(() => client.call(user.id, { video }), { action: 'call', peerName: user.name });
+    },
+    async accept() {
+      await attempt(() => client.accept(), { action: 'answer', peerName: currentPeerName() });
+    },
+    async decline() {
+      await attempt(() => client.decline(), { action: 'answer', peerName: currentPeerName() });
+    },
+    async hangup() {
+      await attempt(() => client.hangup(), { action: 'other', peerName: currentPeerName() });
+    },
+    toggleMicrophone() {
+      try {
+        client.setMicrophoneEnabled(!client.snapshot.local.microphone);
+      } catch (error) {
+        fail(error, { action: 'media' });
+      }
+    },
+    async toggleCamera() {
+      await attempt(() => client.setCameraEnabled(!client.snapshot.local.camera), { action: 'media' });
+    },
+    async toggleScreenShare() {
+      await attempt(
+        () => (client.snapshot.local.screen ? client.stopScreenShare() : client.startScreenShare()),
+        { action: 'media' },
+      );
+    },
+    async selectMicrophone(deviceId) {
+      await attempt(() => client.selectMicrophone(deviceId), { action: 'media' });
+    },
+    async selectCamera(deviceId) {
+      await attempt(() => client.selectCamera(deviceId), { action: 'media' });
+    },
+    notify,
+    dismissNotice,
+    dispose() {
+      offChange();
+      offNotice();
+      for (const id of [...noticeTimers.keys()]) clearTimer(id);
+    },
+  };
+}
+
+export const DUET_KEY: InjectionKey<Duet> = Symbol('duet');
+
+/** The app's Duet, provided once in main.ts. */
+export function useDuet(): Duet {
+  const duet = inject(DUET_KEY);
+  if (!duet) throw new Error('useDuet() needs createDuet() provided by the app (see main.ts)');
+  return duet;
+}

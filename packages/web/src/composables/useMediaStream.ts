@@ -1,0 +1,60 @@
+import { onBeforeUnmount, shallowRef, watch, type Ref } from 'vue';
+
+/**
+ * Bind a MediaStream to a `<video>`/`<audio>` element. `srcObject` cannot be set from a template, so
+ * a watcher does it, then calls `play()`:
+ * - AbortError means a newer stream replaced this load before it started; the newer play() covers it.
+ * - NotAllowedError means autoplay with sound was refused (no user gesture yet, e.g. right after a
+ *   reload restored a call). An `audible` element then plays muted, so the picture still runs, and
+ *   `soundBlocked` asks the UI for a button that calls `enableSound()` from a real click.
+ */
+export function useMediaStream(
+  element: Readonly<Ref<HTMLMediaElement | null>>,
+  stream: () => MediaStream | null | undefined,
+  options: { audible?: boolean } = {},
+) {
+  const soundBlocked = shallowRef(false);
+
+  function play(el: HTMLMediaElement): void {
+    el.play().then(
+      () => {
+        if (!el.muted) soundBlocked.value = false;
+      },
+      (error: unknown) => {
+        const name = error instanceof DOMException ? error.name : '';
+        if (name === 'NotAllowedError' && options.audible && !el.muted) {
+          el.muted = true;
+          soundBlocked.value = true;
+          play(el);
+        }
+      },
+    );
+  }
+
+  watch(
+    [element, stream],
+    ([el, media]) => {
+      if (!el) return;
+      const next = media ?? null;
+      if (el.srcObject !== next) el.srcObject = next;
+      if (next) play(el);
+    },
+    { immediate: true, flush: 'post' },
+  );
+
+  onBeforeUnmount(() => {
+    // Release the stream so a stopped camera's last frame is not held by a detached element.
+    if (element.value) element.value.srcObject = null;
+  });
+
+  return {
+    soundBlocked,
+    /** Call from a click handler: unmutes and plays with the gesture's permission. */
+    enableSound: (): void => {
+      const el = element.value;
+      if (!el) return;
+      el.muted = false;
+      play(el);
+    },
+  };
+}

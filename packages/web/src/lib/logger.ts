@@ -1,0 +1,16 @@
+/** A scoped logger for the web app: problems worth a developer's attention, never user-facing text. */
+export interface Logger {
+  warn(message: string, detail?: unknown): void;
+  error(message: string, detail?: unknown): void;
+}
+
+export function createLogger(scope: string): Logger {
+  const prefix = `[duet:${scope}]`;
+  return {
+    // The console is this logger's sink; everywhere else `no-console` keeps stray logs out.
+    // eslint-disable-next-line no-console
+    warn: (message, detail) => console.warn(prefix, message, ...(detail === undefined ? [] : [detail])),
+    // eslint-disable-next-line no-console
+    error: (message, detail) => console.error(prefix, message, ...(detail === undefined ? [] : [detail])),
+  };
+}

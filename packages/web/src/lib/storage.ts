@@ -1,0 +1,43 @@
+/**
+ * Small wrappers around Web Storage. Storage can be missing or throw (Safari private mode, disabled
+ * cookies, a full quota); remembering a setting is a convenience, so a failure only means "not
+ * remembered" and must never break the app.
+ */
+
+/** Keys this app stores. The call core keeps its own session token; these are UI preferences only. */
+export const STORAGE_KEYS = {
+  room: 'duet.room',
+  name: 'duet.name',
+  locale: 'duet.locale',
+  audioOnly: 'duet.audioOnly',
+  /** Per tab (sessionStorage): the room this tab was in, so a reload rejoins it. */
+  joinedRoom: 'duet.joinedRoom',
+} as const;
+
+type Area = 'local' | 'session';
+
+function area(which: Area): Storage | null {
+  try {
+    return which === 'local' ? window.localStorage : window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+export function readSetting(key: string, which: Area = 'local'): string | null {
+  try {
+    return area(which)?.getItem(key) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function writeSetting(key: string, value: string | null, which: Area = 'local'): void {
+  try {
+    const storage = area(which);
+    if (value === null) storage?.removeItem(key);
+    else storage?.setItem(key, value);
+  } catch {
+    // Not remembered; see above.
+  }
+}
