@@ -3,6 +3,13 @@
  * their zod schemas (parsed on every receive, on both sides), error codes and limits. No I/O.
  * The prose version of this contract is docs/protocol.md.
  */
+import { z } from 'zod';
+
+// In a browser page, zod's faster parsers are compiled with `new Function`, which a strict
+// Content-Security-Policy (script-src 'self') forbids: zod's probe for it is itself a CSP violation
+// report on every page load. Browsers parse little; the server keeps the compiled parsers.
+if (typeof document !== 'undefined') z.config({ jitless: true });
+
 export * from './version.js';
 export * from './limits.js';
 export * from './errors.js';
@@ -10,3 +17,4 @@ export * from './result.js';
 export * from './normalize.js';
 export * from './schemas.js';
 export * from './events.js';
+export * from './frames.js';

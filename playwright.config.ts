@@ -1,0 +1,30 @@
+import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/browsers.js';
+
+const CI = Boolean(process.env.CI);
+
+/**
+ * Browser tests against the built app (`npm run build` first): every test starts the real server
+ * (`packages/server/dist/main.js`) on a free port, and people call each other through the UI in
+ * Debian's Chromium (Playwright) and Firefox ESR (puppeteer-core, launched inside the tests).
+ */
+export default defineConfig({
+  testDir: 'e2e',
+  // One worker: two cores, and every test runs two or three real-time video encoders and decoders.
+  // A second worker makes Chromium's CPU-overuse adaptation shrink the video the tests measure.
+  workers: 1,
+  fullyParallel: false,
+  forbidOnly: CI,
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: CI ? [['list']] : [['list'], ['html', { open: 'never' }]],
+  use: {
+    browserName: 'chromium',
+    headless: true,
+    trace: 'retain-on-failure',
+    actionTimeout: 10_000,
+    navigationTimeout: 15_000,
+    launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS },
+  },
+});
