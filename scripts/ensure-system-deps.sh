@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The tests need Debian's Chromium and Firefox ESR (never a downloaded browser build) and coturn.
+# The tests need Debian's Chromium and Firefox ESR (never a downloaded browser build), coturn, and
+# nftables + iproute2 for the NAT lab (network namespaces).
 # Installs them when missing and we are root; otherwise names the one command that does.
 set -euo pipefail
 
-PACKAGES=(chromium firefox-esr coturn)
-BINARIES=(/usr/bin/chromium /usr/bin/firefox-esr /usr/bin/turnserver)
+PACKAGES=(chromium firefox-esr coturn nftables iproute2)
+BINARIES=(/usr/bin/chromium /usr/bin/firefox-esr /usr/bin/turnserver /usr/sbin/nft /usr/sbin/ip)
 
 missing=()
 for i in "${!BINARIES[@]}"; do

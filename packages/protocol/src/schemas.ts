@@ -116,11 +116,28 @@ export const MediaStateSchema = z.object({
 });
 export type MediaState = z.infer<typeof MediaStateSchema>;
 
+/**
+ * Which peer connection of a call a description or candidate belongs to. A call replaces its peer
+ * connection when one dies for good (or a party reloads): only the caller starts a new epoch, and
+ * signals of an older epoch are dropped.
+ */
+export const EpochSchema = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
+
 export const SignalDataSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('description'), description: SessionDescriptionSchema }),
+  z.object({
+    kind: z.literal('description'),
+    description: SessionDescriptionSchema,
+    epoch: EpochSchema.optional(),
+  }),
   // `candidate: null` marks the end of candidates.
-  z.object({ kind: z.literal('candidate'), candidate: IceCandidateSchema.nullable() }),
+  z.object({
+    kind: z.literal('candidate'),
+    candidate: IceCandidateSchema.nullable(),
+    epoch: EpochSchema.optional(),
+  }),
   z.object({ kind: z.literal('media'), state: MediaStateSchema }),
+  /** Callee → caller: my peer connection is gone (failed, or I reloaded); please start a new epoch. */
+  z.object({ kind: z.literal('reconnect') }),
 ]);
 export type SignalData = z.infer<typeof SignalDataSchema>;
 
@@ -166,6 +183,8 @@ export const SessionSchema = z.object({
   iceServers: z.array(IceServerSchema),
   /** When the TURN credentials expire (ms since epoch); refresh with `ice:refresh` before. Null: never. */
   iceServersExpireAt: z.number().int().nullable(),
+  /** `relay`: the deployment hides addresses: connect only through TURN (RTCConfiguration). */
+  iceTransportPolicy: z.enum(['all', 'relay']),
   /** The user's current call, if any (always null on a fresh join). */
   call: CallInfoSchema.nullable(),
 });

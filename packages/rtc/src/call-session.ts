@@ -20,6 +20,11 @@ export interface CallSessionOptions {
    * never starts a negotiation of its own (which would race the caller's offer).
    */
   dataChannels?: ReadonlyArray<{ label: string; id: number; init?: RTCDataChannelInit }>;
+  /**
+   * Which peer connection of the call this is. The caller names each new one; the callee takes the
+   * name from the first offer. Every description and candidate carries it.
+   */
+  epoch?: string | null;
   /** Deliver a description or candidate to the peer (through the signaling server). */
   sendSignal: (data: SignalData) => void;
   /** How long `disconnected` may last before an ICE restart (it often heals by itself). */
@@ -35,12 +40,20 @@ export interface CallSessionEvents extends Record<string, unknown> {
   state: SessionState;
   /** A negotiated data channel was created (see `dataChannels`); it opens once connected. */
   'data-channel': RTCDataChannel;
+  /** The peer opened a data channel (file transfers). */
+  'remote-channel': RTCDataChannel;
   /** The remote stream gained a track (the same MediaStream object every time). */
   'remote-stream': MediaStream;
   'ice-restart': number;
 }
 
-const DEFAULTS = { disconnectedGraceMs: 3000, restartTimeoutMs: 10_000, maxIceRestarts: 3, dataChannels: [] };
+const DEFAULTS = {
+  disconnectedGraceMs: 3000,
+  restartTimeoutMs: 10_000,
+  maxIceRestarts: 3,
+  dataChannels: [],
+  epoch: null,
+};
 
 /**
  * One call's RTCPeerConnection. Negotiation follows the W3C "perfect negotiation" pattern (the same
@@ -67,11 +80,13 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private state: SessionState = 'connecting';
+  private currentEpoch: string | null;
 
   constructor(options: CallSessionOptions) {
     super();
     this.options = { ...DEFAULTS, ...options };
     this.pc = options.createPeerConnection(options.configuration);
+    this.currentEpoch = options.epoch ?? null;
     // Build our own remote stream from tracks: `event.streams` depends on the sender's msid, which
     // not every browser sets when tracks are swapped in with replaceTrack.
     this.remoteStream = typeof MediaStream === 'undefined' ? null : new MediaStream();
@@ -79,6 +94,22 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     this.pc.addEventListener('icecandidate', this.onIceCandidate);
     this.pc.addEventListener('track', this.onTrack);
     this.pc.addEventListener('connectionstatechange', this.onConnectionStateChange);
+    this.pc.addEventListener('datachannel', this.onDataChannel);
+  }
+
+  /** The peer connection's epoch (null on the callee until the first offer names it). */
+  get epoch(): string | null {
+    return this.currentEpoch;
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** A new ordered, reliable data channel negotiated in band (e.g. one per file transfer). */
+  openChannel(label: string, init: RTCDataChannelInit = {}): RTCDataChannel | null {
+    if (this.state === 'closed') return null;
+    return this.pc.createDataChannel(label, { ordered: true, ...init });
   }
 
   /**
@@ -141,6 +172,7 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     this.pc.removeEventListener('icecandidate', this.onIceCandidate);
     this.pc.removeEventListener('track', this.onTrack);
     this.pc.removeEventListener('connectionstatechange', this.onConnectionStateChange);
+    this.pc.removeEventListener('datachannel', this.onDataChannel);
     this.pc.close();
     for (const track of this.remoteStream?.getTracks() ?? []) track.stop();
     this.removeAllListeners();
@@ -169,6 +201,13 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
 
   private async applySignal(data: SignalData): Promise<void> {
     if (this.state === 'closed') return;
+    if (
+      (data.kind === 'description' || data.kind === 'candidate') &&
+      data.epoch &&
+      this.currentEpoch === null
+    ) {
+      this.currentEpoch = data.epoch;
+    }
     if (data.kind === 'description') {
       const description = data.description;
       // An offer collides if we are making one or are not stable (unless only our answer is pending).
@@ -243,13 +282,17 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private sendDescription(): void {
     const local = this.pc.localDescription;
     if (!local || (local.type !== 'offer' && local.type !== 'answer')) return;
-    this.options.sendSignal({ kind: 'description', description: { type: local.type, sdp: local.sdp } });
+    this.options.sendSignal({
+      kind: 'description',
+      description: { type: local.type, sdp: local.sdp },
+      ...this.epochField(),
+    });
   }
 
   private readonly onIceCandidate = (event: RTCPeerConnectionIceEvent): void => {
     const candidate = event.candidate;
     if (!candidate) {
-      this.options.sendSignal({ kind: 'candidate', candidate: null });
+      this.options.sendSignal({ kind: 'candidate', candidate: null, ...this.epochField() });
       return;
     }
     // An empty candidate string is the legacy end-of-candidates marker of the same generation.
@@ -262,7 +305,16 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
         sdpMLineIndex: candidate.sdpMLineIndex,
         usernameFragment: candidate.usernameFragment,
       },
+      ...this.epochField(),
     });
+  };
+
+  private epochField(): { epoch?: string } {
+    return this.currentEpoch === null ? {} : { epoch: this.currentEpoch };
+  }
+
+  private readonly onDataChannel = (event: RTCDataChannelEvent): void => {
+    this.emit('remote-channel', event.channel);
   };
 
   private readonly onTrack = (event: RTCTrackEvent): void => {

@@ -6,6 +6,7 @@ import type { CallOutcome } from './client-types.js';
  *
  *   idle --dial--> outgoing --accepted--> connecting --media-connected--> connected
  *   idle --ring--> incoming --answer--> answering --accepted--> connecting
+ *   idle --rejoin (back from a reload into an active call)--> connecting
  *   connected --media-interrupted--> reconnecting --media-connected--> connected
  *   connecting | reconnecting --media-failed--> ended(failed)
  *   outgoing | incoming | answering | connecting | connected | reconnecting
@@ -46,6 +47,8 @@ export type CallEvent =
   | { type: 'hangup' }
   /** The server says the call is accepted (both parties get this); `polite` is our role. */
   | { type: 'accepted'; callId: string; polite: boolean }
+  /** After a reload, the server says we are in this active call: build a new connection for it. */
+  | { type: 'rejoin'; callId: string; peer: PublicUser; media: CallMedia; role: Role; polite: boolean }
   /** The server says the call ended. */
   | { type: 'remote-ended'; callId: string; reason: CallEndReason }
   | { type: 'media-connected' }
@@ -58,8 +61,9 @@ export type CallEffect =
   | { type: 'send-accept'; callId: string }
   | { type: 'send-decline'; callId: string }
   | { type: 'send-hangup'; callId: string }
-  | { type: 'start-session'; callId: string; polite: boolean; role: Role }
-  | { type: 'stop-session' }
+  | { type: 'start-session'; callId: string; polite: boolean; role: Role; rejoin: boolean }
+  /** `self`: we hung up (say goodbye to the peer over the data channel too). */
+  | { type: 'stop-session'; endedBy: 'self' | 'remote' }
   | {
       type: 'announce-end';
       callId: string;
@@ -107,7 +111,31 @@ export function transition(state: CallState, event: CallEvent): Transition {
       if (state.phase !== 'outgoing' && state.phase !== 'answering') return same;
       return {
         state: { ...baseOf(state), phase: 'connecting', polite: event.polite },
-        effects: [{ type: 'start-session', callId: state.callId, polite: event.polite, role: state.role }],
+        effects: [
+          {
+            type: 'start-session',
+            callId: state.callId,
+            polite: event.polite,
+            role: state.role,
+            rejoin: false,
+          },
+        ],
+      };
+    }
+    case 'rejoin': {
+      if (state.phase !== 'idle' && state.phase !== 'ended') return same;
+      const base = { callId: event.callId, peer: event.peer, media: event.media, role: event.role };
+      return {
+        state: { ...base, phase: 'connecting', polite: event.polite },
+        effects: [
+          {
+            type: 'start-session',
+            callId: event.callId,
+            polite: event.polite,
+            role: event.role,
+            rejoin: true,
+          },
+        ],
       };
     }
     case 'remote-ended':
@@ -149,7 +177,7 @@ function end(
     state: { ...baseOf(state), phase: 'ended', outcome },
     effects: [
       ...first,
-      { type: 'stop-session' },
+      { type: 'stop-session', endedBy },
       { type: 'announce-end', callId: state.callId, outcome, peer: state.peer, role: state.role, endedBy },
     ],
   };

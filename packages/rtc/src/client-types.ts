@@ -1,6 +1,8 @@
 import type { CallEndReason, CallMedia, MediaState, PublicUser, RoomSnapshot } from '@duet/protocol';
 import type { DuetErrorReason } from './errors.js';
+import type { ChatMessage } from './chat.js';
 import type { LocalMediaState, StatsSummary } from './media-types.js';
+import type { TransferView } from './transfer-types.js';
 
 /** Phases of the current call as the UI shows them (see call-state.ts for the machine). */
 export type CallPhase = 'outgoing' | 'incoming' | 'connecting' | 'connected' | 'reconnecting' | 'ended';
@@ -40,6 +42,19 @@ export interface ClientSnapshot {
   /** Latest connection statistics during a call, and the last minute of them for charts. */
   stats: StatsSummary | null;
   statsHistory: readonly StatsSummary[];
+  /** The current call's chat (kept across reconnects and reloads of this tab). */
+  chat: readonly ChatMessage[];
+  /** Messages from the peer since the last `markChatRead()`. */
+  unreadChat: number;
+  /** The current call's file transfers, both ways. */
+  transfers: readonly TransferView[];
+  /** The peer-to-peer data path is up (chat and files flow, with or without the server). */
+  dataChannelOpen: boolean;
+  /**
+   * Files received in the call that just ended, still downloadable until the next call or leaving
+   * the room: hanging up must not lose a file the user has not saved yet.
+   */
+  lastCallFiles: { peerName: string; transfers: readonly TransferView[] } | null;
 }
 
 /** One-off things the UI should tell the user about (a toast or an announcement). */

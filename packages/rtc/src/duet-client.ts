@@ -1,5 +1,6 @@
 import type { CallMedia, MediaState, PublicUser, RoomSnapshot, Session, SignalData } from '@duet/protocol';
-import { CallSession, type PeerConnectionFactory, type SessionState } from './call-session.js';
+import type { PeerConnectionFactory } from './call-session.js';
+import { CallLink } from './call-link.js';
 import { transition, type CallEffect, type CallEvent, type CallState } from './call-state.js';
 import type { CallView, ClientSnapshot, DuetClientEvents, Notice } from './client-types.js';
 import { Emitter } from './emitter.js';
@@ -8,6 +9,7 @@ import { MediaController } from './media-controller.js';
 import type { MediaDevicesLike } from './media-types.js';
 import { SignalingClient, type StorageLike } from './signaling-client.js';
 import { StatsSampler } from './stats.js';
+import type { FileSink } from './transfer-types.js';
 
 export interface DuetClientOptions {
   /** Signaling server URL; default: the page's own origin. */
@@ -36,8 +38,12 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private readonly createPeerConnection: PeerConnectionFactory;
   private readonly log: (message: string, detail?: unknown) => void;
   private callState: CallState = { phase: 'idle' };
-  private session: CallSession | null = null;
+  private link: CallLink | null = null;
   private sampler: StatsSampler | null = null;
+  /** Chat messages from the peer the user has seen (the rest are unread). */
+  private chatRead = 0;
+  private readonly storage: StorageLike | undefined;
+  private lastCallFiles: ClientSnapshot['lastCallFiles'] = null;
   /** Signals that arrived before our session existed (the peer can be a few ms ahead of us). */
   private earlySignals: SignalData[] = [];
   private remoteMedia: MediaState = { microphone: true, camera: true, screen: false };
@@ -48,6 +54,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private self: PublicUser | null = null;
   private room: RoomSnapshot | null = null;
   private iceServers: RTCIceServer[] = [];
+  private iceTransportPolicy: RTCIceTransportPolicy = 'all';
   private iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
   private current: ClientSnapshot;
 
@@ -55,6 +62,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     super();
     this.log = options.log ?? (() => {});
     const storage = options.storage ?? (typeof sessionStorage === 'undefined' ? undefined : sessionStorage);
+    this.storage = storage;
     this.signaling = new SignalingClient({ url: options.url, storage });
     const mediaDevices =
       options.mediaDevices ?? (typeof navigator === 'undefined' ? undefined : navigator.mediaDevices);
@@ -67,6 +75,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       options.createPeerConnection ?? ((configuration) => new RTCPeerConnection(configuration));
     this.current = this.buildSnapshot();
     this.wireSignaling();
+    // A reload must not lose the last chat message or its delivery state (saving is debounced).
+    if (typeof window !== 'undefined') window.addEventListener('pagehide', () => this.link?.persist());
     this.media.on('change', () => {
       this.sendMediaState();
       this.publish();
@@ -99,6 +109,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     clearTimeout(this.iceRefreshTimer);
     // Out of the room, the camera light goes off.
     this.media.stop();
+    this.lastCallFiles = null;
     this.self = null;
     this.room = null;
     this.dispatch({ type: 'dismiss' });
@@ -164,6 +175,54 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     return this.media.stopScreenShare();
   }
 
+  /** Send a chat message; rejects empty or over-long text with a DuetError (nothing is sent). */
+  sendChat(text: string): void {
+    if (!this.link) throw new DuetError('not_in_call', 'Chat works during a call.');
+    this.link.chat.send(text);
+  }
+
+  /** Forget the files kept from the last call (the user saved them, or does not want them). */
+  dismissLastCallFiles(): void {
+    if (!this.lastCallFiles) return;
+    this.lastCallFiles = null;
+    this.publish();
+  }
+
+  /** The user has seen the chat: unread goes to zero. */
+  markChatRead(): void {
+    const count = this.peerMessageCount();
+    if (count === this.chatRead) return;
+    this.chatRead = count;
+    this.publish();
+  }
+
+  /** Offer a file (or a photo) to the peer; returns the transfer id. */
+  sendFile(file: Blob, name: string, options: { photo?: boolean } = {}): string {
+    if (!this.link) throw new DuetError('not_in_call', 'Files can be sent during a call.');
+    return this.link.transfers.send(file, name, options);
+  }
+
+  /** Accept an offered file; `sink` writes it to disk (File System Access API), else it stays in memory. */
+  acceptFile(transferId: string, sink?: FileSink): Promise<void> {
+    return this.link?.transfers.accept(transferId, sink) ?? Promise.resolve();
+  }
+
+  declineFile(transferId: string): void {
+    this.link?.transfers.decline(transferId);
+  }
+
+  cancelFile(transferId: string): void {
+    this.link?.transfers.cancel(transferId);
+  }
+
+  /**
+   * For tests and diagnostics: drop the current peer connection as a dead network would. The call
+   * rebuilds it (a new epoch); chat resends and transfers resume.
+   */
+  dropConnection(): void {
+    this.link?.dropConnection();
+  }
+
   dispose(): void {
     clearTimeout(this.iceRefreshTimer);
     this.stopSession();
@@ -213,7 +272,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         this.publish();
         return;
       }
-      if (this.session) void this.session.handleSignal(data);
+      if (this.link) this.link.handleSignal(data);
       else this.earlySignals.push(data);
     });
     s.on('protocol:error', ({ event, error }) => this.log(`server refused ${event}`, error));
@@ -227,13 +286,14 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private adoptSession(session: Session): void {
     this.self = session.self;
     this.room = session.room;
+    this.iceTransportPolicy = session.iceTransportPolicy;
     this.adoptIceServers(session.iceServers, session.iceServersExpireAt);
     // The server forgot a call that has no media yet (it restarted while ringing): it is over.
     if (
       session.call === null &&
       this.callState.phase !== 'idle' &&
       this.callState.phase !== 'ended' &&
-      !this.session
+      !this.link
     ) {
       this.dispatch({ type: 'remote-ended', callId: this.callState.callId, reason: 'peer_left' });
     }
@@ -242,9 +302,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   }
 
   /**
-   * Reconcile with a call the server knows and we do not (after a reload). A ringing call survives:
-   * it rings again, or keeps calling. An active one cannot, because its peer connection died with
-   * the page, so it is hung up cleanly and the peer is told.
+   * Reconcile with a call the server knows and we do not (after a reload). A ringing call rings
+   * again (or keeps calling); an active one gets a new peer connection, its chat restored from this
+   * tab's storage and unacknowledged messages resent.
    */
   private adoptServerCall(session: Session): void {
     const call = session.call;
@@ -257,9 +317,15 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       this.dispatch({ type, callId: call.callId, peer: call.peer, media: call.media });
       return;
     }
-    this.signaling
-      .hangup(call.callId)
-      .catch((error: unknown) => this.log('could not end an orphaned call', error));
+    // An active call: our peer connection died with the page; build a new one (a new epoch).
+    this.dispatch({
+      type: 'rejoin',
+      callId: call.callId,
+      peer: call.peer,
+      media: call.media,
+      role: call.role,
+      polite: call.polite,
+    });
   }
 
   /**
@@ -268,9 +334,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
    */
   private adoptIceServers(iceServers: RTCIceServer[], expiresAt: number | null): void {
     this.iceServers = iceServers;
-    if (this.session) {
-      this.session.pc.setConfiguration({ ...this.session.pc.getConfiguration(), iceServers });
-    }
+    const pc = this.link?.session?.pc;
+    if (pc) pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
     clearTimeout(this.iceRefreshTimer);
     if (expiresAt === null) return;
     const delay = Math.max(5000, (expiresAt - Date.now()) * 0.8);
@@ -312,10 +377,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         this.signaling.hangup(effect.callId).catch((error: unknown) => this.log('hangup failed', error));
         break;
       case 'start-session':
-        this.startSession(effect.callId, effect.polite, effect.role === 'caller');
+        this.startSession(effect.callId, effect.polite, effect.role === 'caller', effect.rejoin);
         break;
       case 'stop-session':
-        this.stopSession();
+        this.stopSession(effect.endedBy);
         break;
       case 'announce-end':
         this.ringsUntil = null;
@@ -331,32 +396,42 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     }
   }
 
-  private startSession(callId: string, polite: boolean, initiator: boolean): void {
+  private startSession(callId: string, polite: boolean, caller: boolean, rejoin: boolean): void {
     if (this.callState.phase !== 'connecting') return;
     const peerId = this.callState.peer.id;
-    const session = new CallSession({
+    const link = new CallLink({
+      callId,
+      caller,
       polite,
-      initiator,
       createPeerConnection: this.createPeerConnection,
-      configuration: {
+      configuration: () => ({
         iceServers: this.iceServers,
-        ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
-      },
+        iceTransportPolicy: this.options.iceTransportPolicy ?? this.iceTransportPolicy,
+      }),
       sendSignal: (data) => this.signaling.signal(callId, peerId, data),
+      tracks: () => this.media.currentTracks(),
+      attachMedia: (sink) => void this.media.attach(sink),
+      storage: this.storage,
       log: this.log,
     });
-    this.session = session;
+    this.link = link;
     this.ringsUntil = null;
+    this.lastCallFiles = null;
+    this.chatRead = this.peerMessageCount();
     // Until the peer says otherwise, expect what the call was placed for (no camera on audio calls).
     this.remoteMedia = { microphone: true, camera: this.callState.media.video, screen: false };
-    session.on('remote-stream', (stream) => {
+    link.on('remote-stream', (stream) => {
       this.remoteStream = stream;
       this.publish();
     });
-    session.on('state', (state: SessionState) => {
+    link.on('change', () => this.publish());
+    link.on('bye', () => this.dispatch({ type: 'remote-ended', callId, reason: 'hangup' }));
+    link.on('state', (state) => {
       if (state === 'connected') {
         this.connectedAt ??= Date.now();
         this.dispatch({ type: 'media-connected' });
+        // A new connection starts without the peer knowing our microphone/camera state.
+        this.sendMediaState(true);
       } else if (state === 'interrupted') {
         this.dispatch({ type: 'media-interrupted' });
       } else if (state === 'failed') {
@@ -368,28 +443,42 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         this.dispatch({ type: 'media-failed' });
       }
     });
-    session.start(this.media.currentTracks());
-    void this.media.attach(session);
+    link.start(rejoin);
     this.sendMediaState(true);
 
-    this.sampler = new StatsSampler(session);
+    // Statistics follow whichever peer connection the call has now.
+    this.sampler = new StatsSampler({
+      getStats: () => link.session?.getStats() ?? Promise.resolve(new Map() as unknown as RTCStatsReport),
+    });
     this.sampler.on('sample', () => this.publish());
     this.sampler.start();
 
     const early = this.earlySignals;
     this.earlySignals = [];
-    for (const data of early) void session.handleSignal(data);
+    for (const data of early) link.handleSignal(data);
   }
 
-  private stopSession(): void {
+  private stopSession(endedBy: 'self' | 'remote' = 'remote'): void {
     this.sampler?.stop();
     this.sampler = null;
-    this.session?.close();
-    this.session = null;
+    const received = (this.link?.transfers.transfers ?? []).filter(
+      (t) => t.direction === 'receive' && t.state === 'done' && t.file !== null,
+    );
+    if (received.length > 0 && 'peer' in this.callState) {
+      this.lastCallFiles = { peerName: this.callState.peer.name, transfers: received };
+    }
+    if (endedBy === 'self') this.link?.hangUp();
+    else this.link?.close(true);
+    this.link = null;
     this.earlySignals = [];
     this.remoteStream = null;
     this.connectedAt = null;
+    this.chatRead = 0;
     void this.media.attach(null);
+  }
+
+  private peerMessageCount(): number {
+    return this.link?.chat.list.filter((m) => m.from === 'peer').length ?? 0;
   }
 
   /** Start local media for a call; without a camera or permission the call still goes ahead. */
@@ -440,6 +529,11 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       local: this.media.state,
       stats: this.sampler?.latest ?? null,
       statsHistory: this.sampler?.history ?? [],
+      chat: this.link?.chat.list ?? [],
+      unreadChat: Math.max(0, this.peerMessageCount() - this.chatRead),
+      transfers: this.link?.transfers.transfers ?? [],
+      dataChannelOpen: this.link?.messenger.connected ?? false,
+      lastCallFiles: this.lastCallFiles,
     };
   }
 

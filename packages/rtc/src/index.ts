@@ -14,6 +14,9 @@ export { transition, type CallEffect, type CallEvent, type CallState } from './c
 export { MediaController, mapMediaError } from './media-controller.js';
 export { StatsSampler, summarizeStats } from './stats.js';
 export { Emitter } from './emitter.js';
+export { CallLink, type CallLinkOptions, type LinkState } from './call-link.js';
+export { Messenger, type MessengerState, type MessengerStats } from './messenger.js';
+export { Chat, type ChatMessage, type ChatState } from './chat.js';
 export {
   DuetError,
   type DuetErrorReason,
@@ -22,3 +25,4 @@ export {
 } from './errors.js';
 export type * from './client-types.js';
 export type * from './media-types.js';
+export type * from './transfer-types.js';

@@ -16,7 +16,8 @@ const reconnecting: CallState = { ...connecting, phase: 'reconnecting' };
 const endedBy = (outcome: string, role: 'caller' | 'callee' = 'caller'): CallState =>
   ({ ...base, role, phase: 'ended', outcome }) as CallState;
 
-const stop = { type: 'stop-session' };
+const stop = { type: 'stop-session', endedBy: 'remote' };
+const stopBySelf = { type: 'stop-session', endedBy: 'self' };
 const announce = (outcome: string, role = 'caller', endedBy = 'remote') => ({
   type: 'announce-end',
   callId,
@@ -29,6 +30,20 @@ const announce = (outcome: string, role = 'caller', endedBy = 'remote') => ({
 type Row = [string, CallState, CallEvent, CallState, unknown[]];
 
 const rows: Row[] = [
+  [
+    'rejoin an active call after a reload',
+    idle,
+    { type: 'rejoin', ...base, role: 'callee', polite: true },
+    { ...base, role: 'callee', phase: 'connecting', polite: true },
+    [{ type: 'start-session', callId, polite: true, role: 'callee', rejoin: true }],
+  ],
+  [
+    'rejoin while in another call is ignored',
+    connected,
+    { type: 'rejoin', ...base, role: 'callee', polite: true },
+    connected,
+    [],
+  ],
   ['dial from idle', idle, { type: 'dial', ...base }, outgoing, []],
   ['ring from idle', idle, { type: 'ring', ...base }, incoming, []],
   ['ring after an ended call', endedBy('hangup'), { type: 'ring', ...base }, incoming, []],
@@ -46,35 +61,35 @@ const rows: Row[] = [
     incoming,
     { type: 'decline' },
     endedBy('declined', 'callee'),
-    [{ type: 'send-decline', callId }, stop, announce('declined', 'callee', 'self')],
+    [{ type: 'send-decline', callId }, stopBySelf, announce('declined', 'callee', 'self')],
   ],
   [
     'cancel (hang up while calling)',
     outgoing,
     { type: 'hangup' },
     endedBy('cancelled'),
-    [{ type: 'send-hangup', callId }, stop, announce('cancelled', 'caller', 'self')],
+    [{ type: 'send-hangup', callId }, stopBySelf, announce('cancelled', 'caller', 'self')],
   ],
   [
     'hang up while ringing in is a decline',
     incoming,
     { type: 'hangup' },
     endedBy('declined', 'callee'),
-    [{ type: 'send-hangup', callId }, stop, announce('declined', 'callee', 'self')],
+    [{ type: 'send-hangup', callId }, stopBySelf, announce('declined', 'callee', 'self')],
   ],
   [
     'hang up a connected call',
     connected,
     { type: 'hangup' },
     endedBy('hangup'),
-    [{ type: 'send-hangup', callId }, stop, announce('hangup', 'caller', 'self')],
+    [{ type: 'send-hangup', callId }, stopBySelf, announce('hangup', 'caller', 'self')],
   ],
   [
     'hang up while reconnecting',
     reconnecting,
     { type: 'hangup' },
     endedBy('hangup'),
-    [{ type: 'send-hangup', callId }, stop, announce('hangup', 'caller', 'self')],
+    [{ type: 'send-hangup', callId }, stopBySelf, announce('hangup', 'caller', 'self')],
   ],
   ['hang up when idle is ignored', idle, { type: 'hangup' }, idle, []],
   [
@@ -82,14 +97,14 @@ const rows: Row[] = [
     outgoing,
     { type: 'accepted', callId, polite: false },
     connecting,
-    [{ type: 'start-session', callId, polite: false, role: 'caller' }],
+    [{ type: 'start-session', callId, polite: false, role: 'caller', rejoin: false }],
   ],
   [
     'accepted: the callee starts the polite session',
     answering,
     { type: 'accepted', callId, polite: true },
     { ...base, role: 'callee', phase: 'connecting', polite: true },
-    [{ type: 'start-session', callId, polite: true, role: 'callee' }],
+    [{ type: 'start-session', callId, polite: true, role: 'callee', rejoin: false }],
   ],
   [
     'accepted for another call is ignored',

@@ -2,6 +2,7 @@ import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalData } from '@duet/protocol';
 import { CallSession } from '../src/call-session.js';
+import { createModernPeerConnection } from './modern-peer-connection.js';
 
 /**
  * Perfect negotiation with a real WebRTC stack (libwebrtc through @roamhq/wrtc) in Node: two
@@ -10,27 +11,6 @@ import { CallSession } from '../src/call-session.js';
  */
 
 type Side = 'caller' | 'callee';
-
-/**
- * @roamhq/wrtc predates two parts of the current spec that every browser Duet supports has:
- * `setLocalDescription()` without arguments and implicit rollback of a local offer when a remote
- * offer arrives. This adapter adds exactly those to the real peer connection.
- */
-class ModernPeerConnection extends wrtc.RTCPeerConnection {
-  override async setLocalDescription(description?: RTCLocalSessionDescriptionInit): Promise<void> {
-    if (description?.type) return super.setLocalDescription(description);
-    const answering =
-      this.signalingState === 'have-remote-offer' || this.signalingState === 'have-remote-pranswer';
-    return super.setLocalDescription(answering ? await this.createAnswer() : await this.createOffer());
-  }
-
-  override async setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
-    if (description.type === 'offer' && this.signalingState === 'have-local-offer') {
-      await super.setLocalDescription({ type: 'rollback' });
-    }
-    return super.setRemoteDescription(description);
-  }
-}
 
 class Relay {
   private held = false;
@@ -64,7 +44,7 @@ function pair(relay = new Relay()) {
     const session = new CallSession({
       polite: side === 'callee',
       initiator: side === 'caller',
-      createPeerConnection: (configuration) => new ModernPeerConnection(configuration),
+      createPeerConnection: createModernPeerConnection,
       configuration: { iceServers: [] },
       sendSignal: (data) => relay.send(side, data),
       restartTimeoutMs: 4000,

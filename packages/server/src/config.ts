@@ -49,6 +49,8 @@ export const ConfigSchema = z.object({
   https: booleanFromText.default(false),
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
+  /** `relay`: clients connect only through TURN, so peers never learn each other's addresses. */
+  iceTransportPolicy: z.enum(['all', 'relay']).default('all'),
   /** STUN URLs handed to clients (e.g. stun:turn.example.org:3478). */
   stunUrls: commaList.pipe(z.array(z.string().regex(/^stuns?:\S+$/, 'must be a stun: URL'))).default([]),
   /** TURN URLs handed to clients with per-user credentials (turn:/turns:, ?transport=udp|tcp). */
@@ -179,7 +181,87 @@ const OPTIONS: ReadonlyArray<{ key: keyof ServerConfig; flag: string; env: strin
     env: 'DUET_ICE_SERVERS',
     help: 'JSON array of RTCIceServer',
   },
+  {
+    key: 'iceTransportPolicy',
+    flag: '--ice-transport-policy <policy>',
+    env: 'DUET_ICE_TRANSPORT_POLICY',
+    help: 'all|relay (relay: connect only through TURN, hiding addresses)',
+  },
+  {
+    key: 'https',
+    flag: '--https [bool]',
+    env: 'DUET_HTTPS',
+    help: 'serve HTTPS (self-signed unless --tls-cert/--tls-key)',
+  },
+  {
+    key: 'tlsCert',
+    flag: '--tls-cert <path>',
+    env: 'DUET_TLS_CERT',
+    help: 'PEM certificate (chain) for --https',
+  },
+  { key: 'tlsKey', flag: '--tls-key <path>', env: 'DUET_TLS_KEY', help: 'PEM private key for --https' },
+  { key: 'stunUrls', flag: '--stun-urls <list>', env: 'DUET_STUN_URLS', help: 'comma-separated stun: URLs' },
+  {
+    key: 'turnUrls',
+    flag: '--turn-urls <list>',
+    env: 'DUET_TURN_URLS',
+    help: 'comma-separated turn:/turns: URLs',
+  },
+  {
+    key: 'turnSecret',
+    flag: '--turn-secret <secret>',
+    env: 'DUET_TURN_SECRET',
+    help: "coturn's static-auth-secret",
+  },
+  {
+    key: 'turnSecretFile',
+    flag: '--turn-secret-file <path>',
+    env: 'DUET_TURN_SECRET_FILE',
+    help: 'file holding the TURN secret',
+  },
+  {
+    key: 'turnTtlSeconds',
+    flag: '--turn-ttl-seconds <s>',
+    env: 'DUET_TURN_TTL_SECONDS',
+    help: 'lifetime of issued TURN credentials',
+  },
+  {
+    key: 'turnServer',
+    flag: '--turn-server <mode>',
+    env: 'DUET_TURN_SERVER',
+    help: 'off|local (run and supervise a local turnserver)',
+  },
+  {
+    key: 'turnRealm',
+    flag: '--turn-realm <domain>',
+    env: 'DUET_TURN_REALM',
+    help: 'realm of the local turnserver',
+  },
+  { key: 'turnPort', flag: '--turn-port <n>', env: 'DUET_TURN_PORT', help: 'port of the local turnserver' },
+  {
+    key: 'turnListenIps',
+    flag: '--turn-listen-ips <list>',
+    env: 'DUET_TURN_LISTEN_IPS',
+    help: 'addresses the local turnserver listens on (default: all)',
+  },
+  {
+    key: 'turnRelayIp',
+    flag: '--turn-relay-ip <ip>',
+    env: 'DUET_TURN_RELAY_IP',
+    help: 'address relayed traffic leaves from (local turnserver)',
+  },
+  {
+    key: 'turnExternalIp',
+    flag: '--turn-external-ip <ip>',
+    env: 'DUET_TURN_EXTERNAL_IP',
+    help: 'public[/private] address behind 1:1 NAT (local turnserver)',
+  },
+  { key: 'turnMinPort', flag: '--turn-min-port <n>', env: 'DUET_TURN_MIN_PORT', help: 'lowest relay port' },
+  { key: 'turnMaxPort', flag: '--turn-max-port <n>', env: 'DUET_TURN_MAX_PORT', help: 'highest relay port' },
 ];
+
+/** For the README and its test: every option's flag and environment variable. */
+export const CONFIG_OPTIONS: ReadonlyArray<{ key: string; flag: string; env: string }> = OPTIONS;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '@duet/server';
+import { readFileSync } from 'node:fs';
+import { CONFIG_OPTIONS, ConfigSchema, loadConfig } from '@duet/server';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -50,6 +51,34 @@ describe('configuration', () => {
     expect(() => loadConfig([], { DUET_ALLOWED_ORIGINS: 'evil.example/path' })).toThrow(
       /DUET_ALLOWED_ORIGINS/,
     );
+  });
+});
+
+describe('configuration surface', () => {
+  it('gives every setting exactly one flag and one environment variable, all in the README', () => {
+    const keys = Object.keys(ConfigSchema.shape).sort();
+    expect(CONFIG_OPTIONS.map((o) => o.key).sort()).toEqual(keys);
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    for (const option of CONFIG_OPTIONS) {
+      expect(readme, `README lacks ${option.env}`).toContain(`\`${option.env}\``);
+    }
+  });
+
+  it('reads TURN and HTTPS settings from the environment', () => {
+    const config = loadConfig(['--turn-server', 'local'], {
+      DUET_HTTPS: 'true',
+      DUET_TURN_RELAY_IP: '198.51.100.7',
+      DUET_TURN_URLS: 'turn:turn.example.org:3478',
+      DUET_TURN_SECRET: 'a-secret-of-enough-length',
+      DUET_ICE_TRANSPORT_POLICY: 'relay',
+    });
+    expect(config).toMatchObject({
+      https: true,
+      turnServer: 'local',
+      turnRelayIp: '198.51.100.7',
+      turnUrls: ['turn:turn.example.org:3478'],
+      iceTransportPolicy: 'relay',
+    });
   });
 });
 

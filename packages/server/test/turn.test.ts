@@ -195,8 +195,8 @@ describe('Duet with a supervised local turnserver', () => {
     clients.push(client);
     const turn = session.iceServers.find((s) => String(s.urls).includes('turn:'))!;
     expect(turn.urls).toEqual([
-      `turn:127.0.0.2:${turnPort}?transport=udp`,
-      `turn:127.0.0.2:${turnPort}?transport=tcp`,
+      `turn:127.0.0.1:${turnPort}?transport=udp`,
+      `turn:127.0.0.1:${turnPort}?transport=tcp`,
     ]);
     expect(turn.username).toMatch(new RegExp(`^\\d+:${session.self.id}$`));
     expect(session.iceServersExpireAt).toBeGreaterThan(Date.now() + 590_000);

@@ -24,6 +24,7 @@ export interface SignalingOptions {
   ringTimeoutMs: number;
   reconnectGraceMs: number;
   ice: IceServerSettings;
+  iceTransportPolicy: 'all' | 'relay';
 }
 
 /** Disconnect reasons that mean "the client left on purpose": no grace period. */
@@ -400,6 +401,7 @@ export class SignalingService {
       room: { name: user.room, capacity: this.options.roomCapacity, users },
       iceServers,
       iceServersExpireAt: expiresAt,
+      iceTransportPolicy: this.options.iceTransportPolicy,
       call: await this.callInfo(user.id),
     };
   }

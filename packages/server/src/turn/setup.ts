@@ -13,6 +13,21 @@ export interface TurnSetup {
 const hostPart = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
 
 /**
+ * Where clients reach the local turnserver: its public address behind 1:1 NAT, else the relay
+ * address when coturn listens there (all addresses, or that one), else the first address it listens on.
+ */
+export function reachableTurnAddress(
+  config: Pick<ServerConfig, 'turnExternalIp' | 'turnListenIps'>,
+  relayIp: string,
+): string {
+  const external = config.turnExternalIp?.split('/')[0];
+  if (external) return external;
+  const listening = config.turnListenIps;
+  if (listening.length === 0 || listening.includes(relayIp)) return relayIp;
+  return listening[0] ?? relayIp;
+}
+
+/**
  * Decide what ICE servers clients get and, in `local` mode, start the supervised turnserver. A local
  * turnserver without a configured secret gets a random one: only this process and coturn know it.
  */
@@ -24,8 +39,7 @@ export async function setUpTurn(config: ServerConfig, logger: Logger): Promise<T
 
   let { turnUrls, stunUrls } = config;
   if (local && config.turnRelayIp) {
-    const publicIp = config.turnExternalIp?.split('/')[0] ?? config.turnRelayIp;
-    const address = `${hostPart(publicIp)}:${config.turnPort}`;
+    const address = `${hostPart(reachableTurnAddress(config, config.turnRelayIp))}:${config.turnPort}`;
     if (turnUrls.length === 0) turnUrls = [`turn:${address}?transport=udp`, `turn:${address}?transport=tcp`];
     if (stunUrls.length === 0) stunUrls = [`stun:${address}`];
   }

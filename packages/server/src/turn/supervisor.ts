@@ -31,7 +31,11 @@ export class TurnSupervisor {
   async start(): Promise<void> {
     this.folder = await mkdtemp(join(tmpdir(), 'duet-turn-'));
     const configPath = join(this.folder, 'turnserver.conf');
-    await writeFile(configPath, renderCoturnConfig({ ...this.options, logFile: 'stdout' }), { mode: 0o600 });
+    // Its own pid file, so several supervised turnservers never overwrite /var/run/turnserver.pid.
+    const pidFile = join(this.folder, 'turnserver.pid');
+    await writeFile(configPath, renderCoturnConfig({ ...this.options, logFile: 'stdout', pidFile }), {
+      mode: 0o600,
+    });
     await this.spawn(configPath);
   }
 

@@ -1,5 +1,5 @@
 import type { PublicUser } from '@duet/protocol';
-import { DuetError, type ClientSnapshot, type DuetClient, type Notice } from '@duet/rtc';
+import { DuetError, type ClientSnapshot, type DuetClient, type FileSink, type Notice } from '@duet/rtc';
 import { inject, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
 import { createLogger } from '../lib/logger.js';
 import { describeCallEnd, describeFailure, type FailureContext, type Message } from '../lib/messages.js';
@@ -46,6 +46,21 @@ export interface Duet {
   toggleScreenShare(): Promise<void>;
   selectMicrophone(deviceId: string): Promise<void>;
   selectCamera(deviceId: string): Promise<void>;
+  /**
+   * Send a chat message. False when it was not sent (empty, too long, no call): the notice says why
+   * and the input keeps the text.
+   */
+  sendChat(text: string): boolean;
+  /** The user has seen the chat: the unread count goes to zero. */
+  markChatRead(): void;
+  dismissLastCallFiles(): void;
+  /** Offer a file or photo to the peer; false (with a notice) when it could not be offered. */
+  sendFile(file: Blob, name: string, options?: { photo?: boolean }): boolean;
+  /** Accept an offered file, into memory or into `sink` (a file the user picked). */
+  acceptFile(transferId: string, sink?: FileSink): Promise<boolean>;
+  declineFile(transferId: string): void;
+  /** Stop a transfer either way (or withdraw an offer). */
+  cancelFile(transferId: string): void;
   notify(message: Message, tone?: NoticeTone): void;
   dismissNotice(id: number): void;
   dispose(): void;
@@ -274,6 +289,53 @@ export function createDuet(client: DuetClient): Duet {
     },
     async selectCamera(deviceId) {
       await attempt(() => client.selectCamera(deviceId), { action: 'media' });
+    },
+    sendChat(text) {
+      try {
+        client.sendChat(text);
+        return true;
+      } catch (error) {
+        fail(error, { action: 'chat', peerName: currentPeerName() });
+        return false;
+      }
+    },
+    dismissLastCallFiles() {
+      client.dismissLastCallFiles();
+    },
+    markChatRead() {
+      client.markChatRead();
+    },
+    sendFile(file, name, options = {}) {
+      try {
+        client.sendFile(file, name, options);
+        return true;
+      } catch (error) {
+        fail(error, { action: 'file', peerName: currentPeerName() });
+        return false;
+      }
+    },
+    async acceptFile(transferId, sink) {
+      const ok = await attempt(() => client.acceptFile(transferId, sink), {
+        action: 'file',
+        peerName: currentPeerName(),
+      });
+      // Refused before the core took the sink: close the picked file, or a temporary one stays behind.
+      if (!ok && sink) await sink.abort().catch(() => undefined);
+      return ok;
+    },
+    declineFile(transferId) {
+      try {
+        client.declineFile(transferId);
+      } catch (error) {
+        fail(error, { action: 'file' });
+      }
+    },
+    cancelFile(transferId) {
+      try {
+        client.cancelFile(transferId);
+      } catch (error) {
+        fail(error, { action: 'file' });
+      }
     },
     notify,
     dismissNotice,

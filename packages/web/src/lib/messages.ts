@@ -13,7 +13,7 @@ export interface Message {
 
 /** What the user was doing when a failure happened; picks a more specific message than the reason alone. */
 export interface FailureContext {
-  action?: 'connect' | 'join' | 'call' | 'answer' | 'media' | 'other';
+  action?: 'connect' | 'join' | 'call' | 'answer' | 'media' | 'chat' | 'file' | 'other';
   /** The other person, when the action concerned someone. */
   peerName?: string;
 }
@@ -40,6 +40,14 @@ export function describeFailure(reason: string, context: FailureContext = {}): M
       return { key: 'notices.joinTooLong', params: { max: LIMITS.maxDisplayNameLength } };
     }
   }
+  if (context.action === 'chat') {
+    if (reason === 'invalid_payload') return { key: 'chat.emptyNotice' };
+    if (reason === 'payload_too_large') {
+      return { key: 'chat.tooLongNotice', params: { max: LIMITS.maxChatMessageLength } };
+    }
+    if (reason === 'not_in_call') return { key: 'chat.notInCall' };
+  }
+  if (context.action === 'file' && reason === 'not_in_call') return { key: 'transfers.notInCall' };
   if (isKnownReason(reason)) return { key: `errors.${reason}` };
   return { key: 'notices.generic', params: { code: reason } };
 }

@@ -1,0 +1,237 @@
+/**
+ * Calls across NATs, in a lab of network namespaces (e2e/netns.ts has the full picture):
+ *
+ *   Chromium "Alice"  198.19.1.2 ── NAT a (wan 198.18.0.11) ──┐
+ *                                                             ├── "internet" 198.18.0.1: Duet server
+ *   Chromium "Bob"    198.19.2.2 ── NAT b (wan 198.18.0.12) ──┘   + its turnserver (STUN/TURN :3478)
+ *
+ * The server runs the real build (`ip netns exec … node packages/server/dist/main.js --host 198.18.0.1`)
+ * with DUET_TURN_SERVER=local; each Chromium runs inside its client namespace through
+ * e2e/lab-browser.sh and loads the app from http://198.18.0.1:3000 (treated as a secure origin by flag).
+ * ICE transport policy is the default 'all': the browsers choose the path themselves.
+ *
+ * - Symmetric NATs on both sides (a new external port per destination, nothing unsolicited gets in):
+ *   the addresses STUN reports are useless, every direct pair fails, the call runs through TURN.
+ * - Cone NATs on both sides (one external port per socket, still only solicited traffic gets in):
+ *   hole punching with the STUN-reported addresses works, the call is direct although TURN is offered.
+ *
+ * Each test measures its routers' NAT behaviour before calling (a kernel whose `masquerade` behaves
+ * otherwise fails loudly instead of testing the wrong thing). Needs root, iproute2, nftables, coturn;
+ * skipped with the reason otherwise. Every namespace and process is removed in the fixtures' teardown.
+ */
+import { randomBytes } from 'node:crypto';
+import { test as base, expect } from '@playwright/test';
+import {
+  createNatLab,
+  iceReport,
+  labUnavailableReason,
+  pathState,
+  recordPeerConnections,
+  type IceReport,
+  type LabServer,
+  type NatKind,
+  type NatLab,
+} from './netns.js';
+import { Person } from './person.js';
+
+interface LabFixtures {
+  /** The NAT both routers do; set per describe with test.use. */
+  natKind: NatKind;
+  lab: NatLab;
+  labServer: LabServer;
+  /** Open Duet as `name` in a new Chromium inside site `site`'s client namespace and join the room. */
+  labJoin: (site: 0 | 1, name: string) => Promise<Person>;
+}
+
+const test = base.extend<LabFixtures>({
+  natKind: ['symmetric', { option: true }],
+
+  lab: async ({ natKind }, use) => {
+    const lab = await createNatLab([natKind, natKind]);
+    try {
+      await use(lab);
+    } finally {
+      await lab.dispose();
+    }
+  },
+
+  labServer: async ({ lab }, use, testInfo) => {
+    const server = await lab.startServer();
+    let unexpectedExit: string | null;
+    try {
+      await use(server);
+    } finally {
+      unexpectedExit = server.unexpectedExit();
+      await server.stop();
+      if (testInfo.status !== testInfo.expectedStatus || unexpectedExit) {
+        await testInfo.attach('lab-server.log', { body: server.log(), contentType: 'text/plain' });
+      }
+    }
+    if (unexpectedExit) throw new Error(`the lab's Duet server ${unexpectedExit} during the test`);
+  },
+
+  labJoin: async ({ lab, labServer }, use, testInfo) => {
+    const room = `lab-${randomBytes(4).toString('hex')}`;
+    const people: Person[] = [];
+    await use(async (site, name) => {
+      const browser = await lab.launchChromium(lab.sites[site], labServer.origin);
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+      await context.addInitScript(recordPeerConnections);
+      const person = new Person(name, room, await context.newPage(), context);
+      people.push(person);
+      await person.submitJoin(labServer.origin);
+      await person.expectInRoom();
+      return person;
+    });
+    const failed = testInfo.status !== testInfo.expectedStatus;
+    for (const person of people) {
+      if (failed) {
+        await testInfo.attach(`${person.name}.png`, {
+          body: await person.page.screenshot().catch(() => Buffer.alloc(0)),
+          contentType: 'image/png',
+        });
+        const report = await person.page.evaluate(iceReport).catch(() => null);
+        await testInfo.attach(`${person.name}-ice.json`, {
+          body: JSON.stringify(report, null, 2),
+          contentType: 'application/json',
+        });
+        await testInfo.attach(`${person.name}-console.txt`, {
+          body: person.consoleLog(),
+          contentType: 'text/plain',
+        });
+      }
+      await person.context.close().catch(() => undefined);
+    }
+  },
+});
+
+test.beforeAll(() => {
+  const reason = labUnavailableReason();
+  test.skip(reason !== null, `NAT lab unavailable: ${reason ?? ''}`);
+});
+
+/** Alice (site a) calls Bob (site b), Bob accepts, both see the call connected and media flowing. */
+async function callAcrossTheLab(labJoin: LabFixtures['labJoin']): Promise<{ alice: Person; bob: Person }> {
+  const alice = await labJoin(0, 'Alice');
+  const bob = await labJoin(1, 'Bob');
+  await test.step('Alice calls Bob, Bob accepts, the call connects', async () => {
+    await alice.expectListed('Bob', 'Free');
+    await alice.callPerson('Bob');
+    await bob.expectIncomingCall('Alice');
+    await bob.accept();
+    await alice.expectConnected();
+    await bob.expectConnected();
+  });
+  await test.step('media flows both ways', async () => {
+    await alice.expectRemoteMediaFlowing();
+    await bob.expectRemoteMediaFlowing();
+  });
+  return { alice, bob };
+}
+
+/** The NAT of each site behaves as `kind` says (measured, not assumed from the ruleset). */
+async function expectNat(lab: NatLab, kind: NatKind): Promise<void> {
+  await test.step(`both routers behave as ${kind} NATs`, async () => {
+    for (const site of lab.sites) {
+      const probe = await lab.probeNat(site);
+      const what = `NAT ${site.id} (${JSON.stringify(probe)})`;
+      expect(probe.endpointIndependent, `${what}: same external port towards two destinations`).toBe(
+        kind === 'cone',
+      );
+      expect(probe.replyDelivered, `${what}: a reply gets back in`).toBe(true);
+      expect(probe.unsolicitedDelivered, `${what}: an unsolicited datagram is dropped`).toBe(false);
+    }
+  });
+}
+
+const isDirect = (pair: IceReport['pairs'][number]): boolean =>
+  pair.local !== 'relay' && pair.remote !== 'relay';
+
+async function ice(person: Person): Promise<IceReport> {
+  const report = await person.page.evaluate(iceReport);
+  if (!report) throw new Error(`${person.name}'s page made no RTCPeerConnection`);
+  return report;
+}
+
+/** One JSON line for the log: which candidate pair each side ended up on. */
+async function printSelectedPairs(kind: NatKind, people: Person[]): Promise<void> {
+  const selected: Record<string, string> = {};
+  for (const person of people) {
+    const pair = (await ice(person)).pairs.find((p) => p.selected);
+    selected[person.name] = pair ? `${pair.local}->${pair.remote}` : 'none';
+  }
+  console.log(JSON.stringify({ nat_lab: kind, selected_pair: selected }));
+}
+
+test.describe('both peers behind symmetric NATs', () => {
+  test.use({ natKind: 'symmetric' });
+
+  test('with ICE policy "all" every direct path fails and the call runs through TURN', async ({
+    lab,
+    labJoin,
+  }) => {
+    await expectNat(lab, 'symmetric');
+    const { alice, bob } = await callAcrossTheLab(labJoin);
+
+    for (const person of [alice, bob]) {
+      await test.step(`${person.name}: the selected path is the TURN relay`, async () => {
+        await expect
+          .poll(() => person.page.evaluate(pathState), { message: `${person.name}'s path` })
+          .toMatchObject({ path: 'relay', localCandidateType: 'relay' });
+        const report = await ice(person);
+        expect(report.iceTransportPolicy, 'the app did not force relay').toBe('all');
+        const gathered = new Set(report.local.map((c) => c.type));
+        // STUN worked (srflx) and direct pairs were checked: they failed, they were not skipped.
+        expect([...gathered].sort(), `${person.name} gathered host, srflx and relay candidates`).toEqual(
+          expect.arrayContaining(['host', 'relay', 'srflx']),
+        );
+        const direct = report.pairs.filter(isDirect);
+        expect(direct.length, `${person.name} tried direct pairs`).toBeGreaterThan(0);
+        expect(
+          direct.filter((pair) => pair.state === 'succeeded'),
+          `${person.name}: no direct pair succeeded`,
+        ).toEqual([]);
+        const selected = report.pairs.filter((pair) => pair.selected);
+        expect(selected.map((pair) => pair.local)).toEqual(['relay']);
+      });
+    }
+
+    await printSelectedPairs('symmetric', [alice, bob]);
+    await test.step('the statistics panel says "Relayed (TURN)"', async () => {
+      await bob.button('Statistics').click();
+      await expect(bob.page.getByTestId('stats-path')).toHaveText('Relayed (TURN)');
+    });
+  });
+});
+
+test.describe('both peers behind cone NATs', () => {
+  test.use({ natKind: 'cone' });
+
+  test('the call connects directly through the NAT mappings, not through TURN', async ({ lab, labJoin }) => {
+    await expectNat(lab, 'cone');
+    const { alice, bob } = await callAcrossTheLab(labJoin);
+
+    for (const person of [alice, bob]) {
+      await test.step(`${person.name}: the selected path is direct, to the peer's NAT mapping`, async () => {
+        await expect
+          .poll(() => person.page.evaluate(pathState), { message: `${person.name}'s path` })
+          .toMatchObject({ path: 'direct' });
+        const state = await person.page.evaluate(pathState);
+        expect(state.localCandidateType).not.toBe('relay');
+        // The peer's host address is private behind its NAT: only its mapping (srflx, or the same
+        // address learned from a check as prflx) is reachable.
+        expect(['srflx', 'prflx']).toContain(state.remoteCandidateType);
+        const report = await ice(person);
+        expect(report.iceTransportPolicy).toBe('all');
+        // TURN was on offer: direct won on merit, not for want of a relay.
+        expect(report.local.map((c) => c.type)).toContain('relay');
+      });
+    }
+
+    await printSelectedPairs('cone', [alice, bob]);
+    await test.step('the statistics panel says "Direct"', async () => {
+      await bob.button('Statistics').click();
+      await expect(bob.page.getByTestId('stats-path')).toHaveText('Direct');
+    });
+  });
+});

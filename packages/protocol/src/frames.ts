@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+
+/*
+ * Peer-to-peer frames: what two browsers say to each other over RTCDataChannel, without the server.
+ *
+ * The `duet` channel (negotiated, id 0, ordered, reliable) carries JSON envelopes of a small
+ * reliability layer: every `msg` has a sequence number, the receiver acknowledges cumulatively, and
+ * on every (re)opened channel each side says `hello` with the next number it expects, so the other
+ * resends what was lost with an old connection and the receiver drops what it already has. Chat
+ * messages and file-transfer control travel as `msg` bodies.
+ *
+ * File bytes travel on a channel of their own per transfer (label `duet-file`), opened by the
+ * sender: first a JSON header naming the transfer and the byte offset it starts at, then binary
+ * chunks in order. A resumed transfer opens a new channel with a later offset.
+ */
+
+export const DATA_PROTOCOL_VERSION = 1;
+export const CONTROL_CHANNEL = { label: 'duet', id: 0 } as const;
+export const FILE_CHANNEL_LABEL = 'duet-file';
+
+/** A transfer or chat message id: random, chosen by its sender. */
+export const FrameIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
+const ByteCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const ChatBodySchema = z.object({
+  kind: z.literal('chat'),
+  id: FrameIdSchema,
+  text: z.string().min(1).max(LIMITS.maxChatMessageLength),
+  /** Sender's clock, for display only. */
+  sentAt: z.number().int().nonnegative(),
+});
+
+export const FileOfferBodySchema = z.object({
+  kind: z.literal('file-offer'),
+  transferId: FrameIdSchema,
+  /** As the sender named it; the receiver sanitises it before use. */
+  name: z.string().max(1024),
+  size: ByteCount,
+  /** As declared by the sender's browser; never trusted for rendering. */
+  mime: z.string().max(255),
+  /** Taken with "Take photo". */
+  photo: z.boolean().optional(),
+});
+const TransferRef = { transferId: FrameIdSchema };
+export const FileAcceptBodySchema = z.object({ kind: z.literal('file-accept'), ...TransferRef });
+export const FileDeclineBodySchema = z.object({ kind: z.literal('file-decline'), ...TransferRef });
+export const FileCancelBodySchema = z.object({
+  kind: z.literal('file-cancel'),
+  ...TransferRef,
+  /** `error`: the canceller hit a failure (e.g. the file became unreadable, a size overrun). */
+  reason: z.enum(['user', 'error']),
+});
+/** Receiver → sender: (re)start sending from this offset (what the receiver holds). */
+export const FileResumeBodySchema = z.object({
+  kind: z.literal('file-resume'),
+  ...TransferRef,
+  offset: ByteCount,
+});
+/** Receiver → sender: everything below `offset` is stored; the sender's progress and resume point. */
+export const FileAckBodySchema = z.object({ kind: z.literal('file-ack'), ...TransferRef, offset: ByteCount });
+/** Sender → receiver: every byte was sent; the SHA-256 of the whole file. */
+export const FileEndBodySchema = z.object({ kind: z.literal('file-end'), ...TransferRef, sha256: Sha256Hex });
+/** Receiver → sender: the receiver's own hash matched (or not). */
+export const FileResultBodySchema = z.object({
+  kind: z.literal('file-result'),
+  ...TransferRef,
+  ok: z.boolean(),
+});
+
+/** The sender hung up (so the call ends even when the signaling server is unreachable). */
+export const ByeBodySchema = z.object({ kind: z.literal('bye') });
+
+export const BodySchema = z.discriminatedUnion('kind', [
+  ByeBodySchema,
+  ChatBodySchema,
+  FileOfferBodySchema,
+  FileAcceptBodySchema,
+  FileDeclineBodySchema,
+  FileCancelBodySchema,
+  FileResumeBodySchema,
+  FileAckBodySchema,
+  FileEndBodySchema,
+  FileResultBodySchema,
+]);
+export type Body = z.infer<typeof BodySchema>;
+export type BodyOf<K extends Body['kind']> = Extract<Body, { kind: K }>;
+
+const Version = z.literal(DATA_PROTOCOL_VERSION);
+const Sequence = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+export const EnvelopeSchema = z.discriminatedUnion('t', [
+  /** On every open: the next sequence number I expect from you. */
+  z.object({ v: Version, t: z.literal('hello'), next: Sequence }),
+  z.object({ v: Version, t: z.literal('msg'), seq: Sequence, body: BodySchema }),
+  /** Everything up to and including `upTo` arrived. */
+  z.object({ v: Version, t: z.literal('ack'), upTo: z.number().int().min(0) }),
+]);
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+/** The first (text) frame on a file channel. */
+export const FileChannelHeaderSchema = z.object({ v: Version, transferId: FrameIdSchema, offset: ByteCount });
+export type FileChannelHeader = z.infer<typeof FileChannelHeaderSchema>;
+
+/** Largest JSON envelope accepted (a chat message of 4000 characters is ~16 KiB in the worst case). */
+export const MAX_ENVELOPE_BYTES = 64 * 1024;

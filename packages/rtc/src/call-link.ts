@@ -1,0 +1,322 @@
+import { CONTROL_CHANNEL, FILE_CHANNEL_LABEL, type SignalData } from '@duet/protocol';
+import { CallSession, type PeerConnectionFactory, type SessionState } from './call-session.js';
+import { Chat, type ChatState } from './chat.js';
+import { Emitter } from './emitter.js';
+import { FileTransfers } from './file-transfer.js';
+import type { TrackSink } from './media-types.js';
+import { Messenger, type MessengerState } from './messenger.js';
+import type { StorageLike } from './signaling-client.js';
+import type { ChannelProvider } from './transfer-types.js';
+
+export interface CallLinkOptions {
+  callId: string;
+  /** The caller starts every peer connection (epoch); the callee answers. */
+  caller: boolean;
+  polite: boolean;
+  createPeerConnection: PeerConnectionFactory;
+  /** Read at each new peer connection, so refreshed TURN credentials are used. */
+  configuration: () => RTCConfiguration;
+  sendSignal: (data: SignalData) => void;
+  /** The local tracks to send, and where later changes go. */
+  tracks: () => { audio: MediaStreamTrack | null; video: MediaStreamTrack | null };
+  attachMedia: (sink: TrackSink | null) => void;
+  /** Chat and messenger state survive a reload here (sessionStorage). */
+  storage?: StorageLike;
+  log: (message: string, detail?: unknown) => void;
+}
+
+export type LinkState = 'connecting' | 'connected' | 'interrupted' | 'failed';
+
+export interface CallLinkEvents extends Record<string, unknown> {
+  state: LinkState;
+  'remote-stream': MediaStream;
+  /** Chat, transfers or the data path changed. */
+  change: undefined;
+  /** The peer said goodbye over the data channel (it hung up). */
+  bye: undefined;
+}
+
+/** New peer connections for one call before it is declared failed (each after ICE restarts gave up). */
+const MAX_RECOVERIES = 3;
+/** How long one recovery may take before the next is tried. */
+const RECOVERY_TIMEOUT_MS = 20_000;
+/** A reconnect request while our newest connection is this young and not yet up is already answered. */
+const RECONNECT_DEBOUNCE_MS = 2000;
+
+function newEpoch(): string {
+  const bytes = new Uint8Array(9);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(36).padStart(2, '0'))
+    .join('')
+    .slice(0, 16);
+}
+
+/**
+ * One call's data and media path, for as long as the call lasts. It holds the current peer
+ * connection (a CallSession) and replaces it when it dies for good: the caller starts a new epoch,
+ * the callee asks for one, signals of retired epochs are dropped. Chat and file transfers live
+ * above the connections, so they carry on (resend, resume) on the next one; chat and its
+ * reliability state are also saved so they survive a page reload.
+ */
+export class CallLink extends Emitter<CallLinkEvents> {
+  readonly messenger: Messenger;
+  readonly chat: Chat;
+  readonly transfers: FileTransfers;
+  private current: CallSession | null = null;
+  private readonly retired = new Set<string>();
+  private readonly channelListeners = new Set<(channel: RTCDataChannel) => void>();
+  private readonly reconnectListeners = new Set<() => void>();
+  private recoveries = 0;
+  private recoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  private epochStartedAt = 0;
+  /** Whether the current epoch's connection came up (from our side). */
+  private epochConnected = false;
+  private everConnected = false;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: CallLinkOptions) {
+    super();
+    const saved = this.load();
+    this.messenger = new Messenger(saved?.messenger);
+    this.chat = new Chat(this.messenger, saved?.chat);
+    this.transfers = new FileTransfers({ link: this.messenger, channels: this.channelProvider() });
+    this.messenger.on('state', () => this.scheduleSave());
+    this.chat.on('change', () => {
+      this.scheduleSave();
+      this.emit('change', undefined);
+    });
+    this.transfers.on('change', () => this.emit('change', undefined));
+    this.messenger.onBody((body) => {
+      if (body.kind === 'bye') this.emit('bye', undefined);
+    });
+  }
+
+  /** The current peer connection (for stats and new ICE servers). */
+  get session(): CallSession | null {
+    return this.current;
+  }
+
+  /**
+   * Begin. The caller opens the first peer connection; the callee waits for its offer, or, when it
+   * comes back from a reload into a running call, asks the caller for a new one.
+   */
+  start(rejoin: boolean): void {
+    if (this.options.caller) this.openEpoch(newEpoch());
+    else {
+      this.openEpoch(null);
+      if (rejoin) this.options.sendSignal({ kind: 'reconnect' });
+    }
+  }
+
+  /** Route a signal from the peer to the peer connection of its epoch. */
+  handleSignal(data: SignalData): void {
+    if (this.closed) return;
+    if (data.kind === 'reconnect') {
+      const buildingOne = !this.epochConnected && Date.now() - this.epochStartedAt < RECONNECT_DEBOUNCE_MS;
+      if (this.options.caller && !buildingOne) {
+        this.options.log('the peer asked for a new connection');
+        this.openEpoch(newEpoch());
+      }
+      return;
+    }
+    if (data.kind !== 'description' && data.kind !== 'candidate') return;
+    const epoch = data.epoch ?? null;
+    const session = this.current;
+    if (epoch !== null && this.retired.has(epoch)) return;
+    if (session && (epoch === null || session.epoch === null || session.epoch === epoch)) {
+      void session.handleSignal(data);
+      return;
+    }
+    // An epoch we have not seen: the caller rebuilt the connection. Follow it (only offers start one).
+    if (!this.options.caller && data.kind === 'description' && data.description.type === 'offer') {
+      this.openEpoch(epoch);
+      void this.current?.handleSignal(data);
+    }
+  }
+
+  /** Simulate (or react to) a dead transport: close the peer connection and recover. For tests too. */
+  dropConnection(): void {
+    this.current?.close();
+    this.recover('connection dropped');
+  }
+
+  /**
+   * We hang up: tell the peer over the data channel too (the server may be gone), and close once that
+   * has left, or after a short bound.
+   */
+  hangUp(): void {
+    if (this.closed) return;
+    const channel = this.messenger.connected ? this.messenger.currentChannel : null;
+    if (!channel) {
+      this.close(true);
+      return;
+    }
+    this.messenger.send({ kind: 'bye' });
+    const deadline = Date.now() + 500;
+    const wait = () => {
+      if (channel.bufferedAmount === 0 || Date.now() > deadline) this.close(true);
+      else setTimeout(wait, 20);
+    };
+    setTimeout(wait, 20);
+  }
+
+  close(ended: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.recoveryTimer);
+    clearTimeout(this.saveTimer);
+    this.options.attachMedia(null);
+    this.current?.close();
+    this.current = null;
+    this.transfers.dispose();
+    this.chat.dispose();
+    this.messenger.dispose();
+    if (ended) this.options.storage?.removeItem(this.storageKey());
+    else this.save();
+    this.removeAllListeners();
+  }
+
+  private openEpoch(epoch: string | null): void {
+    const previous = this.current;
+    if (previous?.epoch) this.retired.add(previous.epoch);
+    previous?.close();
+    this.epochStartedAt = Date.now();
+    this.epochConnected = false;
+    const session = new CallSession({
+      polite: this.options.polite,
+      initiator: this.options.caller,
+      epoch,
+      createPeerConnection: this.options.createPeerConnection,
+      configuration: this.options.configuration(),
+      dataChannels: [{ label: CONTROL_CHANNEL.label, id: CONTROL_CHANNEL.id, init: { ordered: true } }],
+      sendSignal: this.options.sendSignal,
+      log: this.options.log,
+    });
+    this.current = session;
+    const isFirst = previous === null;
+    session.on('remote-stream', (stream) => this.emit('remote-stream', stream));
+    session.on('state', (state) => this.onSessionState(session, state));
+    session.on('data-channel', (channel) => {
+      if (channel.label !== CONTROL_CHANNEL.label) return;
+      this.messenger.attach(channel);
+      channel.addEventListener('open', () => {
+        this.emit('change', undefined);
+        // A rebuilt connection: transfers resume from what the receiver holds.
+        if (!isFirst) for (const listener of [...this.reconnectListeners]) listener();
+      });
+      // The control channel closing under a live session means the peer's side is gone (it closed
+      // or reloaded): recover instead of waiting ~30 s for ICE consent to expire.
+      channel.addEventListener('close', () => {
+        if (this.current === session && !session.closed) this.recover('control channel closed');
+      });
+    });
+    session.on('remote-channel', (channel) => {
+      if (channel.label !== FILE_CHANNEL_LABEL) return;
+      for (const listener of [...this.channelListeners]) listener(channel);
+    });
+    session.start(this.options.tracks());
+    this.options.attachMedia(session);
+  }
+
+  private onSessionState(session: CallSession, state: SessionState): void {
+    if (session !== this.current) return;
+    if (state === 'connected') {
+      this.recoveries = 0;
+      this.everConnected = true;
+      this.epochConnected = true;
+      clearTimeout(this.recoveryTimer);
+      this.emit('state', 'connected');
+    } else if (state === 'interrupted') {
+      this.emit('state', 'interrupted');
+    } else if (state === 'failed') {
+      this.recover('ICE restarts did not help');
+    }
+  }
+
+  /** The current connection is gone for good: build a new one, a bounded number of times. */
+  private recover(why: string): void {
+    if (this.closed) return;
+    clearTimeout(this.recoveryTimer);
+    if (++this.recoveries > MAX_RECOVERIES) {
+      this.options.log(`giving up after ${MAX_RECOVERIES} new connections`);
+      this.emit('state', 'failed');
+      return;
+    }
+    this.options.log(`rebuilding the connection (${why}), attempt ${this.recoveries}`);
+    this.emit('state', this.everConnected ? 'interrupted' : 'connecting');
+    if (this.options.caller) {
+      this.openEpoch(newEpoch());
+    } else {
+      // Keep a fresh session ready for the caller's next offer, and ask for it.
+      this.openEpoch(null);
+      this.options.sendSignal({ kind: 'reconnect' });
+    }
+    this.recoveryTimer = setTimeout(
+      () => this.recover('the new connection did not come up'),
+      RECOVERY_TIMEOUT_MS,
+    );
+  }
+
+  private channelProvider(): ChannelProvider {
+    return {
+      open: (label) => (this.current && !this.current.closed ? this.current.openChannel(label) : null),
+      onChannel: (listener) => {
+        this.channelListeners.add(listener);
+        return () => this.channelListeners.delete(listener);
+      },
+      onReconnected: (listener) => {
+        this.reconnectListeners.add(listener);
+        return () => this.reconnectListeners.delete(listener);
+      },
+      maxMessageSize: () => this.current?.pc.sctp?.maxMessageSize ?? 65_536,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Persistence across reloads
+  // ---------------------------------------------------------------------------------------------
+
+  private storageKey(): string {
+    return `duet.call.${this.options.callId}`;
+  }
+
+  private load(): { messenger: MessengerState; chat: ChatState } | undefined {
+    try {
+      const raw = this.options.storage?.getItem(this.storageKey());
+      if (!raw) return undefined;
+      // Our own earlier state in this tab; shape-checked lightly, a broken entry is no entry.
+      const value = JSON.parse(raw) as { messenger?: MessengerState; chat?: ChatState };
+      if (!value.messenger || !value.chat || !Array.isArray(value.chat.messages)) return undefined;
+      return { messenger: value.messenger, chat: value.chat };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private scheduleSave(): void {
+    if (!this.options.storage || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.save();
+    }, 200);
+  }
+
+  /** Save chat and delivery state now (the page is going away). */
+  persist(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    this.save();
+  }
+
+  private save(): void {
+    try {
+      this.options.storage?.setItem(
+        this.storageKey(),
+        JSON.stringify({ messenger: this.messenger.state, chat: this.chat.state }),
+      );
+    } catch {
+      // Quota: history is a convenience, the call goes on.
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SignalData } from '@duet/protocol';
+import { CallLink, type LinkState } from '../src/call-link.js';
+import type { StorageLike } from '../src/signaling-client.js';
+import { createModernPeerConnection } from './modern-peer-connection.js';
+
+/**
+ * A call's data path across lost peer connections, with real libwebrtc: two CallLinks joined by an
+ * in-memory relay that, like the signaling server, delivers each side's signals in order.
+ */
+
+class MemoryStorage implements StorageLike {
+  readonly items = new Map<string, string>();
+  getItem = (key: string) => this.items.get(key) ?? null;
+  setItem = (key: string, value: string) => void this.items.set(key, value);
+  removeItem = (key: string) => void this.items.delete(key);
+}
+
+const links: CallLink[] = [];
+afterEach(() => {
+  for (const link of links.splice(0)) link.close(true);
+});
+
+function pair(options: { calleeStorage?: StorageLike } = {}) {
+  const routes: { toCaller?: (d: SignalData) => void; toCallee?: (d: SignalData) => void } = {};
+  const make = (caller: boolean, storage?: StorageLike) => {
+    const link = new CallLink({
+      callId: 'c'.repeat(22),
+      caller,
+      polite: !caller,
+      createPeerConnection: createModernPeerConnection,
+      configuration: () => ({ iceServers: [] }),
+      sendSignal: (data) => setTimeout(() => (caller ? routes.toCallee : routes.toCaller)?.(data), 1),
+      tracks: () => ({ audio: null, video: null }),
+      attachMedia: () => undefined,
+      storage,
+      log: () => undefined,
+    });
+    links.push(link);
+    return link;
+  };
+  const caller = make(true);
+  const callee = make(false, options.calleeStorage);
+  routes.toCaller = (d) => caller.handleSignal(d);
+  routes.toCallee = (d) => callee.handleSignal(d);
+  return { caller, callee, routes, make };
+}
+
+const states = (link: CallLink) => {
+  const seen: LinkState[] = [];
+  link.on('state', (s) => seen.push(s));
+  return seen;
+};
+const texts = (link: CallLink) => link.chat.list.map((m) => `${m.from}:${m.text}`);
+const open = (link: CallLink) => expect.poll(() => link.messenger.connected, { timeout: 15_000 }).toBe(true);
+
+describe('CallLink', () => {
+  it('connects and carries chat both ways', async () => {
+    const { caller, callee } = pair();
+    caller.start(false);
+    callee.start(false);
+    await Promise.all([open(caller), open(callee)]);
+    caller.chat.send('hello');
+    await expect.poll(() => texts(callee)).toEqual(['peer:hello']);
+    callee.chat.send('hi');
+    await expect.poll(() => texts(callee)).toEqual(['peer:hello', 'self:hi']);
+    await expect.poll(() => texts(caller)).toEqual(['self:hello', 'peer:hi']);
+  });
+
+  it.each(['caller', 'callee'] as const)(
+    'rebuilds the connection when the %s loses it; chat sent meanwhile arrives once',
+    async (side) => {
+      const { caller, callee } = pair();
+      caller.start(false);
+      callee.start(false);
+      await Promise.all([open(caller), open(callee)]);
+      const firstEpoch = caller.session!.epoch;
+      const dropping = side === 'caller' ? caller : callee;
+      const seen = states(dropping);
+      dropping.dropConnection();
+      for (let i = 0; i < 20; i++) caller.chat.send(`during ${i}`);
+      await expect.poll(() => caller.session!.epoch, { timeout: 15_000 }).not.toBe(firstEpoch);
+      await expect.poll(() => callee.session!.epoch, { timeout: 15_000 }).toBe(caller.session!.epoch);
+      await Promise.all([open(caller), open(callee)]);
+      await expect.poll(() => callee.chat.list.length, { timeout: 15_000 }).toBe(20);
+      expect(texts(callee)).toEqual(Array.from({ length: 20 }, (_, i) => `peer:during ${i}`));
+      await expect.poll(() => caller.chat.list.every((m) => m.status === 'delivered')).toBe(true);
+      expect(seen[0]).toBe('interrupted');
+    },
+  );
+
+  it('brings a reloaded callee back into the call with its chat, and resends what was not delivered', async () => {
+    const storage = new MemoryStorage();
+    const { caller, callee, routes, make } = pair({ calleeStorage: storage });
+    caller.start(false);
+    callee.start(false);
+    await Promise.all([open(caller), open(callee)]);
+    caller.chat.send('before reload');
+    await expect.poll(() => texts(callee)).toEqual(['peer:before reload']);
+    callee.chat.send('typed just before reloading');
+    // The callee's page goes away mid-send: its peer connection closes, its state was saved.
+    callee.persist();
+    callee.close(false);
+    const reloaded = make(false, storage);
+    routes.toCallee = (d) => reloaded.handleSignal(d);
+    reloaded.start(true);
+    await Promise.all([open(caller), open(reloaded)]);
+    expect(texts(reloaded)).toEqual(['peer:before reload', 'self:typed just before reloading']);
+    await expect
+      .poll(() => texts(caller))
+      .toEqual(['self:before reload', 'peer:typed just before reloading']);
+    caller.chat.send('welcome back');
+    await expect.poll(() => texts(reloaded).at(-1)).toBe('peer:welcome back');
+  });
+
+  it('declares the call failed after a bounded number of rebuilds that never connect', async () => {
+    const { caller } = pair();
+    // No callee answers: every new connection times out; the link must give up, not loop forever.
+    const seen = states(caller);
+    caller.start(false);
+    for (let i = 0; i < 4; i++) caller.dropConnection();
+    expect(seen.at(-1)).toBe('failed');
+  });
+});

@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Body } from '@duet/protocol';
+import { Chat } from '../src/chat.js';
+import { Messenger } from '../src/messenger.js';
+import { connectedPair } from './wrtc-pair.js';
+
+/** The reliable messenger over real libwebrtc data channels, including a connection torn down mid-burst. */
+
+const pairs: Array<{ close(): void }> = [];
+afterEach(() => {
+  for (const pair of pairs.splice(0)) pair.close();
+});
+
+const chat = (i: number): Body => ({
+  kind: 'chat',
+  id: `message-${String(i).padStart(6, '0')}`,
+  text: `#${i}`,
+  sentAt: 0,
+});
+
+function collect(messenger: Messenger): string[] {
+  const seen: string[] = [];
+  messenger.onBody((body) => {
+    if (body.kind === 'chat') seen.push(body.text);
+  });
+  return seen;
+}
+
+describe('Messenger', () => {
+  it('delivers 1000 messages sent in a burst exactly once and in order, and acknowledges them', async () => {
+    const pair = await connectedPair();
+    pairs.push(pair);
+    const alice = new Messenger();
+    const bob = new Messenger();
+    alice.attach(pair.channelA);
+    bob.attach(pair.channelB);
+    const received = collect(bob);
+    for (let i = 0; i < 1000; i++) alice.send(chat(i));
+    await expect.poll(() => received.length, { timeout: 10_000 }).toBe(1000);
+    expect(received).toEqual(Array.from({ length: 1000 }, (_, i) => `#${i}`));
+    await expect.poll(() => alice.state.unacked.length).toBe(0);
+  });
+
+  it('queues while disconnected and resends after a new connection, dropping duplicates', async () => {
+    const first = await connectedPair();
+    pairs.push(first);
+    const alice = new Messenger();
+    const bob = new Messenger();
+    alice.attach(first.channelA);
+    bob.attach(first.channelB);
+    const received = collect(bob);
+    for (let i = 0; i < 300; i++) alice.send(chat(i));
+    // The connection dies with messages in flight (some delivered, some not, acks partly lost).
+    await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    first.close();
+    for (let i = 300; i < 500; i++) alice.send(chat(i));
+
+    const second = await connectedPair();
+    pairs.push(second);
+    alice.attach(second.channelA);
+    bob.attach(second.channelB);
+    await expect.poll(() => received.length, { timeout: 10_000 }).toBe(500);
+    expect(received).toEqual(Array.from({ length: 500 }, (_, i) => `#${i}`));
+    await expect.poll(() => alice.state.unacked.length).toBe(0);
+  });
+
+  it('survives a page reload on either side: state restored, nothing lost or doubled', async () => {
+    const first = await connectedPair();
+    pairs.push(first);
+    const alice = new Messenger();
+    const bob = new Messenger();
+    alice.attach(first.channelA);
+    bob.attach(first.channelB);
+    const before = collect(bob);
+    for (let i = 0; i < 50; i++) alice.send(chat(i));
+    await expect.poll(() => before.length).toBe(50);
+    first.close();
+    // Alice reloads: a new Messenger from her saved state, with a few messages never sent.
+    const saved = alice.state;
+    const reloaded = new Messenger(saved);
+    for (let i = 50; i < 60; i++) reloaded.send(chat(i));
+    const bobAgain = new Messenger(bob.state);
+    const after = collect(bobAgain);
+    const second = await connectedPair();
+    pairs.push(second);
+    reloaded.attach(second.channelA);
+    bobAgain.attach(second.channelB);
+    await expect.poll(() => after.length).toBe(10);
+    expect(after).toEqual(Array.from({ length: 10 }, (_, i) => `#${50 + i}`));
+  });
+
+  it('drops and counts malformed frames without throwing', async () => {
+    const pair = await connectedPair();
+    pairs.push(pair);
+    const bob = new Messenger();
+    bob.attach(pair.channelB);
+    const received = collect(bob);
+    for (const junk of [
+      'not json',
+      '{"v":2,"t":"msg"}',
+      JSON.stringify({ v: 1, t: 'msg', seq: 1, body: { kind: 'chat', id: 'x', text: '' } }),
+      'x'.repeat(70_000),
+    ]) {
+      pair.channelA.send(junk);
+    }
+    pair.channelA.send(JSON.stringify({ v: 1, t: 'msg', seq: 1, body: chat(1) }));
+    await expect.poll(() => received).toEqual(['#1']);
+    expect(bob.stats.malformed).toBe(4);
+  });
+});
+
+describe('Chat', () => {
+  it('shows our messages as sending, then delivered; theirs once; refuses empty and over-long text', async () => {
+    const pair = await connectedPair();
+    pairs.push(pair);
+    const [ma, mb] = [new Messenger(), new Messenger()];
+    const [alice, bob] = [new Chat(ma), new Chat(mb)];
+    ma.attach(pair.channelA);
+    mb.attach(pair.channelB);
+    const sent = alice.send('  hello <b>Bob</b>  ');
+    expect(sent).toMatchObject({ from: 'self', text: 'hello <b>Bob</b>', status: 'sending' });
+    await expect
+      .poll(() => bob.list.map((m) => [m.from, m.text, m.status]))
+      .toEqual([['peer', 'hello <b>Bob</b>', 'received']]);
+    await expect.poll(() => alice.list[0]?.status).toBe('delivered');
+    expect(() => alice.send('   ')).toThrow(/empty/);
+    expect(() => alice.send('x'.repeat(4001))).toThrow(/4000/);
+  });
+});
