@@ -17,6 +17,7 @@ export const CLIENT_EVENTS = {
   'call:hangup': { request: S.CallRefRequestSchema, response: S.CallAckSchema, ackRequired: false },
   signal: { request: S.SignalRequestSchema, response: S.EmptyRequestSchema, ackRequired: false },
   'ice:refresh': { request: S.EmptyRequestSchema, response: S.IceServersAckSchema, ackRequired: true },
+  'call:restore': { request: S.RestoreRequestSchema, response: S.RestoreAckSchema, ackRequired: true },
 } as const;
 
 /** Every server → client event and its payload schema. */
@@ -25,6 +26,7 @@ export const SERVER_EVENTS = {
   'call:incoming': S.CallIncomingEventSchema,
   'call:accepted': S.CallAcceptedEventSchema,
   'call:ended': S.CallEndedEventSchema,
+  'call:restored': S.CallRestoredEventSchema,
   signal: S.SignalEventSchema,
   'protocol:error': S.ProtocolErrorEventSchema,
   'server:shutdown': S.ServerShutdownEventSchema,

@@ -69,11 +69,22 @@ export const FileResultBodySchema = z.object({
   ok: z.boolean(),
 });
 
+/**
+ * Caller → callee, once per call: a secret only the two parties know (it never passes the server
+ * while the call lasts). After a signaling server restart both present it with `call:restore`, which
+ * proves to the new server that they are the two parties of this call.
+ */
+export const CallKeyBodySchema = z.object({
+  kind: z.literal('call-key'),
+  key: z.string().regex(/^[A-Za-z0-9_-]{22,64}$/),
+});
+
 /** The sender hung up (so the call ends even when the signaling server is unreachable). */
 export const ByeBodySchema = z.object({ kind: z.literal('bye') });
 
 export const BodySchema = z.discriminatedUnion('kind', [
   ByeBodySchema,
+  CallKeyBodySchema,
   ChatBodySchema,
   FileOfferBodySchema,
   FileAcceptBodySchema,

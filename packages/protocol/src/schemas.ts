@@ -162,6 +162,12 @@ export const InviteRequestSchema = z.object({
   media: CallMediaSchema.default({ audio: true, video: true }),
 });
 export const CallRefRequestSchema = z.object({ callId: CallIdSchema });
+/** After a server restart: the two parties of a running call each prove it with the call's key. */
+export const RestoreRequestSchema = z.object({
+  callId: CallIdSchema,
+  key: z.string().regex(/^[A-Za-z0-9_-]{22,64}$/),
+  role: CallRoleSchema,
+});
 export const SignalRequestSchema = z.object({
   callId: CallIdSchema,
   to: UserIdSchema,
@@ -193,6 +199,12 @@ export const IceServersAckSchema = z.object({
   iceServers: z.array(IceServerSchema),
   iceServersExpireAt: z.number().int().nullable(),
 });
+export const RestoreAckSchema = z.object({
+  /** `waiting`: the other party has not claimed the call yet; `call:restored` follows when it does. */
+  state: z.enum(['waiting', 'restored']),
+  /** The other party (with its new id) once restored. */
+  peer: PublicUserSchema.nullable(),
+});
 export const InviteAckSchema = z.object({ callId: CallIdSchema, ringTimeoutMs: z.number().int() });
 export const CallAckSchema = z.object({ callId: CallIdSchema });
 
@@ -223,6 +235,8 @@ export const CallEndedEventSchema = z.object({
   /** The user whose action or departure ended the call; absent for a timeout. */
   by: UserIdSchema.optional(),
 });
+/** The other party claimed the call too: it is active again on this server. */
+export const CallRestoredEventSchema = z.object({ callId: CallIdSchema, peer: PublicUserSchema });
 export const SignalEventSchema = z.object({
   callId: CallIdSchema,
   from: UserIdSchema,

@@ -74,10 +74,12 @@ export class CallLink extends Emitter<CallLinkEvents> {
   private everConnected = false;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  private key: string | null;
 
   constructor(private readonly options: CallLinkOptions) {
     super();
     const saved = this.load();
+    this.key = saved?.key ?? null;
     this.messenger = new Messenger(saved?.messenger);
     this.chat = new Chat(this.messenger, saved?.chat);
     this.transfers = new FileTransfers({ link: this.messenger, channels: this.channelProvider() });
@@ -89,7 +91,16 @@ export class CallLink extends Emitter<CallLinkEvents> {
     this.transfers.on('change', () => this.emit('change', undefined));
     this.messenger.onBody((body) => {
       if (body.kind === 'bye') this.emit('bye', undefined);
+      if (body.kind === 'call-key' && !this.options.caller) {
+        this.key = body.key;
+        this.scheduleSave();
+      }
     });
+  }
+
+  /** The secret the two parties share to restore the call on a restarted server (null until exchanged). */
+  get restoreKey(): string | null {
+    return this.key;
   }
 
   /** The current peer connection (for stats and new ICE servers). */
@@ -201,6 +212,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       if (channel.label !== CONTROL_CHANNEL.label) return;
       this.messenger.attach(channel);
       channel.addEventListener('open', () => {
+        if (this.options.caller && this.key === null) this.shareKey();
         this.emit('change', undefined);
         // A rebuilt connection: transfers resume from what the receiver holds.
         if (!isFirst) for (const listener of [...this.reconnectListeners]) listener();
@@ -217,6 +229,17 @@ export class CallLink extends Emitter<CallLinkEvents> {
     });
     session.start(this.options.tracks());
     this.options.attachMedia(session);
+  }
+
+  /** The caller makes the call's restore key and gives it to the callee, peer to peer. */
+  private shareKey(): void {
+    const bytes = new Uint8Array(24);
+    crypto.getRandomValues(bytes);
+    let binary = '';
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    this.key = btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    this.messenger.send({ kind: 'call-key', key: this.key });
+    this.scheduleSave();
   }
 
   private onSessionState(session: CallSession, state: SessionState): void {
@@ -281,14 +304,18 @@ export class CallLink extends Emitter<CallLinkEvents> {
     return `duet.call.${this.options.callId}`;
   }
 
-  private load(): { messenger: MessengerState; chat: ChatState } | undefined {
+  private load(): { messenger: MessengerState; chat: ChatState; key: string | null } | undefined {
     try {
       const raw = this.options.storage?.getItem(this.storageKey());
       if (!raw) return undefined;
       // Our own earlier state in this tab; shape-checked lightly, a broken entry is no entry.
-      const value = JSON.parse(raw) as { messenger?: MessengerState; chat?: ChatState };
+      const value = JSON.parse(raw) as { messenger?: MessengerState; chat?: ChatState; key?: unknown };
       if (!value.messenger || !value.chat || !Array.isArray(value.chat.messages)) return undefined;
-      return { messenger: value.messenger, chat: value.chat };
+      return {
+        messenger: value.messenger,
+        chat: value.chat,
+        key: typeof value.key === 'string' ? value.key : null,
+      };
     } catch {
       return undefined;
     }
@@ -313,7 +340,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
     try {
       this.options.storage?.setItem(
         this.storageKey(),
-        JSON.stringify({ messenger: this.messenger.state, chat: this.chat.state }),
+        JSON.stringify({ messenger: this.messenger.state, chat: this.chat.state, key: this.key }),
       );
     } catch {
       // Quota: history is a convenience, the call goes on.

@@ -49,6 +49,8 @@ export type CallEvent =
   | { type: 'accepted'; callId: string; polite: boolean }
   /** After a reload, the server says we are in this active call: build a new connection for it. */
   | { type: 'rejoin'; callId: string; peer: PublicUser; media: CallMedia; role: Role; polite: boolean }
+  /** A restarted server knows the call again; the peer may have a new user id. */
+  | { type: 'restored'; callId: string; peer: PublicUser }
   /** The server says the call ended. */
   | { type: 'remote-ended'; callId: string; reason: CallEndReason }
   | { type: 'media-connected' }
@@ -138,6 +140,9 @@ export function transition(state: CallState, event: CallEvent): Transition {
         ],
       };
     }
+    case 'restored':
+      if (!isLive(state) || state.callId !== event.callId) return same;
+      return { state: { ...state, peer: event.peer }, effects: [] };
     case 'remote-ended':
       if (!isLive(state) || state.callId !== event.callId) return same;
       return end(state, event.reason, 'remote', []);

@@ -265,6 +265,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     });
     s.on('call:accepted', ({ callId, polite }) => this.dispatch({ type: 'accepted', callId, polite }));
     s.on('call:ended', ({ callId, reason }) => this.dispatch({ type: 'remote-ended', callId, reason }));
+    s.on('call:restored', ({ callId, peer }) => this.dispatch({ type: 'restored', callId, peer }));
     s.on('signal', ({ callId, data }) => {
       if (!('callId' in this.callState) || this.callState.callId !== callId) return;
       if (data.kind === 'media') {
@@ -298,6 +299,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       this.dispatch({ type: 'remote-ended', callId: this.callState.callId, reason: 'peer_left' });
     }
     this.adoptServerCall(session);
+    this.restoreForgottenCall(session);
     this.publish();
   }
 
@@ -326,6 +328,26 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       role: call.role,
       polite: call.polite,
     });
+  }
+
+  /**
+   * The server lost our running call (it restarted; we joined again with a new id) while the peer
+   * connection carries on. Claim the call back with the key both parties hold, so the server relays
+   * for it and shows us as busy again.
+   */
+  private restoreForgottenCall(session: Session): void {
+    const call = this.callState;
+    const key = this.link?.restoreKey;
+    if (session.call !== null || !key || !('callId' in call)) return;
+    if (call.phase !== 'connecting' && call.phase !== 'connected' && call.phase !== 'reconnecting') return;
+    this.signaling.restoreCall(call.callId, key, call.role).then(
+      (result) => {
+        if (result.state === 'restored' && result.peer) {
+          this.dispatch({ type: 'restored', callId: call.callId, peer: result.peer });
+        }
+      },
+      (error: unknown) => this.log('could not restore the call on the server', error),
+    );
   }
 
   /**
@@ -398,7 +420,6 @@ export class DuetClient extends Emitter<DuetClientEvents> {
 
   private startSession(callId: string, polite: boolean, caller: boolean, rejoin: boolean): void {
     if (this.callState.phase !== 'connecting') return;
-    const peerId = this.callState.peer.id;
     const link = new CallLink({
       callId,
       caller,
@@ -408,7 +429,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         iceServers: this.iceServers,
         iceTransportPolicy: this.options.iceTransportPolicy ?? this.iceTransportPolicy,
       }),
-      sendSignal: (data) => this.signaling.signal(callId, peerId, data),
+      // The peer's id can change during the call (restored on a restarted server): always the current one.
+      sendSignal: (data) => {
+        if ('peer' in this.callState) this.signaling.signal(callId, this.callState.peer.id, data);
+      },
       tracks: () => this.media.currentTracks(),
       attachMedia: (sink) => void this.media.attach(sink),
       storage: this.storage,

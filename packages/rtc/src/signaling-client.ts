@@ -195,6 +195,11 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     return this.request('call:hangup', { callId });
   }
 
+  /** Claim a running call on a server that forgot it (see the server's `call:restore`). */
+  restoreCall(callId: string, key: string, role: 'caller' | 'callee'): Promise<ResponseOf<'call:restore'>> {
+    return this.request('call:restore', { callId, key, role });
+  }
+
   /** Fresh STUN/TURN servers (new short-lived TURN credentials). */
   refreshIceServers(): Promise<ResponseOf<'ice:refresh'>> {
     return this.request('ice:refresh', {});

@@ -351,6 +351,14 @@ const REQUESTS: Record<ClientEventName, { valid: fc.Arbitrary<unknown>; mangled:
     }),
   },
   'ice:refresh': fieldless,
+  'call:restore': {
+    valid: fc.record({ callId, key: base64url(32), role: fc.constantFrom('caller', 'callee') }),
+    mangled: shaped({
+      callId: fc.oneof(callId, nearId),
+      key: fc.oneof(base64url(32), fc.string()),
+      role: fc.string(),
+    }),
+  },
 };
 
 const unknownEvent: fc.Arbitrary<EventName> = fc.oneof(

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import {
   DEFAULTS,
@@ -67,7 +68,14 @@ export class SignalingService {
     'call:hangup': (socket, request) => this.hangup(socket, request),
     signal: (socket, request) => this.relay(socket, request),
     'ice:refresh': (socket) => this.refreshIceServers(socket),
+    'call:restore': (socket, request) => this.restoreCall(socket, request),
   };
+
+  /** Claims of `call:restore` waiting for the other party, by call id. */
+  private readonly restoreClaims = new Map<
+    string,
+    { userId: string; room: string; key: string; role: 'caller' | 'callee' }
+  >();
 
   // ---------------------------------------------------------------------------------------------
   // Rooms and sessions
@@ -345,6 +353,65 @@ export class SignalingService {
     return ok({});
   }
 
+  /**
+   * A running peer-to-peer call whose signaling server forgot it (it restarted): each party claims it
+   * with the key the two share (exchanged over their data channel, never seen here before). Two
+   * matching claims from the same room, caller and callee, make it an active call again, so relay,
+   * presence and ICE restarts work as before. A lone claim expires after a minute.
+   */
+  private async restoreCall(
+    socket: DuetSocket,
+    request: ParsedRequestOf<'call:restore'>,
+  ): Promise<AckOf<'call:restore'>> {
+    const me = await this.currentUser(socket);
+    if (!me) return fail('not_in_room', 'Join the room first.');
+    if (await this.store.getCallOfUser(me.id)) return fail('already_in_call', 'You are already in a call.');
+    const claim = this.restoreClaims.get(request.callId);
+    if (!claim || claim.userId === me.id) {
+      this.restoreClaims.set(request.callId, {
+        userId: me.id,
+        room: me.room,
+        key: request.key,
+        role: request.role,
+      });
+      this.timers.set(`restore:${request.callId}`, RESTORE_CLAIM_TTL_MS, () =>
+        this.restoreClaims.delete(request.callId),
+      );
+      return ok({ state: 'waiting', peer: null });
+    }
+    const matches =
+      claim.room === me.room &&
+      claim.role !== request.role &&
+      claim.key.length === request.key.length &&
+      timingSafeEqual(Buffer.from(claim.key), Buffer.from(request.key));
+    if (!matches) return fail('call_not_found', 'There is no such call to restore.');
+    const other = await this.store.getUser(claim.userId);
+    if (!other) {
+      this.restoreClaims.delete(request.callId);
+      return fail('call_not_found', 'The other person is gone.');
+    }
+    const caller = request.role === 'caller' ? me : other;
+    const callee = request.role === 'caller' ? other : me;
+    const outcome = await this.store.createCall({
+      id: request.callId,
+      room: me.room,
+      callerId: caller.id,
+      calleeId: callee.id,
+      state: 'ringing',
+      media: { audio: true, video: true },
+      createdAt: Date.now(),
+    });
+    if (!outcome.ok) return fail('busy', 'One of you is in another call.');
+    await this.store.activateCall(request.callId);
+    this.restoreClaims.delete(request.callId);
+    this.timers.clear(`restore:${request.callId}`);
+    this.logger.info({ callId: request.callId }, 'call restored');
+    const [mePublic, otherPublic] = await Promise.all([this.publicUser(me), this.publicUser(other)]);
+    this.io.to(userChannel(other.id)).emit('call:restored', { callId: request.callId, peer: mePublic });
+    this.announce(me.room, mePublic, otherPublic);
+    return ok({ state: 'restored', peer: otherPublic });
+  }
+
   /** Fresh TURN credentials for a joined user, a few per minute at most. */
   private async refreshIceServers(socket: DuetSocket): Promise<AckOf<'ice:refresh'>> {
     const userId = socket.data.userId;
@@ -439,4 +506,6 @@ export class SignalingService {
 }
 
 const ringKey = (callId: string): string => `ring:${callId}`;
+/** How long a lone `call:restore` claim waits for the other party. */
+const RESTORE_CLAIM_TTL_MS = 60_000;
 const graceKey = (userId: string): string => `grace:${userId}`;

@@ -1,0 +1,86 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DuetServer } from '@duet/server';
+import { joinedClient, startTestServer, type TestClient } from './support.js';
+
+/**
+ * After a server restart the two parties of a running peer-to-peer call join again (new ids) and
+ * claim the call with the key they share; the server makes it an active call again.
+ */
+describe('call:restore', () => {
+  let server: DuetServer;
+  const clients: TestClient[] = [];
+  const CALL = 'q3Vb0c2VhR1iYQ9kZ8xT4w';
+  const KEY = 'k'.repeat(32);
+  const open = async (room: string, name: string) => {
+    const joined = await joinedClient(server, room, name);
+    clients.push(joined.client);
+    return { client: joined.client, id: joined.session.self.id };
+  };
+
+  beforeEach(async () => {
+    server = await startTestServer({ roomCapacity: 3 });
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await server.close();
+  });
+
+  it('makes the call active again when both parties claim it with the same key', async () => {
+    const alice = await open('r', 'Alice');
+    const bob = await open('r', 'Bob');
+    expect(await alice.client.request('call:restore', { callId: CALL, key: KEY, role: 'caller' })).toEqual({
+      ok: true,
+      state: 'waiting',
+      peer: null,
+    });
+    expect(await bob.client.request('call:restore', { callId: CALL, key: KEY, role: 'callee' })).toEqual({
+      ok: true,
+      state: 'restored',
+      peer: { id: alice.id, name: 'Alice', state: 'in-call' },
+    });
+    expect(await alice.client.next('call:restored')).toEqual({
+      callId: CALL,
+      peer: { id: bob.id, name: 'Bob', state: 'in-call' },
+    });
+    // Relay works again, and both show as busy to the room.
+    const data = { kind: 'candidate' as const, candidate: null };
+    expect(await alice.client.request('signal', { callId: CALL, to: bob.id, data })).toEqual({ ok: true });
+    expect(await bob.client.next('signal')).toEqual({ callId: CALL, from: alice.id, data });
+    const carol = await open('r', 'Carol');
+    expect(await carol.client.request('call:invite', { to: bob.id })).toMatchObject({
+      error: { code: 'busy' },
+    });
+    expect(await bob.client.request('call:hangup', { callId: CALL })).toEqual({ ok: true, callId: CALL });
+  });
+
+  it('refuses a wrong key, another room, the same role twice, and a claimant already in a call', async () => {
+    const alice = await open('r', 'Alice');
+    const bob = await open('r', 'Bob');
+    const mallory = await open('other', 'Mallory');
+    await alice.client.request('call:restore', { callId: CALL, key: KEY, role: 'caller' });
+    expect(
+      await bob.client.request('call:restore', { callId: CALL, key: 'x'.repeat(32), role: 'callee' }),
+    ).toMatchObject({
+      error: { code: 'call_not_found' },
+    });
+    expect(
+      await mallory.client.request('call:restore', { callId: CALL, key: KEY, role: 'callee' }),
+    ).toMatchObject({
+      error: { code: 'call_not_found' },
+    });
+    expect(
+      await bob.client.request('call:restore', { callId: CALL, key: KEY, role: 'caller' }),
+    ).toMatchObject({
+      error: { code: 'call_not_found' },
+    });
+    // Bob is busy in a fresh call: he cannot claim another.
+    const carol = await open('r', 'Carol');
+    await bob.client.request('call:invite', { to: carol.id });
+    expect(
+      await bob.client.request('call:restore', { callId: CALL, key: KEY, role: 'callee' }),
+    ).toMatchObject({
+      error: { code: 'already_in_call' },
+    });
+    expect(alice.client.pending('call:restored')).toEqual([]);
+  });
+});
