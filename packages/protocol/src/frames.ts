@@ -101,6 +101,18 @@ export type BodyOf<K extends Body['kind']> = Extract<Body, { kind: K }>;
 const Version = z.literal(DATA_PROTOCOL_VERSION);
 const Sequence = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
+/**
+ * The envelope with its body unchecked: a message whose body this version does not know (a newer
+ * peer's) must still advance the sequence and be acknowledged, or everything after it would stall.
+ */
+export const LooseEnvelopeSchema = z.discriminatedUnion('t', [
+  z.object({ v: Version, t: z.literal('hello'), next: Sequence }),
+  z.object({ v: Version, t: z.literal('msg'), seq: Sequence, body: z.unknown() }),
+  z.object({ v: Version, t: z.literal('ack'), upTo: z.number().int().min(0) }),
+]);
+
+export type LooseEnvelope = z.infer<typeof LooseEnvelopeSchema>;
+
 export const EnvelopeSchema = z.discriminatedUnion('t', [
   /** On every open: the next sequence number I expect from you. */
   z.object({ v: Version, t: z.literal('hello'), next: Sequence }),

@@ -1,11 +1,14 @@
 import {
+  BodySchema,
   DATA_PROTOCOL_VERSION,
-  EnvelopeSchema,
+  LooseEnvelopeSchema,
   MAX_ENVELOPE_BYTES,
   type Body,
   type Envelope,
+  type LooseEnvelope,
 } from '@duet/protocol';
 import { Emitter } from './emitter.js';
+
 import type { ControlLink } from './transfer-types.js';
 
 /** What survives a page reload (kept in sessionStorage by the client). */
@@ -137,9 +140,12 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
       case 'ack':
         this.onAck(envelope.upTo);
         break;
-      case 'msg':
-        this.onMsg(envelope.seq, envelope.body);
+      case 'msg': {
+        const body = BodySchema.safeParse(envelope.body);
+        // An unknown or malformed body still takes its place in the sequence (acknowledged, skipped).
+        this.onMsg(envelope.seq, body.success ? body.data : null);
         break;
+      }
     }
   };
 
@@ -162,7 +168,7 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
     }
   }
 
-  private onMsg(seq: number, body: Body): void {
+  private onMsg(seq: number, body: Body | null): void {
     if (seq < this.expected) {
       this.stats.duplicates++;
       this.scheduleAck(true);
@@ -176,6 +182,10 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
     this.expected++;
     this.scheduleAck(false);
     this.emitState();
+    if (body === null) {
+      this.stats.malformed++;
+      return;
+    }
     for (const listener of [...this.bodyListeners]) {
       try {
         listener(body);
@@ -201,7 +211,7 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
     this.write({ v: DATA_PROTOCOL_VERSION, t: 'ack', upTo: this.expected - 1 });
   }
 
-  private parse(data: unknown): Envelope | null {
+  private parse(data: unknown): LooseEnvelope | null {
     if (typeof data !== 'string' || data.length > MAX_ENVELOPE_BYTES) {
       this.stats.malformed++;
       return null;
@@ -213,7 +223,7 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
       this.stats.malformed++;
       return null;
     }
-    const parsed = EnvelopeSchema.safeParse(json);
+    const parsed = LooseEnvelopeSchema.safeParse(json);
     if (!parsed.success) {
       this.stats.malformed++;
       return null;

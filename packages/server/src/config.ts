@@ -65,7 +65,7 @@ export const ConfigSchema = z.object({
   /** A file holding the secret (keeps it out of the environment and process list). */
   turnSecretFile: z.string().min(1).optional(),
   /** Lifetime of issued TURN credentials; clients refresh them before they expire. */
-  turnTtlSeconds: wholeNumber(60, 86_400).default(3600),
+  turnTtlSeconds: wholeNumber(60, 86_400).default(DEFAULTS.turnTtlSeconds),
   /** `local`: start and supervise a turnserver on this host with Duet's hardened configuration. */
   turnServer: z.enum(['off', 'local']).default('off'),
   turnRealm: z
@@ -86,13 +86,30 @@ export const ConfigSchema = z.object({
 
 export type ServerConfig = z.output<typeof ConfigSchema>;
 
+/** Rules that span several settings. */
 const CheckedConfigSchema = ConfigSchema.refine(
   (c) => (c.tlsCert === undefined) === (c.tlsKey === undefined),
   {
     message: 'give both a certificate and a key, or neither',
     path: ['tlsCert'],
   },
-);
+)
+  .refine((c) => c.turnUrls.length === 0 || c.turnServer === 'local' || c.turnSecret || c.turnSecretFile, {
+    message: 'TURN URLs need the shared secret (--turn-secret or --turn-secret-file) to issue credentials',
+    path: ['turnUrls'],
+  })
+  .refine((c) => c.turnServer !== 'local' || c.turnRelayIp !== undefined, {
+    message: 'a local turnserver needs the address relayed traffic leaves from (--turn-relay-ip)',
+    path: ['turnRelayIp'],
+  })
+  .refine((c) => c.turnMinPort <= c.turnMaxPort, {
+    message: 'must not exceed --turn-max-port',
+    path: ['turnMinPort'],
+  })
+  .refine((c) => c.iceTransportPolicy === 'all' || c.turnUrls.length > 0 || c.turnServer === 'local', {
+    message: 'relay-only calls need a TURN server (--turn-urls or --turn-server local)',
+    path: ['iceTransportPolicy'],
+  });
 export type ServerConfigInput = z.input<typeof ConfigSchema>;
 
 /** Env variables and flags arrive as text; the ICE server list is JSON in that text. */

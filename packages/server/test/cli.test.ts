@@ -64,6 +64,18 @@ describe('configuration surface', () => {
     }
   });
 
+  it.each([
+    [{ DUET_TURN_URLS: 'turn:t.example.org:3478' }, /DUET_TURN_URLS: TURN URLs need the shared secret/],
+    [{ DUET_TURN_SERVER: 'local' }, /DUET_TURN_RELAY_IP: a local turnserver needs/],
+    [{ DUET_TURN_MIN_PORT: '50000', DUET_TURN_MAX_PORT: '40000' }, /DUET_TURN_MIN_PORT: must not exceed/],
+    [
+      { DUET_ICE_TRANSPORT_POLICY: 'relay' },
+      /DUET_ICE_TRANSPORT_POLICY: relay-only calls need a TURN server/,
+    ],
+  ])('refuses settings that contradict each other: %j', (env, message) => {
+    expect(() => loadConfig([], env)).toThrow(message);
+  });
+
   it('reads TURN and HTTPS settings from the environment', () => {
     const config = loadConfig(['--turn-server', 'local'], {
       DUET_HTTPS: 'true',
