@@ -17,6 +17,9 @@ export { Emitter } from './emitter.js';
 export { CallLink, type CallLinkOptions, type LinkState } from './call-link.js';
 export { Messenger, type MessengerState, type MessengerStats } from './messenger.js';
 export { Chat, type ChatMessage, type ChatState } from './chat.js';
+export { FileTransfers, FILE_TRANSFER_DEFAULTS, type FileTransfersOptions } from './file-transfer.js';
+export { MemorySink, WritableSink, DEFAULT_MAX_IN_MEMORY_BYTES } from './file-sinks.js';
+export { sanitizeFileName, sniffImageType } from './file-names.js';
 export {
   DuetError,
   type DuetErrorReason,

@@ -3,7 +3,7 @@
  * a camera frame, and reading files out of drops and pastes. Components call these instead of
  * reaching for the File System Access API, canvases or DataTransfer themselves.
  */
-import type { FileSink } from '@duet/rtc';
+import { WritableSink, type FileSink } from '@duet/rtc';
 import { fileStamp } from './format.js';
 
 /**
@@ -35,33 +35,6 @@ export function shouldPickSaveLocation(size: number): boolean {
 }
 
 /**
- * A FileSink over a writable stream (a `FileSystemWritableFileStream` from the save picker). The
- * browser writes to a temporary file and moves it into place on `close()`, so an aborted or failed
- * transfer never leaves a half file under the chosen name.
- */
-export class StreamSink implements FileSink {
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
-
-  constructor(stream: WritableStream<Uint8Array>) {
-    this.writer = stream.getWriter();
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    await this.writer.ready;
-    await this.writer.write(chunk);
-  }
-
-  async close(): Promise<Blob | null> {
-    await this.writer.close();
-    return null;
-  }
-
-  async abort(): Promise<void> {
-    await this.writer.abort();
-  }
-}
-
-/**
  * Ask where to save an incoming file and open it for writing. Call straight from a click handler:
  * the picker needs the user's gesture. Resolves null when the user closed the picker.
  */
@@ -76,7 +49,9 @@ export async function pickSaveSink(suggestedName: string): Promise<FileSink | nu
     throw error;
   }
   const writable = await handle.createWritable();
-  return new StreamSink(writable);
+  // The browser writes to a temporary file and moves it into place on close(), so an aborted or
+  // failed transfer never leaves a half file under the chosen name.
+  return new WritableSink(writable);
 }
 
 /** The name of a photo taken now: `photo-YYYYMMDD-HHMMSS.jpg`. */
