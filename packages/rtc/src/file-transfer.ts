@@ -82,6 +82,14 @@ export const FILE_TRANSFER_DEFAULTS = {
   maxUnackedBytes: 1024 * 1024,
   /** A receiver asks to resume at most this often (except right after a reconnection). */
   resumeIntervalMs: 1000,
+  /**
+   * A receiver that gets no byte (and no new channel) for this long while it expects some drops
+   * the channel and asks for the rest again. Covers what no event reports: a request or channel
+   * lost with a dying connection, a channel whose data vanished (libwebrtc can reuse the stream id
+   * of a channel still being reset). Long enough that a slow but live path (a 64 KiB chunk every
+   * few seconds) never trips it; a false alarm costs one resume.
+   */
+  stallTimeoutMs: 10_000,
   /** A file channel must name its transfer within this time, or it is closed. */
   headerTimeoutMs: 10_000,
   /** Channels waiting for their header at one time; more are closed at once (a hostile peer). */
@@ -182,6 +190,8 @@ export interface FileTransfersOptions {
   lowWaterMark?: number;
   /** How far the sender may run ahead of the receiver's acks; see {@link FILE_TRANSFER_DEFAULTS}. */
   maxUnackedBytes?: number;
+  /** Receiver's watchdog; see {@link FILE_TRANSFER_DEFAULTS}. */
+  stallTimeoutMs?: number;
   /** Milliseconds, monotonic. Default: performance.now(). */
   now?: () => number;
   log?: (message: string, detail?: unknown) => void;
@@ -258,6 +268,9 @@ interface Incoming extends TransferBase {
   emptyChannelsAfterEnd: number;
   resumeTimer: ReturnType<typeof setTimeout> | undefined;
   lastResumeAt: number;
+  /** When a byte or a channel last arrived; checked by the stall watchdog. */
+  lastProgressAt: number;
+  watchdog: ReturnType<typeof setInterval> | undefined;
   file: Blob | null;
   image: Blob | null;
 }
@@ -270,6 +283,7 @@ interface Settings {
   lowWaterMark: number;
   maxUnackedBytes: number;
   maxInMemoryBytes: number;
+  stallTimeoutMs: number;
 }
 
 /**
@@ -317,6 +331,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
       lowWaterMark: Math.min(positive(options.lowWaterMark, d.lowWaterMark), highWaterMark),
       maxUnackedBytes: positive(options.maxUnackedBytes, d.maxUnackedBytes),
       maxInMemoryBytes: positive(options.maxInMemoryBytes, DEFAULT_MAX_IN_MEMORY_BYTES),
+      stallTimeoutMs: positive(options.stallTimeoutMs, d.stallTimeoutMs),
     };
     this.now = options.now ?? (() => performance.now());
     this.log = options.log ?? (() => {});
@@ -330,6 +345,11 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
   /** Every transfer of this call, oldest first. A fresh array (and objects) after every change. */
   get transfers(): readonly TransferView[] {
     return this.views;
+  }
+
+  /** Incoming files larger than this need a disk sink (`accept(id, new WritableSink(…))`). */
+  get maxInMemoryBytes(): number {
+    return this.settings.maxInMemoryBytes;
   }
 
   /**
@@ -404,13 +424,19 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     this.apply(t, 'accept');
     this.link.send({ kind: 'file-accept', transferId: t.id });
     // An empty file is complete at once; it still waits for the sender's hash.
-    if (t.size === 0) this.completeIncoming(t);
+    if (t.size === 0) {
+      this.completeIncoming(t);
+      return;
+    }
+    t.lastProgressAt = this.now();
+    const { stallTimeoutMs } = this.settings;
+    t.watchdog = setInterval(() => this.guard('watchdog', () => this.checkStall(t)), stallTimeoutMs / 4);
   }
 
   /** Refuse an offered file. */
   decline(transferId: string): void {
     const t = this.transfersById.get(transferId);
-    if (t?.direction !== 'receive' || t.state !== 'offered') return;
+    if (this.disposed || t?.direction !== 'receive' || t.state !== 'offered') return;
     this.link.send({ kind: 'file-decline', transferId: t.id });
     this.apply(t, 'decline');
     this.cleanup(t);
@@ -419,7 +445,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
   /** Stop a transfer in any active state, either direction: the peer is told, everything freed. */
   cancel(transferId: string): void {
     const t = this.transfersById.get(transferId);
-    if (!t || !isActive(t.state)) return;
+    if (this.disposed || !t || !isActive(t.state)) return;
     this.link.send({ kind: 'file-cancel', transferId: t.id, reason: 'user' });
     t.cancelledBy = 'self';
     this.apply(t, 'cancel');
@@ -508,6 +534,8 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
       emptyChannelsAfterEnd: 0,
       resumeTimer: undefined,
       lastResumeAt: -Infinity,
+      lastProgressAt: 0,
+      watchdog: undefined,
       file: null,
       image: null,
     };
@@ -891,6 +919,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     t.channel = channel;
     t.detach = detach;
     t.channelBytes = 0;
+    t.lastProgressAt = this.now();
     this.apply(t, 'resume');
     return t;
   }
@@ -924,6 +953,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     }
     t.received += length;
     t.channelBytes += length;
+    t.lastProgressAt = this.now();
     return true;
   }
 
@@ -1056,6 +1086,17 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     }, wait);
   }
 
+  /** Nothing arrived for too long although bytes are missing: start over from what is stored. */
+  private checkStall(t: Incoming): void {
+    if (!isMoving(t.state) || t.received >= t.size) return;
+    if (this.now() - t.lastProgressAt < this.settings.stallTimeoutMs) return;
+    this.log(`transfer ${t.id} stalled at ${t.received}; asking to resume`);
+    t.lastProgressAt = this.now();
+    this.dropChannel(t);
+    this.apply(t, 'break');
+    this.scheduleResume(t, false);
+  }
+
   // -----------------------------------------------------------------------------------------------
   // Connection events
   // -----------------------------------------------------------------------------------------------
@@ -1077,6 +1118,11 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
         } else if (t.wantOffset !== null) {
           this.apply(t, 'resume');
           this.openChannel(t, t.wantOffset);
+        } else if (t.channel && t.channel.readyState !== 'open' && t.channel.readyState !== 'connecting') {
+          // Closed with its old connection without telling (browsers fire no close event then).
+          // The receiver's resume request follows.
+          this.dropChannel(t);
+          this.apply(t, 'break');
         }
       }
     });
@@ -1137,6 +1183,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     }
     clearTimeout(t.resumeTimer);
     clearTimeout(t.ackTimer);
+    clearInterval(t.watchdog);
     const sink = t.sink;
     t.sink = null;
     t.hasher = null;
@@ -1231,7 +1278,7 @@ class SliceReader {
     for (const key of this.slices.keys()) if (key < start || key > last) this.slices.delete(key);
     const current = this.slice(start);
     for (let next = start + this.sliceBytes; next <= last && next < this.blob.size; next += this.sliceBytes) {
-      this.slice(next);
+      void this.slice(next);
     }
     return { start, bytes: await current };
   }
@@ -1265,11 +1312,15 @@ class SliceReader {
   }
 
   private async load(from: number): Promise<Uint8Array<ArrayBuffer>> {
-    if (this.closed) throw new ReaderClosedError('reader closed');
+    this.assertOpen();
     const to = Math.min(from - (from % this.sliceBytes) + this.sliceBytes, this.blob.size);
     const bytes = new Uint8Array(await this.blob.slice(from, to).arrayBuffer());
-    if (this.closed) throw new ReaderClosedError('reader closed');
+    this.assertOpen(); // closed while reading: drop the bytes, hash nothing
     return bytes;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ReaderClosedError('reader closed');
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {

@@ -96,12 +96,13 @@ export class TestChannels implements ChannelProvider {
    */
   private adaptOpen(channel: RTCDataChannel): void {
     const id = channel.id;
-    const native = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(channel), 'readyState')!.get!;
-    if (id === null || native.call(channel) !== 'open') return;
+    const prototype = Object.getPrototypeOf(channel) as object;
+    const native = () => Reflect.get(prototype, 'readyState', channel) as RTCDataChannelState;
+    if (id === null || native() !== 'open') return;
     let ready = false;
     Object.defineProperty(channel, 'readyState', {
       get: () => {
-        const state = native.call(channel) as RTCDataChannelState;
+        const state = native();
         return state === 'open' && !ready ? 'connecting' : state;
       },
     });
@@ -182,8 +183,8 @@ export class WrtcNet {
   }
 
   private async connectPair(): Promise<void> {
-    const a = new wrtc.RTCPeerConnection({ iceServers: [] }) as RTCPeerConnection;
-    const b = new wrtc.RTCPeerConnection({ iceServers: [] }) as RTCPeerConnection;
+    const a = new wrtc.RTCPeerConnection({ iceServers: [] });
+    const b = new wrtc.RTCPeerConnection({ iceServers: [] });
     this.pcs.push(a, b);
     // Candidates still trickling when a pair is replaced fail to apply; that is expected.
     const relay = (to: RTCPeerConnection) => (event: RTCPeerConnectionIceEvent) => {
