@@ -23,6 +23,21 @@ export interface RunningServer {
   unexpectedExit(): string | null;
   /** SIGTERM, then SIGKILL if it has not exited within a bound. */
   stop(): Promise<void>;
+  /**
+   * SIGKILL, as a crash or an OOM kill would end it (no shutdown notice to the clients); resolves
+   * once the process is gone. Asked for by the test, so not an unexpected exit.
+   */
+  kill(): Promise<void>;
+  /** Start the server again after `kill()`: the same port (so the same `baseURL`) and environment. */
+  restart(): Promise<void>;
+}
+
+/** One server process: its exit, and whether the test asked for it. */
+interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  /** Set before the test stops or kills it: its exit is then expected. */
+  expected: boolean;
 }
 
 /**
@@ -33,45 +48,61 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   for (const file of [SERVER_MAIN, join(env.DUET_WEB_ROOT ?? WEB_ROOT, 'index.html')]) {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` before the e2e tests`);
   }
-  const child = spawn(process.execPath, [SERVER_MAIN, '--host', '127.0.0.1', '--port', '0'], {
-    cwd: ROOT,
-    env: { ...process.env, DUET_LOG_LEVEL: 'info', DUET_SHUTDOWN_TIMEOUT_MS: '2000', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const lines: string[] = [];
-  let stopping = false;
   let unexpectedExit: string | null = null;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
-      if (!stopping) {
-        unexpectedExit = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        lines.push(`[e2e] the server process ${unexpectedExit} while the test was running`);
-      }
-      resolve();
-    }),
-  );
 
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      fail(new Error(`the server did not report its address within ${START_TIMEOUT_MS} ms`));
-    }, START_TIMEOUT_MS);
-    const fail = (error: Error): void => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${error.message}\n${lines.join('\n')}`));
+  /** Spawn a process on `requestedPort` (0: any free one) and wait for the port it reports. */
+  const launch = async (requestedPort: number): Promise<{ process: ServerProcess; port: number }> => {
+    const child = spawn(
+      process.execPath,
+      [SERVER_MAIN, '--host', '127.0.0.1', '--port', String(requestedPort)],
+      {
+        cwd: ROOT,
+        env: { ...process.env, DUET_LOG_LEVEL: 'info', DUET_SHUTDOWN_TIMEOUT_MS: '2000', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const proc: ServerProcess = {
+      child,
+      expected: false,
+      exited: new Promise<void>((resolve) =>
+        child.once('exit', (code, signal) => {
+          if (!proc.expected) {
+            unexpectedExit = signal ? `killed by ${signal}` : `exited with code ${code}`;
+            lines.push(`[e2e] the server process ${unexpectedExit} while the test was running`);
+          }
+          resolve();
+        }),
+      ),
     };
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      lines.push(line);
-      const match = LISTENING.exec(messageOf(line) ?? '');
-      if (match) {
+
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        fail(new Error(`the server did not report its address within ${START_TIMEOUT_MS} ms`));
+      }, START_TIMEOUT_MS);
+      const fail = (error: Error): void => {
         clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
+        child.kill('SIGKILL');
+        reject(new Error(`${error.message}\n${lines.join('\n')}`));
+      };
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        lines.push(line);
+        const match = LISTENING.exec(messageOf(line) ?? '');
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+      createInterface({ input: child.stderr }).on('line', (line) => lines.push(`[stderr] ${line}`));
+      child.once('error', fail);
+      child.once('exit', (code, signal) => fail(new Error(`the server exited early (${code ?? signal})`)));
     });
-    createInterface({ input: child.stderr }).on('line', (line) => lines.push(`[stderr] ${line}`));
-    child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`the server exited early (${code ?? signal})`)));
-  });
+    return { process: proc, port };
+  };
+
+  const first = await launch(0);
+  const port = first.port;
+  let current = first.process;
 
   return {
     baseURL: `http://localhost:${port}`,
@@ -79,8 +110,23 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
     log: () => lines.join('\n'),
     unexpectedExit: () => unexpectedExit,
     stop: () => {
-      stopping = true;
-      return stopProcess(child, exited);
+      current.expected = true;
+      return stopProcess(current.child, current.exited);
+    },
+    kill: async () => {
+      current.expected = true;
+      lines.push('[e2e] the test kills the server (SIGKILL)');
+      current.child.kill('SIGKILL');
+      await current.exited;
+    },
+    restart: async () => {
+      if (current.child.exitCode === null && current.child.signalCode === null) {
+        throw new Error('restart() needs a server that is not running: kill() it first');
+      }
+      lines.push(`[e2e] the test restarts the server on port ${port}`);
+      const next = await launch(port);
+      current = next.process;
+      if (next.port !== port) throw new Error(`the restarted server listens on ${next.port}, not ${port}`);
     },
   };
 }
