@@ -15,7 +15,9 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   forbidOnly: CI,
-  retries: 0,
+  // One retry on CI only, and Playwright still reports a retried pass as "flaky". Open issue: under heavy
+  // load a first WebSocket sometimes dies ~1 s after opening and the join sent on it times out (10 s).
+  retries: process.env.CI ? 1 : 0,
   timeout: 60_000,
   expect: { timeout: 10_000 },
   reporter: CI ? [['list']] : [['list'], ['html', { open: 'never' }]],
