@@ -1,10 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
-/**
- * Prometheus metrics of one process. Gauges that mirror the store are refreshed on scrape (with
- * Redis they count the whole cluster; the counters count this process). With a node name every
- * series carries `node="…"`, so the processes of one deployment can be told apart.
- */
+/** Prometheus metrics of one process. Gauges that mirror the store are refreshed on scrape. */
 export class Metrics {
   readonly registry = new Registry();
   readonly sockets = new Gauge({
@@ -47,8 +43,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(nodeName?: string) {
-    if (nodeName !== undefined) this.registry.setDefaultLabels({ node: nodeName });
+  constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'duet_' });
   }
 }

@@ -26,14 +26,6 @@ export interface StoredCall {
 export type JoinOutcome = { ok: true } | { ok: false; reason: 'room_full' };
 export type CreateCallOutcome = { ok: true } | { ok: false; reason: 'caller_busy' | 'callee_busy' };
 
-/** A `call:restore` claim waiting for the other party of a call the server forgot. */
-export interface RestoreClaim {
-  userId: string;
-  room: string;
-  key: string;
-  role: 'caller' | 'callee';
-}
-
 export interface StoreCounts {
   rooms: number;
   users: number;
@@ -64,19 +56,8 @@ export interface Store {
   getCallOfUser(userId: string): Promise<StoredCall | undefined>;
   /** ringing → active; returns the call if this request made the change, undefined otherwise. */
   activateCall(callId: string): Promise<StoredCall | undefined>;
-  /**
-   * Delete the call; returns it only to the one request that removed it (accept/timeout races).
-   * With `onlyIf`, only a call in that state is ended (a ring timeout must not end an accepted call).
-   */
-  endCall(callId: string, onlyIf?: StoredCall['state']): Promise<StoredCall | undefined>;
-
-  /**
-   * Record `claim` for `callId` for `ttlMs`, unless another user's claim is there: then that claim
-   * is returned and left in place (a user's own earlier claim is replaced).
-   */
-  claimRestore(callId: string, claim: RestoreClaim, ttlMs: number): Promise<RestoreClaim | undefined>;
-  /** Remove `claim` if it is still the one recorded; true only for the one request that removed it. */
-  takeRestoreClaim(callId: string, claim: RestoreClaim): Promise<boolean>;
+  /** Delete the call; returns it only to the one request that removed it (accept/timeout races). */
+  endCall(callId: string): Promise<StoredCall | undefined>;
 
   counts(): Promise<StoreCounts>;
 }
