@@ -637,6 +637,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     ) {
       // Already answered: this channel starts there and was opened on the current connection
       // (e.g. on our own reconnect, while the receiver asked for the same on its reconnect).
+      this.log(`transfer ${t.id}: resume at ${offset} already under way`);
       return;
     }
     t.acked = offset;
@@ -678,6 +679,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     } catch (error) {
       this.log('could not open a file channel', error);
     }
+    this.log(`transfer ${t.id}: ${channel ? 'sending' : 'no connection to send'} from ${offset}`);
     if (!channel) {
       // No connection now: open one when it is back.
       t.wantOffset = offset;
@@ -916,6 +918,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     }
     this.dropChannel(t);
     clearTimeout(t.resumeTimer);
+    this.log(`transfer ${t.id}: receiving from ${t.received}`);
     t.channel = channel;
     t.detach = detach;
     t.channelBytes = 0;
@@ -932,10 +935,9 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     else if (typeof Blob !== 'undefined' && data instanceof Blob) {
       // binaryType was not honoured: convert in order, inside the write queue.
       if (!this.take(t, data.size)) return;
-      this.store(
-        t,
-        data.arrayBuffer().then((buffer) => new Uint8Array(buffer)),
-      );
+      const converted = data.arrayBuffer().then((buffer) => new Uint8Array(buffer));
+      converted.catch(() => undefined); // the write queue reports it, in its turn
+      this.store(t, converted);
       return;
     } else {
       this.counters.ignoredFrames++;
@@ -1081,6 +1083,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
         await t.writes;
         if (!isMoving(t.state) || t.channel || t.received >= t.size) return;
         t.lastResumeAt = this.now();
+        this.log(`transfer ${t.id}: asking to resume from ${t.received}`);
         this.link.send({ kind: 'file-resume', transferId: t.id, offset: t.received });
       });
     }, wait);

@@ -39,9 +39,7 @@ async function setup(
   const net = await WrtcNet.connect();
   const [aliceLink, bobLink] = TestLink.pair();
   const make = (link: TestLink, channels: WrtcNet['alice'], extra?: Partial<FileTransfersOptions>) => {
-    // A short watchdog: if this old libwebrtc loses the bytes of a channel that reused the stream
-    // id of one still closing (it can, after a resume), the test recovers in seconds, not ten.
-    const engine = new FileTransfers({ link, channels, stallTimeoutMs: 2000, ...extra });
+    const engine = new FileTransfers({ link, channels, ...extra });
     cleanups.push(() => engine.dispose());
     return engine;
   };
@@ -336,23 +334,6 @@ describe('FileTransfers over real data channels', () => {
       return chunk;
     };
     const { id, sent, received } = await transfer(ends, new Blob([data]), 'data.bin');
-    if (received.state !== 'done')
-      console.log(
-        'DUMP',
-        JSON.stringify([
-          received.error,
-          sent.error,
-          received.bytes,
-          sent.bytes,
-          net.alice.headers,
-          net.alice.opened.map((c) => c.id),
-          net.bob.received.map((c) => c.id),
-          bob.counters,
-          alice.counters,
-          ends.bobLink.sent.filter((b) => b.kind !== 'file-ack'),
-          ends.aliceLink.sent.filter((b) => b.kind !== 'file-ack'),
-        ]),
-      );
 
     expect(received.state).toBe('done');
     expect(sent.state).toBe('done');
@@ -398,7 +379,7 @@ describe('FileTransfers over real data channels', () => {
     expect(resent).toBeLessThanOrEqual(MiB);
     // The bytes after the break came over the new connection's channels.
     expect(net.alice.headers.at(-1)!.offset).toBeGreaterThan(0);
-    expect(net.alice.opened.at(-1)!.readyState).toBe('closed');
+    await expect.poll(() => net.alice.opened.at(-1)!.readyState).toBe('closed');
   });
 
   it('detects a chunk altered in transit: both ends fail with hash_mismatch, nothing is kept', async () => {

@@ -22,6 +22,8 @@ function parseJson(text: string): unknown {
   }
 }
 
+const SPACER_LABEL = 'spacer';
+
 export class TestChannels implements ChannelProvider {
   pc: RTCPeerConnection | null = null;
   /** What `maxMessageSize()` reports; default: the connection's SCTP value. */
@@ -47,11 +49,16 @@ export class TestChannels implements ChannelProvider {
   private readonly reconnectListeners = new Set<() => void>();
   /** Our channels the peer has not been handed yet, by SCTP stream id. */
   private readonly opening = new Map<number, () => void>();
+  /** Closed channels whose stream id a spacer holds, and the connection each was opened on. */
+  private readonly spaced = new WeakSet<RTCDataChannel>();
+  private readonly openedOn = new WeakMap<RTCDataChannel, RTCPeerConnection>();
 
   open(label: string): RTCDataChannel | null {
     const pc = this.pc;
     if (!pc || pc.connectionState === 'closed') return null;
+    this.holdClosedStreamIds(pc);
     const channel = pc.createDataChannel(label, { ordered: true });
+    this.openedOn.set(channel, pc);
     this.instrument(channel);
     this.adaptOpen(channel);
     this.opened.push(channel);
@@ -89,16 +96,32 @@ export class TestChannels implements ChannelProvider {
   }
 
   /**
-   * In browsers a new channel is `connecting` until it opens, and what is sent after `open` arrives
-   * in order. This binding reports `open` at once and fires no `open` event, and a message sent
-   * before the peer's side of the channel exists can overtake the next one. So: report
-   * `connecting` until the peer has been handed the channel, then fire `open`.
+   * This binding gives a new channel the stream id of one closed a moment ago, while data of the
+   * old one can still arrive — and delivers that data into the new channel (a bug several SCTP
+   * stacks had; see pion/webrtc#3491, libdatachannel#947). Browsers do not reuse an id before its
+   * reset completes. So: keep each closed id taken by an idle "spacer" channel, which the peer's
+   * side ignores, and new channels get fresh ids.
+   */
+  private holdClosedStreamIds(pc: RTCPeerConnection): void {
+    for (const old of this.opened) {
+      if (old.readyState !== 'closed' || this.spaced.has(old) || this.openedOn.get(old) !== pc) continue;
+      this.spaced.add(old);
+      pc.createDataChannel(SPACER_LABEL);
+    }
+  }
+
+  /**
+   * In browsers a new channel is `connecting` until it fires `open`, and what is sent after that
+   * arrives in order. This binding often reports `open` at once, fires no `open` event for a
+   * channel it created, and lets a message sent before the peer's side of the channel exists
+   * overtake the next one. So: report `connecting` until the peer has been handed the channel,
+   * then fire `open`.
    */
   private adaptOpen(channel: RTCDataChannel): void {
     const id = channel.id;
     const prototype = Object.getPrototypeOf(channel) as object;
     const native = () => Reflect.get(prototype, 'readyState', channel) as RTCDataChannelState;
-    if (id === null || native() !== 'open') return;
+    if (id === null) return;
     let ready = false;
     Object.defineProperty(channel, 'readyState', {
       get: () => {
