@@ -11,6 +11,7 @@ import { joinedClient, startTestServer, type TestClient } from './support.js';
 import { ALLOCATION_REFUSED, FORBIDDEN_IP, freePort, relayPortRange, uclient } from './turn-support.js';
 
 const SECRET = 'duet-test-secret-0123456789abcdef';
+const RELAY_RUN_MS = 15_000;
 
 describe('TURN credentials', () => {
   it('are `<expiry>:<user>` with base64(HMAC-SHA1(secret, username)), expiring after the TTL', () => {
@@ -119,14 +120,15 @@ describe('coturn with the generated configuration', () => {
     c.credential,
   ];
   /** Two allocations that send to each other through the relay (client-to-client, relay-to-relay). */
+  // A passing run takes ~5 s (the client paces its messages); a loaded CI machine needs more room.
   const allocate = (c: { username: string; credential: string }) =>
-    uclient(['-X', '-y', '-c', '-n', '5', ...auth(c), '127.0.0.1']);
+    uclient(['-X', '-y', '-c', '-n', '5', ...auth(c), '127.0.0.1'], RELAY_RUN_MS);
 
   it('allocates with valid credentials and relays between two allocations', async () => {
     const result = await allocate(credentialsFor('valid'));
     expect(result.output).toContain('Total lost packets 0 (0.000000%)');
     expect(result.code).toBe(0);
-  });
+  }, 30_000);
 
   it.each([
     ['expired', () => credentialsFor('expired', SECRET, -60)],
@@ -206,23 +208,26 @@ describe('Duet with a supervised local turnserver', () => {
       .poll(
         async () =>
           (
-            await uclient([
-              '-X',
-              '-y',
-              '-c',
-              '-n',
-              '3',
-              '-p',
-              String(turnPort),
-              '-u',
-              credentials.username,
-              '-w',
-              credentials.credential,
-              '127.0.0.1',
-            ])
+            await uclient(
+              [
+                '-X',
+                '-y',
+                '-c',
+                '-n',
+                '3',
+                '-p',
+                String(turnPort),
+                '-u',
+                credentials.username,
+                '-w',
+                credentials.credential,
+                '127.0.0.1',
+              ],
+              RELAY_RUN_MS,
+            )
           ).output,
         {
-          timeout: 5000,
+          timeout: RELAY_RUN_MS + 2000,
         },
       )
       .toContain('Total lost packets 0');
@@ -234,7 +239,7 @@ describe('Duet with a supervised local turnserver', () => {
       ok: false,
       error: { code: 'rate_limited' },
     });
-  });
+  }, 40_000);
 
   it('issues nothing to a socket that has not joined, and never sends the secret', async () => {
     server = await startTestServer({ turnUrls: 'turn:turn.example.org:3478', turnSecret: SECRET });

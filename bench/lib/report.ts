@@ -1,0 +1,225 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
+import { CHROMIUM_PATH } from '../../e2e/browsers.js';
+import { renderChart } from './chart.js';
+
+export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+/**
+ * Transpiled baseline servers and CPU profiles: rewritten by every run, never committed. Under
+ * node_modules so that the baselines resolve their packages from there (and no tool lints them).
+ */
+export const BUILD_DIR = fileURLToPath(new URL('../../node_modules/.cache/duet-bench/', import.meta.url));
+
+/** Remove what earlier runs left in BUILD_DIR under a process id that is gone (`…-<pid>` folders). */
+function cleanStale(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(BUILD_DIR);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(/-(\d+)(?:-\d+)?$/.exec(entry)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0); // still running: leave it
+    } catch {
+      rmSync(`${BUILD_DIR}${entry}`, { recursive: true, force: true });
+    }
+  }
+}
+cleanStale();
+
+export interface Machine {
+  cpus: number;
+  model: string;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  chromium: string | null;
+  /** 1-minute load average when the benchmark started and ended: other work on the machine skews figures. */
+  loadavg: { start: number; end: number | null };
+}
+
+let chromiumVersion: string | null | undefined;
+
+function chromium(): string | null {
+  if (chromiumVersion !== undefined) return chromiumVersion;
+  try {
+    const out = execFileSync(CHROMIUM_PATH, ['--version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    chromiumVersion = /Chromium\s+([\d.]+)/.exec(out)?.[1] ?? out.trim();
+  } catch {
+    chromiumVersion = null;
+  }
+  return chromiumVersion;
+}
+
+/** What the figures were measured on. Call at the start; `finish` fills in the closing load average. */
+export function machine(): Machine {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    model: cpus[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    chromium: chromium(),
+    loadavg: { start: round2(os.loadavg()[0] ?? 0), end: null },
+  };
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+/** One line naming the machine, for tables and the README. */
+export function machineLine(m: Machine): string {
+  return (
+    `${m.cpus} × ${m.model}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}` +
+    (m.chromium ? `, Chromium ${m.chromium}` : '') +
+    `, load ${m.loadavg.start}→${m.loadavg.end ?? '?'}`
+  );
+}
+
+/** Left-aligned first column, right-aligned numbers. */
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The same rows as a Markdown table (for the README). */
+export function markdownTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(headers), line(headers.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join(
+    '\n',
+  );
+}
+
+export function fmt(value: number | null | undefined, digits = 0): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return value.toFixed(digits);
+}
+
+export function fmtRatio(value: number | null | undefined): string {
+  return value === null || value === undefined ? '—' : `${value.toFixed(2)}×`;
+}
+
+/**
+ * Write `bench/results/<name>.json` (and redraw the chart from every result present). The file is
+ * the latest run only: results are small and meant to be committed.
+ */
+export async function writeResult(
+  name: string,
+  result: { machine: Machine } & Record<string, unknown>,
+): Promise<string> {
+  result.machine.loadavg.end = round2(os.loadavg()[0] ?? 0);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = `${RESULTS_DIR}${name}.json`;
+  await writeFormatted(file, JSON.stringify(result));
+  const all = readResults();
+  writeFileSync(`${RESULTS_DIR}chart.svg`, renderChart(all));
+  await writeFormatted(`${RESULTS_DIR}performance.md`, performanceSection(all));
+  return file;
+}
+
+/** Written as the repository's Prettier settings format it, so `npm run check` stays green. */
+async function writeFormatted(file: string, text: string): Promise<void> {
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  writeFileSync(file, await prettier.format(text, { ...options, filepath: file }));
+}
+
+interface Summarized {
+  timestamp: string;
+  machine: Machine;
+  markdown: string;
+  durationSeconds: number;
+}
+
+const SECTIONS: Array<{ name: string; title: string; command: string }> = [
+  {
+    name: 'call-setup',
+    title:
+      "Call setup: callee's Accept → data channel open / first decoded remote video frame, both sides (ms)",
+    command: 'npm run bench:call',
+  },
+  {
+    name: 'file-transfer',
+    title: "File transfer: 200 MiB, receiver's accept → both sides done (MB/s)",
+    command: 'npm run bench:transfer',
+  },
+  {
+    name: 'signaling',
+    title: 'Signaling server: N clients in rooms of two, memory, CPU and relay latency',
+    command: 'npm run bench:signaling',
+  },
+];
+
+/**
+ * The README's Performance section, regenerated from the latest results (bench/results/performance.md):
+ * tables, machine, and the commands that produce them.
+ */
+export function performanceSection(results: Record<string, unknown>): string {
+  const parts = [
+    '## Performance',
+    '',
+    'Every figure is a ratio against baselines measured side by side, in the same run on the same machine:',
+    'a minimal tutorial implementation ("raw": getUserMedia, offer/answer and trickle ICE over a bare',
+    'Socket.IO relay; plain `RTCDataChannel` sends) and PeerJS 1.5 with its own server. How each is',
+    'measured, and the caveats: [bench/README.md](bench/README.md).',
+    '',
+    '![Duet ÷ baseline](bench/results/chart.svg)',
+    '',
+  ];
+  for (const section of SECTIONS) {
+    const r = results[section.name] as Summarized | undefined;
+    if (!r) continue;
+    parts.push(
+      `### ${section.title}`,
+      '',
+      r.markdown,
+      '',
+      `<sub>${r.timestamp.slice(0, 16).replace('T', ' ')} UTC · ${machineLine(r.machine)} · ` +
+        `\`${section.command}\` (${r.durationSeconds} s)</sub>`,
+      '',
+    );
+  }
+  parts.push(
+    "Reproduce (from a clean clone; needs Debian's `chromium`, which the script installs when run as root):",
+    '',
+    '```sh',
+    'npm ci',
+    'npm run bench              # all three; writes bench/results/*.json, chart.svg and this section',
+    'npm run bench:call         # or one at a time',
+    'npm run bench:transfer',
+    'npm run bench:signaling',
+    '```',
+    '',
+  );
+  return parts.join('\n');
+}
+
+/** Every result file present, by benchmark name. */
+export function readResults(): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of ['call-setup', 'file-transfer', 'signaling']) {
+    try {
+      out[name] = JSON.parse(readFileSync(`${RESULTS_DIR}${name}.json`, 'utf8'));
+    } catch {
+      // Not run yet.
+    }
+  }
+  return out;
+}
+
+/** A log line with the time since the process started, to stderr (stdout carries tables and JSON). */
+export function progress(message: string): void {
+  process.stderr.write(`[${(performance.now() / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+}

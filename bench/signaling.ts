@@ -1,0 +1,549 @@
+/**
+ * Signaling server under load: N concurrent clients (1k, 5k, 10k) in rooms of two, against
+ *
+ * - duet:   the real server (`packages/server/dist/main.js`), one process, in-memory store; each pair
+ *           joins a room and is put in a call (Duet relays only within an active call);
+ * - raw:    the tutorial Socket.IO relay (bench/baselines/raw-relay.ts);
+ * - peerjs: peerjs-server 1.x (`peer`, bench/baselines/peer-server.ts), clients on its WebSocket.
+ *
+ * For each system and N, a fresh server process; the clients live in 4 child processes (a process
+ * holds at most ~19k sockets here), all over loopback, WebSocket transport. Measured from outside:
+ * the server's resident memory (before clients, and idle with N clients → per client) and CPU time
+ * (during setup, idle, and the message window); then for `window` seconds every pair relays one
+ * small message (an ICE candidate) every `interval` ms, alternating direction, and the clients time
+ * each relay (both ends of a pair are in one process: one clock).
+ *
+ * Duet needs two settings for this to be possible from one machine: `--max-connections-per-ip`
+ * (default 20, every client here is 127.0.0.1). PeerJS needs `concurrent_limit` raised (default
+ * 5000). Nothing else is changed from the defaults.
+ *
+ *   npm run bench:signaling            (builds first)
+ *   npx tsx bench/signaling.ts --clients 1000,5000,10000 --window 10 --interval 2000
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  cpuSeconds,
+  rssBytes,
+  startBaseline,
+  startDuet,
+  stopProcess,
+  track,
+  type Server,
+} from './lib/processes.js';
+import {
+  fmt,
+  fmtRatio,
+  machine,
+  machineLine,
+  markdownTable,
+  BUILD_DIR,
+  progress,
+  table,
+  writeResult,
+} from './lib/report.js';
+import { summarizeProfile, type CpuProfile, type ProfileSummary } from './lib/profile.js';
+import type { WorkerConfig, WorkerMessage } from './lib/signaling-worker.js';
+import { median, percentile, ratio, round } from './lib/stats.js';
+
+const SYSTEMS = ['duet', 'raw', 'peerjs'] as const;
+type System = (typeof SYSTEMS)[number];
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const WORKER = fileURLToPath(new URL('./lib/signaling-worker.ts', import.meta.url));
+const WORKERS = 4;
+const SETTLE_MS = 5000;
+const SETUP_TIMEOUT_MS = 120_000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+}
+
+interface LoadResult {
+  system: System;
+  clients: number;
+  connected: number;
+  failed: number;
+  firstError: string | null;
+  setupSeconds: number;
+  rssBaseMiB: number;
+  rssIdleMiB: number;
+  /** (idle RSS − RSS before any client) ÷ connected clients. */
+  rssPerClientKiB: number;
+  rssAfterLoadMiB: number;
+  /** Server CPU, % of one core. */
+  cpuSetupPct: number;
+  cpuIdlePct: number;
+  cpuLoadPct: number;
+  /** The client processes' CPU during the window, % of one core (they share the two cores). */
+  clientCpuLoadPct: number;
+  messagesPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** The median of the window's per-second p99s (robust to one stall). */
+  p99MedianSecondMs: number;
+  p99PerSecond: number[];
+  maxMs: number;
+  /** Duet only, from its /metrics: V8 heap per client, and GC time during the message window. */
+  duet?: {
+    heapUsedBaseMiB: number;
+    heapUsedIdleMiB: number;
+    heapPerClientKiB: number;
+    externalPerClientKiB: number;
+    gcMsInWindow: Record<string, number>;
+  };
+  /** The message window on CLOCK_MONOTONIC (µs), to cut a server CPU profile to it. */
+  window: { fromUs: number; toUs: number };
+  sent: number;
+  received: number;
+}
+
+async function protocolVersion(): Promise<number> {
+  const url = pathToFileURL(`${ROOT}packages/protocol/dist/index.js`).href;
+  return ((await import(url)) as { PROTOCOL_VERSION: number }).PROTOCOL_VERSION;
+}
+
+function startServer(system: System, clients: number, nodeArgs: readonly string[] = []): Promise<Server> {
+  if (system === 'duet') {
+    // A short shutdown bound only makes teardown quicker (and lets a profiled server exit in time).
+    const args = ['--max-connections-per-ip', String(clients + 100), '--shutdown-timeout-ms', '2000'];
+    return startDuet(args, { nodeArgs });
+  }
+  if (system === 'raw') return startBaseline('bench/baselines/raw-relay.ts', [], nodeArgs);
+  return startBaseline(
+    'bench/baselines/peer-server.ts',
+    ['--concurrent-limit', String(clients + 100)],
+    nodeArgs,
+  );
+}
+
+/** Duet's own gauges (GET /metrics, Prometheus text): its V8 heap, and time spent in GC by kind. */
+async function duetGauges(
+  server: Server,
+): Promise<{ heapUsed: number; external: number; gcSeconds: Record<string, number> }> {
+  const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const gcSeconds: Record<string, number> = {};
+  for (const m of text.matchAll(/^duet_nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} (\S+)$/gm))
+    gcSeconds[m[1]!] = Number(m[2]);
+  return {
+    heapUsed: value('duet_nodejs_heap_size_used_bytes'),
+    external: value('duet_nodejs_external_memory_bytes'),
+    gcSeconds,
+  };
+}
+
+interface Worker {
+  child: ChildProcess;
+  exited: Promise<void>;
+  next<T extends WorkerMessage['type']>(
+    type: T,
+    timeoutMs: number,
+  ): Promise<Extract<WorkerMessage, { type: T }>>;
+}
+
+function spawnWorker(): Worker {
+  const child = fork(WORKER, [], {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  track(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    exited,
+    next: (type, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.off('message', onMessage);
+          reject(new Error(`worker ${child.pid}: no ${type} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onMessage = (message: WorkerMessage): void => {
+          if (message.type !== type) return;
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          resolve(message as never);
+        };
+        child.on('message', onMessage);
+        void exited.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`worker ${child.pid} exited`));
+        });
+      }),
+  };
+}
+
+async function measureLoad(
+  system: System,
+  clients: number,
+  windowMs: number,
+  intervalMs: number,
+  version: number,
+  profileDir?: string,
+): Promise<LoadResult> {
+  const nodeArgs = profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=500']
+    : [];
+  const server = await startServer(system, clients, nodeArgs);
+  const gauges = system === 'duet' ? (): ReturnType<typeof duetGauges> => duetGauges(server) : null;
+  const workers: Worker[] = [];
+  try {
+    const pairs = Math.floor(clients / 2);
+    const per = Math.ceil(pairs / WORKERS);
+    for (let w = 0; w < WORKERS && w * per < pairs; w++) workers.push(spawnWorker());
+    // Client processes loaded (tsx compiles them) before anything is measured.
+    await Promise.all(workers.map((w) => w.next('loaded', 30_000)));
+    await sleep(1000);
+    const rssBase = rssBytes(server.pid);
+    const gaugesBase = await gauges?.();
+    const cpuStart = cpuSeconds(server.pid);
+    const setupStart = performance.now();
+    for (const [w, worker] of workers.entries()) {
+      const config: WorkerConfig = {
+        system,
+        url: `http://127.0.0.1:${server.port}`,
+        first: w * per,
+        pairs: Math.min(per, pairs - w * per),
+        intervalMs,
+        windowMs,
+        setupTimeoutMs: SETUP_TIMEOUT_MS,
+        concurrency: 50,
+        protocolVersion: version,
+      };
+      worker.child.send({ type: 'start', config });
+    }
+    const ready = await Promise.all(workers.map((w) => w.next('ready', SETUP_TIMEOUT_MS + 30_000)));
+    const setupSeconds = (performance.now() - setupStart) / 1000;
+    const cpuAfterSetup = cpuSeconds(server.pid);
+    await sleep(SETTLE_MS);
+    const cpuAfterIdle = cpuSeconds(server.pid);
+    const rssIdle = rssBytes(server.pid);
+    const gaugesIdle = await gauges?.();
+    const connected = ready.reduce((sum, r) => sum + r.connected, 0);
+
+    const clientCpu = (): number => workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid!), 0);
+    const clientCpuStart = clientCpu();
+    const windowStart = performance.now();
+    const windowFromUs = Number(process.hrtime.bigint() / 1000n);
+    const results = workers.map((w) => w.next('result', windowMs + 30_000));
+    for (const w of workers) w.child.send({ type: 'measure' });
+    const done = await Promise.all(results);
+    const windowSeconds = (performance.now() - windowStart) / 1000;
+    const windowToUs = Number(process.hrtime.bigint() / 1000n);
+    const gaugesAfter = await gauges?.();
+    const cpuAfterLoad = cpuSeconds(server.pid);
+    const clientCpuLoad = clientCpu() - clientCpuStart;
+    const rssAfterLoad = rssBytes(server.pid);
+    const latencies = done.flatMap((r) => r.latenciesMs);
+    const sentAtMs = done.flatMap((r) => r.sentAtMs);
+    // p99 of each second of the window: one stall (a GC pause, a neighbour's burst) shows as one bad
+    // second; the median second is what the server sustains.
+    const seconds = Math.ceil(windowMs / 1000);
+    const bySecond: number[][] = Array.from({ length: seconds }, () => []);
+    sentAtMs.forEach((at, i) => bySecond[Math.min(seconds - 1, Math.floor(at / 1000))]!.push(latencies[i]!));
+    const p99PerSecond = bySecond.map((l) => round(percentile(l, 99), 1));
+    const sent = done.reduce((sum, r) => sum + r.sent, 0);
+    const MiB = 2 ** 20;
+    return {
+      system,
+      clients,
+      connected,
+      failed: ready.reduce((sum, r) => sum + r.failed, 0),
+      firstError: ready.find((r) => r.firstError)?.firstError ?? null,
+      setupSeconds: round(setupSeconds, 1),
+      rssBaseMiB: round(rssBase / MiB, 1),
+      rssIdleMiB: round(rssIdle / MiB, 1),
+      rssPerClientKiB: connected > 0 ? round((rssIdle - rssBase) / 1024 / connected, 1) : NaN,
+      rssAfterLoadMiB: round(rssAfterLoad / MiB, 1),
+      cpuSetupPct: round(((cpuAfterSetup - cpuStart) / setupSeconds) * 100),
+      cpuIdlePct: round(((cpuAfterIdle - cpuAfterSetup) / (SETTLE_MS / 1000)) * 100),
+      cpuLoadPct: round(((cpuAfterLoad - cpuAfterIdle) / windowSeconds) * 100),
+      clientCpuLoadPct: round((clientCpuLoad / windowSeconds) * 100),
+      messagesPerSecond: round(sent / (windowMs / 1000)),
+      p50Ms: round(percentile(latencies, 50), 2),
+      p99Ms: round(percentile(latencies, 99), 2),
+      p99MedianSecondMs: round(median(p99PerSecond), 2),
+      p99PerSecond,
+      maxMs: round(Math.max(...latencies), 1),
+      sent,
+      received: latencies.length,
+      ...(gaugesBase && gaugesIdle && gaugesAfter
+        ? {
+            duet: {
+              heapUsedBaseMiB: round(gaugesBase.heapUsed / MiB, 1),
+              heapUsedIdleMiB: round(gaugesIdle.heapUsed / MiB, 1),
+              heapPerClientKiB: round((gaugesIdle.heapUsed - gaugesBase.heapUsed) / 1024 / connected, 1),
+              externalPerClientKiB: round((gaugesIdle.external - gaugesBase.external) / 1024 / connected, 1),
+              gcMsInWindow: Object.fromEntries(
+                Object.entries(gaugesAfter.gcSeconds).map(([kind, sec]) => [
+                  kind,
+                  round((sec - (gaugesIdle.gcSeconds[kind] ?? 0)) * 1000),
+                ]),
+              ),
+            },
+          }
+        : {}),
+      window: { fromUs: windowFromUs, toUs: windowToUs },
+    };
+  } finally {
+    for (const w of workers) if (w.child.connected) w.child.send({ type: 'exit' });
+    await Promise.all(workers.map((w) => stopProcess(w.child, w.exited)));
+    await server.stop();
+  }
+}
+
+export interface SignalingOptions {
+  clients?: number[];
+  windowSeconds?: number;
+  intervalMs?: number;
+  /** One more run of duet and raw at the largest N under `node --cpu-prof` (not counted). */
+  profileServer?: boolean;
+}
+
+/** Run `system` once more with the server under the V8 profiler; summarise the message window. */
+async function profiledServer(
+  system: System,
+  clients: number,
+  windowMs: number,
+  intervalMs: number,
+  version: number,
+): Promise<ProfileSummary | null> {
+  const dir = `${BUILD_DIR}server-profile-${system}-${process.pid}/`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const r = await measureLoad(system, clients, windowMs, intervalMs, version, dir);
+  // The server writes its profile when it exits (it was stopped with SIGTERM).
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return null;
+  const profile = JSON.parse(readFileSync(`${dir}${file}`, 'utf8')) as CpuProfile;
+  return {
+    ...summarizeProfile(profile, `${dir}${file}`, { from: r.window.fromUs, to: r.window.toUs }),
+    renderer: {},
+  };
+}
+
+export async function main(options: SignalingOptions = {}): Promise<void> {
+  const sizes = (options.clients ?? arg('--clients', '1000,5000,10000').split(',').map(Number)).filter(
+    (n) => n >= 2,
+  );
+  const windowMs = (options.windowSeconds ?? Number(arg('--window', '10'))) * 1000;
+  const intervalMs = options.intervalMs ?? Number(arg('--interval', '2000'));
+  const profileServer = options.profileServer ?? process.argv.includes('--profile-server');
+  const info = machine();
+  info.chromium = null;
+  const version = await protocolVersion();
+  progress(
+    `signaling: ${sizes.join(', ')} clients × ${SYSTEMS.join(', ')}; ${windowMs / 1000} s window, ` +
+      `one message per pair every ${intervalMs} ms`,
+  );
+  const started = Date.now();
+  const all: LoadResult[] = [];
+  for (const [i, clients] of sizes.entries()) {
+    const order = [...SYSTEMS.slice(i % 3), ...SYSTEMS.slice(0, i % 3)];
+    for (const system of order) {
+      try {
+        const r = await measureLoad(system, clients, windowMs, intervalMs, version);
+        all.push(r);
+        progress(
+          `${system.padEnd(6)} ${clients} clients: ${r.connected} connected in ${r.setupSeconds} s` +
+            `${r.failed ? ` (${r.failed} failed: ${r.firstError})` : ''}; ${r.rssPerClientKiB} KiB/client; ` +
+            `cpu ${r.cpuLoadPct}%; p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (${r.received}/${r.sent})`,
+        );
+      } catch (error) {
+        progress(
+          `${system} ${clients} clients FAILED: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+  }
+
+  const serverProfiles: Partial<Record<System, ProfileSummary>> = {};
+  if (profileServer) {
+    for (const system of ['duet', 'raw'] as const) {
+      try {
+        const p = await profiledServer(system, Math.max(...sizes), windowMs, intervalMs, version);
+        if (p) serverProfiles[system] = p;
+        progress(
+          `profiled ${system} server: ${p ? `${p.busyMs} ms busy in the window` : 'no profile written'}`,
+        );
+      } catch (error) {
+        progress(`profiled ${system} FAILED: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+
+  const get = (system: System, clients: number): LoadResult | undefined =>
+    all.find((r) => r.system === system && r.clients === clients);
+  const largest = Math.max(...sizes);
+  const at = (system: System): LoadResult | undefined => get(system, largest);
+  const r = (
+    key: 'rssPerClientKiB' | 'p99Ms' | 'p50Ms' | 'p99MedianSecondMs' | 'cpuLoadPct',
+    vs: 'raw' | 'peerjs',
+  ): number | null => ratio(at('duet')?.[key] ?? NaN, at(vs)?.[key] ?? NaN);
+  const k = `${largest / 1000}k`;
+  const metrics = {
+    memoryPerClient: {
+      label: `Memory per idle client, ${k} clients`,
+      short: `Memory per idle client, ${k}`,
+      unit: 'KiB',
+      better: 'lower',
+      duet: at('duet')?.rssPerClientKiB ?? null,
+      raw: at('raw')?.rssPerClientKiB ?? null,
+      peerjs: at('peerjs')?.rssPerClientKiB ?? null,
+      ratio_vs_raw: r('rssPerClientKiB', 'raw'),
+      ratio_vs_peerjs: r('rssPerClientKiB', 'peerjs'),
+      /** Of Duet's, what its V8 heap holds (from its /metrics). */
+      duetHeapPerClientKiB: at('duet')?.duet?.heapPerClientKiB ?? null,
+    },
+    relayP99: {
+      label: `Relay latency p99, ${k} clients`,
+      short: `Relay latency p99, ${k}`,
+      unit: 'ms',
+      better: 'lower',
+      duet: at('duet')?.p99Ms ?? null,
+      raw: at('raw')?.p99Ms ?? null,
+      peerjs: at('peerjs')?.p99Ms ?? null,
+      ratio_vs_raw: r('p99Ms', 'raw'),
+      ratio_vs_peerjs: r('p99Ms', 'peerjs'),
+      absoluteTarget: { max: 20, unit: 'ms', met: (at('duet')?.p99Ms ?? Infinity) < 20 },
+    },
+    serverCpu: {
+      label: `Server CPU while relaying, ${k} clients`,
+      short: `Server CPU relaying, ${k}`,
+      unit: '% of a core',
+      better: 'lower',
+      duet: at('duet')?.cpuLoadPct ?? null,
+      raw: at('raw')?.cpuLoadPct ?? null,
+      peerjs: at('peerjs')?.cpuLoadPct ?? null,
+      ratio_vs_raw: r('cpuLoadPct', 'raw'),
+      ratio_vs_peerjs: r('cpuLoadPct', 'peerjs'),
+    },
+  };
+
+  const headers = [
+    'system',
+    'clients',
+    'connected',
+    'setup s',
+    'RSS base→idle MiB',
+    'KiB/client',
+    'CPU % setup/idle/relay',
+    'msg/s',
+    'p50 ms',
+    'p99 ms',
+    'p99 median s',
+    'max ms',
+    'client CPU %',
+  ];
+  const rows: string[][] = [];
+  for (const clients of sizes) {
+    for (const system of SYSTEMS) {
+      const x = get(system, clients);
+      if (!x) {
+        rows.push([system, String(clients), 'failed', '', '', '', '', '', '', '', '', '', '']);
+        continue;
+      }
+      rows.push([
+        system,
+        String(clients),
+        `${x.connected}${x.failed ? ` (−${x.failed})` : ''}`,
+        fmt(x.setupSeconds, 1),
+        `${fmt(x.rssBaseMiB)}→${fmt(x.rssIdleMiB)}`,
+        fmt(x.rssPerClientKiB, 1),
+        `${fmt(x.cpuSetupPct)}/${fmt(x.cpuIdlePct)}/${fmt(x.cpuLoadPct)}`,
+        fmt(x.messagesPerSecond),
+        fmt(x.p50Ms, 2),
+        fmt(x.p99Ms, 2),
+        fmt(x.p99MedianSecondMs, 2),
+        fmt(x.maxMs, 1),
+        fmt(x.clientCpuLoadPct),
+      ]);
+    }
+  }
+  const ratioRows = [
+    [
+      `duet ÷ raw (${k})`,
+      '',
+      '',
+      '',
+      '',
+      fmtRatio(metrics.memoryPerClient.ratio_vs_raw),
+      fmtRatio(metrics.serverCpu.ratio_vs_raw),
+      '',
+      fmtRatio(r('p50Ms', 'raw')),
+      fmtRatio(metrics.relayP99.ratio_vs_raw),
+      fmtRatio(r('p99MedianSecondMs', 'raw')),
+      '',
+      '',
+    ],
+    [
+      `duet ÷ peerjs (${k})`,
+      '',
+      '',
+      '',
+      '',
+      fmtRatio(metrics.memoryPerClient.ratio_vs_peerjs),
+      fmtRatio(metrics.serverCpu.ratio_vs_peerjs),
+      '',
+      fmtRatio(r('p50Ms', 'peerjs')),
+      fmtRatio(metrics.relayP99.ratio_vs_peerjs),
+      fmtRatio(r('p99MedianSecondMs', 'peerjs')),
+      '',
+      '',
+    ],
+  ];
+  rows.push(...ratioRows);
+  const result = {
+    benchmark: 'signaling',
+    timestamp: new Date().toISOString(),
+    machine: info,
+    config: {
+      clients: sizes,
+      windowSeconds: windowMs / 1000,
+      intervalMs,
+      clientProcesses: WORKERS,
+      settleMs: SETTLE_MS,
+      transport: 'WebSocket only, loopback',
+      duetFlags:
+        '--max-connections-per-ip N+100, --shutdown-timeout-ms 2000 (teardown only); else defaults: in-memory store, log level info',
+      peerjsOptions: 'concurrent_limit N+100 (else defaults)',
+      message: 'one ICE candidate (~120 bytes of JSON) per pair every interval, alternating direction',
+    },
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    metrics,
+    results: all,
+    ...(profileServer ? { serverProfile: serverProfiles } : {}),
+    markdown: markdownTable(headers, rows),
+  };
+  const file = await writeResult('signaling', result);
+  console.log(
+    `\nSignaling — N clients in rooms of two; relay of one message per pair every ${intervalMs} ms\n`,
+  );
+  console.log(table(headers, rows));
+  for (const x of all.filter((y) => y.duet)) {
+    console.log(
+      `duet ${x.clients}: heap ${x.duet!.heapUsedBaseMiB}→${x.duet!.heapUsedIdleMiB} MiB ` +
+        `(${x.duet!.heapPerClientKiB} KiB/client on the V8 heap), GC in the window ${JSON.stringify(x.duet!.gcMsInWindow)} ms`,
+    );
+  }
+  for (const [system, p] of Object.entries(serverProfiles)) {
+    const top = p.topFunctions.slice(0, 8).map((f) => `${f.fn} ${f.ms} ms`);
+    console.log(
+      `server profile ${system} (message window): busy ${p.busyMs}/${p.spanMs} ms; ${top.join('; ')}`,
+    );
+  }
+  console.log(`\n${machineLine(info)}\n${file}`);
+  console.log(JSON.stringify({ benchmark: 'signaling', metrics }));
+  if (!at('duet')) throw new Error(`the Duet run with ${largest} clients failed`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
