@@ -82,6 +82,23 @@ export const ConfigSchema = z.object({
   turnMaxPort: wholeNumber(1024, 65535).default(65535),
   /** STUN/TURN servers handed to clients on join (JSON array of RTCIceServer). None by default. */
   iceServers: z.preprocess(parseJsonText, z.array(IceServerSchema)).default([]),
+  /**
+   * Redis for running several Duet processes together (rooms, presence, calls and the Socket.IO
+   * adapter shared). Unset: one process, state in memory.
+   */
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Which official Socket.IO Redis adapter carries events between the processes. */
+  redisAdapter: z.enum(['sharded', 'streams']).default('sharded'),
+  /** This process's name in logs and metrics (with Redis); default host name and process id. */
+  nodeName: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores')
+    .optional(),
+  /** With Redis: a process silent this long is dead, and its users lose their connection. */
+  nodeTimeoutMs: wholeNumber(1000, 60_000).default(5000),
 });
 
 export type ServerConfig = z.output<typeof ConfigSchema>;
@@ -275,6 +292,30 @@ const OPTIONS: ReadonlyArray<{ key: keyof ServerConfig; flag: string; env: strin
   },
   { key: 'turnMinPort', flag: '--turn-min-port <n>', env: 'DUET_TURN_MIN_PORT', help: 'lowest relay port' },
   { key: 'turnMaxPort', flag: '--turn-max-port <n>', env: 'DUET_TURN_MAX_PORT', help: 'highest relay port' },
+  {
+    key: 'redisUrl',
+    flag: '--redis-url <url>',
+    env: 'DUET_REDIS_URL',
+    help: 'redis:// URL: share state with other Duet processes (unset: one process, in memory)',
+  },
+  {
+    key: 'redisAdapter',
+    flag: '--redis-adapter <kind>',
+    env: 'DUET_REDIS_ADAPTER',
+    help: 'sharded|streams (Socket.IO Redis adapter)',
+  },
+  {
+    key: 'nodeName',
+    flag: '--node-name <name>',
+    env: 'DUET_NODE_NAME',
+    help: 'name of this process in logs and metrics (default: host-pid)',
+  },
+  {
+    key: 'nodeTimeoutMs',
+    flag: '--node-timeout-ms <ms>',
+    env: 'DUET_NODE_TIMEOUT_MS',
+    help: 'a process whose heartbeat is older is dead (with Redis)',
+  },
 ];
 
 /** For the README and its test: every option's flag and environment variable. */
@@ -326,6 +367,7 @@ export function describeConfig(config: ServerConfig): Record<string, unknown> {
   return {
     ...config,
     turnSecret: config.turnSecret ? '***' : undefined,
+    redisUrl: config.redisUrl?.replace(/\/\/([^@/]*)@/, '//***@'),
     iceServers: config.iceServers.map((s) => ({ ...s, credential: s.credential ? '***' : undefined })),
   };
 }

@@ -1,6 +1,10 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Prometheus metrics of one process. Gauges that mirror the store are refreshed on scrape. */
+/**
+ * Prometheus metrics of one process. Gauges that mirror the store are refreshed on scrape (with
+ * Redis they count the whole cluster; the counters count this process). With a node name every
+ * series carries `node="…"`, so the processes of one deployment can be told apart.
+ */
 export class Metrics {
   readonly registry = new Registry();
   readonly sockets = new Gauge({
@@ -43,7 +47,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  constructor(nodeName?: string) {
+    if (nodeName !== undefined) this.registry.setDefaultLabels({ node: nodeName });
     collectDefaultMetrics({ register: this.registry, prefix: 'duet_' });
   }
 }

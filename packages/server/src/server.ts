@@ -13,6 +13,8 @@ import { Metrics } from './metrics.js';
 import { Dispatcher } from './signaling/dispatcher.js';
 import { SignalingService } from './signaling/service.js';
 import type { DuetIo } from './signaling/types.js';
+import { RedisCluster, defaultNodeName } from './cluster/cluster.js';
+import { Reconciler } from './cluster/reconcile.js';
 import { MemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
 
@@ -21,6 +23,8 @@ export interface DuetServer {
   readonly io: DuetIo;
   readonly http: HttpServer;
   readonly metrics: Metrics;
+  /** This process's name in logs and metrics when it shares state through Redis. */
+  readonly nodeName: string | undefined;
   /** The bound address (after start). */
   address(): AddressInfo;
   /** http(s)://host:port of the bound address, for clients on this machine. */
@@ -43,9 +47,25 @@ export async function startDuetServer(
   options: StartOptions = {},
 ): Promise<DuetServer> {
   const config = parseConfig(input);
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const store = options.store ?? new MemoryStore();
-  const metrics = new Metrics();
+  const nodeName = config.redisUrl ? (config.nodeName ?? defaultNodeName()) : undefined;
+  // With several processes, every log line says which one wrote it.
+  const baseLogger = options.logger ?? createLogger(config.logLevel);
+  const logger = nodeName === undefined ? baseLogger : baseLogger.child({ node: nodeName });
+  // Without a Redis URL nothing below touches Redis: one process, state in memory.
+  const cluster = config.redisUrl
+    ? new RedisCluster(
+        {
+          redisUrl: config.redisUrl,
+          adapter: config.redisAdapter,
+          nodeName: nodeName ?? defaultNodeName(),
+          nodeTimeoutMs: config.nodeTimeoutMs,
+          reconnectGraceMs: config.reconnectGraceMs,
+        },
+        logger.child({ part: 'cluster' }),
+      )
+    : undefined;
+  const store = options.store ?? cluster?.store ?? new MemoryStore();
+  const metrics = new Metrics(nodeName);
   const connections = new ConnectionCounter(config.maxConnectionsPerIp);
   let state: 'starting' | 'ready' | 'closing' = 'starting';
 
@@ -64,7 +84,7 @@ export async function startDuetServer(
     createRequestHandler(
       {
         isLive: () => true,
-        isReady: async () => state === 'ready',
+        isReady: async () => state === 'ready' && (cluster?.healthy() ?? true),
         metrics: async () => {
           await service.refreshMetrics();
           return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
@@ -75,15 +95,22 @@ export async function startDuetServer(
   );
   const io: DuetIo = new Server(http, {
     serveClient: false,
+    ...(cluster ? { adapter: cluster.adapter } : {}),
     maxHttpBufferSize: LIMITS.maxSignalingPayloadBytes,
     pingInterval: 15_000,
     pingTimeout: 10_000,
     // Socket.IO replays what a briefly disconnected client missed (events, rooms, data); a longer
-    // absence falls back to our own session resume within the reconnect grace.
-    connectionStateRecovery: {
-      maxDisconnectionDuration: Math.min(config.reconnectGraceMs, 120_000),
-      skipMiddlewares: true,
-    },
+    // absence falls back to our own session resume within the reconnect grace. Across processes
+    // only the Streams adapter can replay (it keeps sessions in Redis); the pub/sub adapter cannot,
+    // and with it every emit to a socket would wait for a Redis round trip for nothing.
+    ...(cluster && config.redisAdapter !== 'streams'
+      ? {}
+      : {
+          connectionStateRecovery: {
+            maxDisconnectionDuration: Math.min(config.reconnectGraceMs, 120_000),
+            skipMiddlewares: true,
+          },
+        }),
     allowRequest: (request, callback) => {
       if (state === 'closing') return callback('server_shutting_down', false);
       if (!isOriginAllowed(request.headers.origin, request.headers.host, config.allowedOrigins)) {
@@ -115,6 +142,7 @@ export async function startDuetServer(
     { ...config, ice: turn.settings },
     logger.child({ part: 'signaling' }),
     metrics,
+    cluster?.scheduler,
   );
   const dispatcher = new Dispatcher(service.handlers, { ...config, logger, metrics });
 
@@ -145,6 +173,12 @@ export async function startDuetServer(
     }
   });
 
+  if (cluster) {
+    const reconciler = new Reconciler(io, cluster.store, service, logger.child({ part: 'cluster' }));
+    await cluster.start({ reconcile: (urgent) => reconciler.reconcile(urgent) });
+    logger.info({ nodeId: cluster.nodeId, adapter: config.redisAdapter }, 'sharing state through Redis');
+  }
+
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.host, () => {
@@ -162,6 +196,7 @@ export async function startDuetServer(
     io,
     http,
     metrics,
+    nodeName,
     address,
     url: () => {
       const { address: host, port, family } = address();
@@ -181,8 +216,12 @@ export async function startDuetServer(
     logger.info('shutting down');
     io.emit('server:shutdown', { retryAfterMs: RESTART_RETRY_AFTER_MS });
     const graceful = new Promise<void>((resolve) => {
-      // io.close() disconnects every socket and closes the HTTP server.
-      void io.close(() => resolve());
+      // io.close() disconnects every socket and closes the HTTP server. With Redis it also
+      // unsubscribes the adapter, which fails while Redis is away: the bound below still holds.
+      io.close(() => resolve()).catch((error: unknown) => {
+        logger.warn({ err: error }, 'closing Socket.IO failed');
+        resolve();
+      });
     });
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => {
@@ -191,6 +230,7 @@ export async function startDuetServer(
     await Promise.race([graceful, bound]);
     clearTimeout(timer);
     http.closeAllConnections();
+    await cluster?.close();
     await turn.supervisor?.stop();
     logger.info('closed');
   }

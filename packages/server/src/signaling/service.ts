@@ -15,9 +15,15 @@ import { newId, newSessionToken } from '../ids.js';
 import { iceServersFor, type IceServerSettings } from '../turn/ice-servers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { userState, type Store, type StoredCall, type StoredUser } from '../store/types.js';
+import { LocalScheduler, timerKeys, type Scheduler } from '../cluster/scheduler.js';
+import {
+  userState,
+  type RestoreClaim,
+  type Store,
+  type StoredCall,
+  type StoredUser,
+} from '../store/types.js';
 import type { EventHandlers } from './dispatcher.js';
-import { KeyedTimers } from './keyed-timers.js';
 import { roomChannel, userChannel, type DuetIo, type DuetSocket } from './types.js';
 
 export interface SignalingOptions {
@@ -42,12 +48,16 @@ const DELIBERATE_DISCONNECTS = new Set(['client namespace disconnect', 'server n
  * with `call:ended`, and presence updates follow.
  */
 export class SignalingService {
-  private readonly timers = new KeyedTimers();
   private readonly iceRefreshLimiter = new RateLimiterMemory({
     points: DEFAULTS.iceRefreshPerMinute,
     duration: 60,
   });
   private closing = false;
+  /**
+   * Ring timeouts and reconnect graces. In one process, plain timers; with Redis, timers in Redis
+   * that any node runs when due, so they outlive the node that set them.
+   */
+  private readonly timers: Scheduler;
 
   constructor(
     private readonly io: DuetIo,
@@ -55,7 +65,11 @@ export class SignalingService {
     private readonly options: SignalingOptions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
-  ) {}
+    scheduler?: Scheduler,
+  ) {
+    this.timers = scheduler ?? new LocalScheduler(logger);
+    this.timers.start((key, payload) => this.timerDue(key, payload));
+  }
 
   /** The dispatcher's table: one method per client event. */
   readonly handlers: EventHandlers = {
@@ -70,12 +84,6 @@ export class SignalingService {
     'ice:refresh': (socket) => this.refreshIceServers(socket),
     'call:restore': (socket, request) => this.restoreCall(socket, request),
   };
-
-  /** Claims of `call:restore` waiting for the other party, by call id. */
-  private readonly restoreClaims = new Map<
-    string,
-    { userId: string; room: string; key: string; role: 'caller' | 'callee' }
-  >();
 
   // ---------------------------------------------------------------------------------------------
   // Rooms and sessions
@@ -108,9 +116,9 @@ export class SignalingService {
     if (socket.data.userId) return fail('already_in_room', 'This connection already speaks for a user.');
     const user = await this.store.findUserBySessionToken(request.sessionToken);
     if (!user) return fail('session_expired', 'The session has ended; join the room again.');
-    this.timers.clear(graceKey(user.id));
+    await this.timers.clear(graceKey(user.id));
     const previousSocketId = user.socketId;
-    await this.store.updateConnection(user.id, socket.id, true);
+    await this.store.takeOverConnection(user.id, socket.id);
     if (previousSocketId !== socket.id) {
       // The old connection (another tab, or one the server has not noticed is dead) stops speaking
       // for this user. Its disconnect is then ignored because the store names the new socket.
@@ -132,8 +140,12 @@ export class SignalingService {
       for (const channel of socket.rooms) if (channel !== socket.id) void socket.leave(channel);
       return;
     }
-    this.timers.clear(graceKey(userId));
-    await this.store.updateConnection(userId, socket.id, true);
+    await this.markReconnected(userId, socket.id);
+  }
+
+  /** The user's socket speaks for them again: connected, grace cancelled (unless it was replaced). */
+  async markReconnected(userId: string, socketId: string): Promise<void> {
+    if (await this.store.setConnected(userId, socketId, true)) await this.timers.clear(graceKey(userId));
   }
 
   private async leave(socket: DuetSocket): Promise<AckOf<'room:leave'>> {
@@ -153,13 +165,26 @@ export class SignalingService {
       await this.removeFromRoom(userId);
       return;
     }
-    await this.store.updateConnection(userId, socket.id, false);
     this.logger.info({ userId, reason }, 'connection lost; holding the seat');
-    this.timers.set(graceKey(userId), this.options.reconnectGraceMs, () => {
-      void this.graceExpired(userId, socket.id).catch((error: unknown) =>
-        this.logger.error({ err: error, userId }, 'grace expiry failed'),
-      );
-    });
+    await this.markDisconnected(userId, socket.id);
+  }
+
+  /**
+   * The user's connection is gone: hold the seat (and call) for the reconnect grace. A compare-and-set
+   * on the socket, because the news can come late: another node may have resumed the session since
+   * (and a grace timer armed then would end the resumed call).
+   */
+  async markDisconnected(userId: string, socketId: string): Promise<void> {
+    if (!(await this.store.setConnected(userId, socketId, false))) return;
+    await this.timers.set(graceKey(userId), this.options.reconnectGraceMs, socketId);
+  }
+
+  /** A timer is due (here, or on whichever node took it from Redis). */
+  private async timerDue(key: string, payload: string): Promise<void> {
+    if (this.closing) return;
+    const [kind, id] = splitKey(key);
+    if (kind === 'ring') await this.endCall(id, 'timeout', undefined, undefined, 'ringing');
+    else if (kind === 'grace') await this.graceExpired(id, payload);
   }
 
   private async graceExpired(userId: string, socketId: string): Promise<void> {
@@ -172,18 +197,25 @@ export class SignalingService {
   private async removeFromRoom(userId: string): Promise<void> {
     const call = await this.store.getCallOfUser(userId);
     if (call) await this.endCall(call.id, 'peer_left', userId, userId);
-    this.timers.clear(graceKey(userId));
+    await this.timers.clear(graceKey(userId));
     const user = await this.store.removeUser(userId);
     if (!user) return;
     const channel = userChannel(userId);
-    for (const socket of await this.io.in(channel).fetchSockets()) socket.data.userId = undefined;
-    this.io.in(channel).socketsLeave([roomChannel(user.room), channel]);
     this.logger.info({ userId, room: user.room }, 'left');
-    this.io.to(roomChannel(user.room)).emit('presence', {
-      room: user.room,
-      change: 'left',
-      user: { id: user.id, name: user.name, state: 'free' },
-    });
+    // Presence before the cleanup below, which asks every node and may fail while Redis is away.
+    this.io
+      .to(roomChannel(user.room))
+      .except(channel)
+      .emit('presence', {
+        room: user.room,
+        change: 'left',
+        user: { id: user.id, name: user.name, state: 'free' },
+      });
+    try {
+      for (const socket of await this.io.in(channel).fetchSockets()) socket.data.userId = undefined;
+    } finally {
+      this.io.in(channel).socketsLeave([roomChannel(user.room), channel]);
+    }
   }
 
   private bindSocket(socket: DuetSocket, user: StoredUser): void {
@@ -220,11 +252,7 @@ export class SignalingService {
         ? fail('already_in_call', 'You are already in a call.')
         : fail('busy', `${callee.name} is in another call.`);
     }
-    this.timers.set(ringKey(call.id), this.options.ringTimeoutMs, () => {
-      void this.endCall(call.id, 'timeout').catch((error: unknown) =>
-        this.logger.error({ err: error, callId: call.id }, 'ring timeout failed'),
-      );
-    });
+    await this.timers.set(ringKey(call.id), this.options.ringTimeoutMs);
     this.logger.info({ callId: call.id, caller: caller.id, callee: callee.id }, 'ringing');
     const [callerPublic, calleePublic] = await Promise.all([
       this.publicUser(caller),
@@ -251,7 +279,7 @@ export class SignalingService {
       return fail('invalid_call_state', 'Only the person being called can accept.');
     const active = await this.store.activateCall(call.id);
     if (!active) return fail('invalid_call_state', 'This call is no longer ringing.');
-    this.timers.clear(ringKey(call.id));
+    await this.timers.clear(ringKey(call.id));
     const [caller, callee] = await Promise.all([
       this.store.getUser(call.callerId),
       this.store.getUser(call.calleeId),
@@ -313,10 +341,11 @@ export class SignalingService {
     reason: CallEndReason,
     by?: string,
     departing?: string,
+    onlyIf?: StoredCall['state'],
   ): Promise<void> {
-    const call = await this.store.endCall(callId);
+    const call = await this.store.endCall(callId, onlyIf);
     if (!call) return;
-    this.timers.clear(ringKey(call.id));
+    if (call.state === 'ringing') await this.timers.clear(ringKey(call.id));
     this.metrics.callsEnded.inc({ reason });
     this.logger.info({ callId, reason, by }, 'call ended');
     const event = by === undefined ? { callId, reason } : { callId, reason, by };
@@ -366,19 +395,10 @@ export class SignalingService {
     const me = await this.currentUser(socket);
     if (!me) return fail('not_in_room', 'Join the room first.');
     if (await this.store.getCallOfUser(me.id)) return fail('already_in_call', 'You are already in a call.');
-    const claim = this.restoreClaims.get(request.callId);
-    if (!claim || claim.userId === me.id) {
-      this.restoreClaims.set(request.callId, {
-        userId: me.id,
-        room: me.room,
-        key: request.key,
-        role: request.role,
-      });
-      this.timers.set(`restore:${request.callId}`, RESTORE_CLAIM_TTL_MS, () =>
-        this.restoreClaims.delete(request.callId),
-      );
-      return ok({ state: 'waiting', peer: null });
-    }
+    // The claims live in the store: the two parties may be connected to different nodes.
+    const mine: RestoreClaim = { userId: me.id, room: me.room, key: request.key, role: request.role };
+    const claim = await this.store.claimRestore(request.callId, mine, RESTORE_CLAIM_TTL_MS);
+    if (!claim) return ok({ state: 'waiting', peer: null });
     const matches =
       claim.room === me.room &&
       claim.role !== request.role &&
@@ -386,8 +406,8 @@ export class SignalingService {
       timingSafeEqual(Buffer.from(claim.key), Buffer.from(request.key));
     if (!matches) return fail('call_not_found', 'There is no such call to restore.');
     const other = await this.store.getUser(claim.userId);
-    if (!other) {
-      this.restoreClaims.delete(request.callId);
+    // Taking the claim decides between two racing matches: only one restores the call.
+    if (!(await this.store.takeRestoreClaim(request.callId, claim)) || !other) {
       return fail('call_not_found', 'The other person is gone.');
     }
     const caller = request.role === 'caller' ? me : other;
@@ -403,8 +423,6 @@ export class SignalingService {
     });
     if (!outcome.ok) return fail('busy', 'One of you is in another call.');
     await this.store.activateCall(request.callId);
-    this.restoreClaims.delete(request.callId);
-    this.timers.clear(`restore:${request.callId}`);
     this.logger.info({ callId: request.callId }, 'call restored');
     const [mePublic, otherPublic] = await Promise.all([this.publicUser(me), this.publicUser(other)]);
     this.io.to(userChannel(other.id)).emit('call:restored', { callId: request.callId, peer: mePublic });
@@ -501,11 +519,17 @@ export class SignalingService {
   /** Stop timers and ignore disconnects: the process is going away. */
   close(): void {
     this.closing = true;
-    this.timers.clearAll();
+    this.timers.close();
   }
 }
 
-const ringKey = (callId: string): string => `ring:${callId}`;
+const ringKey = timerKeys.ring;
+const graceKey = timerKeys.grace;
 /** How long a lone `call:restore` claim waits for the other party. */
 const RESTORE_CLAIM_TTL_MS = 60_000;
-const graceKey = (userId: string): string => `grace:${userId}`;
+
+/** `kind:id` → [kind, id] (ids never contain a colon, but split at the first one regardless). */
+function splitKey(key: string): [string, string] {
+  const at = key.indexOf(':');
+  return at < 0 ? [key, ''] : [key.slice(0, at), key.slice(at + 1)];
+}

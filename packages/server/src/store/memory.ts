@@ -1,4 +1,12 @@
-import type { CreateCallOutcome, JoinOutcome, Store, StoreCounts, StoredCall, StoredUser } from './types.js';
+import type {
+  CreateCallOutcome,
+  JoinOutcome,
+  RestoreClaim,
+  Store,
+  StoreCounts,
+  StoredCall,
+  StoredUser,
+} from './types.js';
 
 /**
  * The default store: plain maps in this process. Each method runs to completion without awaiting,
@@ -11,6 +19,7 @@ export class MemoryStore implements Store {
   private readonly rooms = new Map<string, Set<string>>();
   private readonly calls = new Map<string, StoredCall>();
   private readonly callByUser = new Map<string, string>();
+  private readonly claims = new Map<string, { claim: RestoreClaim; expiresAt: number }>();
 
   async addUser(user: StoredUser, capacity: number): Promise<JoinOutcome> {
     const members = this.rooms.get(user.room) ?? new Set<string>();
@@ -51,9 +60,16 @@ export class MemoryStore implements Store {
     });
   }
 
-  async updateConnection(userId: string, socketId: string, connected: boolean): Promise<void> {
+  async takeOverConnection(userId: string, socketId: string): Promise<void> {
     const user = this.users.get(userId);
-    if (user) Object.assign(user, { socketId, connected });
+    if (user) Object.assign(user, { socketId, connected: true });
+  }
+
+  async setConnected(userId: string, socketId: string, connected: boolean): Promise<boolean> {
+    const user = this.users.get(userId);
+    if (user?.socketId !== socketId) return false;
+    user.connected = connected;
+    return true;
   }
 
   async createCall(call: StoredCall): Promise<CreateCallOutcome> {
@@ -82,13 +98,35 @@ export class MemoryStore implements Store {
     return { ...call };
   }
 
-  async endCall(callId: string): Promise<StoredCall | undefined> {
+  async endCall(callId: string, onlyIf?: StoredCall['state']): Promise<StoredCall | undefined> {
     const call = this.calls.get(callId);
-    if (!call) return undefined;
+    if (!call || (onlyIf !== undefined && call.state !== onlyIf)) return undefined;
     this.calls.delete(callId);
     this.callByUser.delete(call.callerId);
     this.callByUser.delete(call.calleeId);
     return { ...call };
+  }
+
+  async claimRestore(callId: string, claim: RestoreClaim, ttlMs: number): Promise<RestoreClaim | undefined> {
+    const now = Date.now();
+    // Expired claims go when touched; the sweep keeps the map from growing with abandoned ones.
+    for (const [id, entry] of this.claims) if (entry.expiresAt <= now) this.claims.delete(id);
+    const current = this.claims.get(callId);
+    if (current && current.claim.userId !== claim.userId) return { ...current.claim };
+    this.claims.set(callId, { claim: { ...claim }, expiresAt: now + ttlMs });
+    return undefined;
+  }
+
+  async takeRestoreClaim(callId: string, claim: RestoreClaim): Promise<boolean> {
+    const current = this.claims.get(callId);
+    if (!current || current.expiresAt <= Date.now()) return false;
+    const same =
+      current.claim.userId === claim.userId &&
+      current.claim.room === claim.room &&
+      current.claim.key === claim.key &&
+      current.claim.role === claim.role;
+    if (same) this.claims.delete(callId);
+    return same;
   }
 
   async counts(): Promise<StoreCounts> {

@@ -26,6 +26,14 @@ export interface StoredCall {
 export type JoinOutcome = { ok: true } | { ok: false; reason: 'room_full' };
 export type CreateCallOutcome = { ok: true } | { ok: false; reason: 'caller_busy' | 'callee_busy' };
 
+/** A `call:restore` claim waiting for the other party of a call the server forgot. */
+export interface RestoreClaim {
+  userId: string;
+  room: string;
+  key: string;
+  role: 'caller' | 'callee';
+}
+
 export interface StoreCounts {
   rooms: number;
   users: number;
@@ -47,8 +55,14 @@ export interface Store {
   findUserBySessionToken(token: string): Promise<StoredUser | undefined>;
   /** Members of a room in join order. */
   listRoom(room: string): Promise<StoredUser[]>;
-  /** Record which socket speaks for the user now, and whether it is connected. */
-  updateConnection(userId: string, socketId: string, connected: boolean): Promise<void>;
+  /** This socket speaks for the user from now on, connected (a resume takes over from any older one). */
+  takeOverConnection(userId: string, socketId: string): Promise<void>;
+  /**
+   * Mark the user connected or not, but only while `socketId` still speaks for them: news about a
+   * replaced socket (a late disconnect on another node, after a resume) changes nothing. Returns
+   * whether the user was changed.
+   */
+  setConnected(userId: string, socketId: string, connected: boolean): Promise<boolean>;
 
   /** Start a call (ringing) if neither party is in one. */
   createCall(call: StoredCall): Promise<CreateCallOutcome>;
@@ -56,8 +70,19 @@ export interface Store {
   getCallOfUser(userId: string): Promise<StoredCall | undefined>;
   /** ringing → active; returns the call if this request made the change, undefined otherwise. */
   activateCall(callId: string): Promise<StoredCall | undefined>;
-  /** Delete the call; returns it only to the one request that removed it (accept/timeout races). */
-  endCall(callId: string): Promise<StoredCall | undefined>;
+  /**
+   * Delete the call; returns it only to the one request that removed it (accept/timeout races).
+   * With `onlyIf`, only a call in that state is ended (a ring timeout must not end an accepted call).
+   */
+  endCall(callId: string, onlyIf?: StoredCall['state']): Promise<StoredCall | undefined>;
+
+  /**
+   * Record `claim` for `callId` for `ttlMs`, unless another user's claim is there: then that claim
+   * is returned and left in place (a user's own earlier claim is replaced).
+   */
+  claimRestore(callId: string, claim: RestoreClaim, ttlMs: number): Promise<RestoreClaim | undefined>;
+  /** Remove `claim` if it is still the one recorded; true only for the one request that removed it. */
+  takeRestoreClaim(callId: string, claim: RestoreClaim): Promise<boolean>;
 
   counts(): Promise<StoreCounts>;
 }
