@@ -155,7 +155,19 @@ export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
 
 /** Events without fields accept `{}` or nothing at all. */
 export const EmptyRequestSchema = z.object({}).default({});
-export const JoinRequestSchema = z.object({ room: RoomNameSchema, name: DisplayNameSchema });
+/** A secret the client makes (≥128 random bits, base64url): a join key, a call's restore key. */
+export const ClientKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{22,64}$/, 'must be 22–64 base64url characters');
+/**
+ * `joinKey` makes the join safe to send again: when the connection drops before the answer, the
+ * client repeats the same join on its new connection and gets the same seat, not a second one.
+ */
+export const JoinRequestSchema = z.object({
+  room: RoomNameSchema,
+  name: DisplayNameSchema,
+  joinKey: ClientKeySchema.optional(),
+});
 export const ResumeRequestSchema = z.object({ sessionToken: SessionTokenSchema });
 export const InviteRequestSchema = z.object({
   to: UserIdSchema,
@@ -165,7 +177,7 @@ export const CallRefRequestSchema = z.object({ callId: CallIdSchema });
 /** After a server restart: the two parties of a running call each prove it with the call's key. */
 export const RestoreRequestSchema = z.object({
   callId: CallIdSchema,
-  key: z.string().regex(/^[A-Za-z0-9_-]{22,64}$/),
+  key: ClientKeySchema,
   role: CallRoleSchema,
 });
 export const SignalRequestSchema = z.object({

@@ -30,6 +30,8 @@ export type ConnectionErrorReason =
   | 'connection_failed'
   /** The server did not answer a request in time. */
   | 'timeout'
+  /** The connection to the server dropped before it answered (the request may or may not have landed). */
+  | 'connection_lost'
   /** Another tab or window took over this tab's session (the same session token). */
   | 'session_replaced';
 

@@ -21,6 +21,7 @@ import {
 import type { ConnectionPhase } from './client-types.js';
 import { Emitter } from './emitter.js';
 import { DuetError } from './errors.js';
+import { randomBase64Url } from './random-ids.js';
 
 /** Where the session token survives a page reload (sessionStorage: per tab, gone with the tab). */
 export interface StorageLike {
@@ -51,6 +52,8 @@ export interface SignalingClientOptions {
 }
 
 const STORAGE_KEY = 'duet.session';
+/** A join whose connection dropped before the answer is sent again, this many times in all. */
+const JOIN_ATTEMPTS = 3;
 
 interface StoredSession {
   token: string;
@@ -168,7 +171,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         return resumed;
       }
     }
-    const session = await this.request('room:join', { room, name });
+    const session = await this.joinSurvivingDrops(room, name);
     this.remember({ token: session.sessionToken, room: session.room.name, name: session.self.name });
     this.emit('session', session);
     return session;
@@ -217,16 +220,66 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.removeAllListeners();
   }
 
-  /** Send a request and parse its acknowledgement; a refusal rejects with the server's code. */
+  /**
+   * Join with a join key, and when the connection drops before the answer, send the same join again
+   * on the next connection: the server hands back the seat the first one took (if it landed), so a
+   * blip while joining neither fails the join nor leaves a ghost of us holding a seat.
+   */
+  private async joinSurvivingDrops(room: string, name: string): Promise<Session> {
+    const joinKey = randomBase64Url(16);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.request('room:join', { room, name, joinKey });
+      } catch (error) {
+        const lost = error instanceof DuetError && error.reason === 'connection_lost';
+        if (!lost || attempt >= JOIN_ATTEMPTS) throw error;
+        await this.reconnected();
+      }
+    }
+  }
+
+  /** Resolves on the next connect; rejects when none comes within the request timeout. */
+  private reconnected(): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onConnect = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.socket.off('connect', onConnect);
+        reject(new DuetError('server_unreachable', 'The connection to the Duet server did not come back.'));
+      }, this.requestTimeoutMs);
+      this.socket.once('connect', onConnect);
+    });
+  }
+
+  /**
+   * Send a request and parse its acknowledgement; a refusal rejects with the server's code. A
+   * connection that drops while we wait rejects at once (`connection_lost`): its answer cannot come.
+   */
   async request<E extends ClientEventName>(event: E, payload: RequestOf<E>): Promise<ResponseOf<E>> {
     let raw: unknown;
+    let onDisconnect = (): void => undefined;
+    const dropped = new Promise<never>((_, reject) => {
+      onDisconnect = () =>
+        reject(
+          new DuetError('connection_lost', `The connection dropped before the server answered ${event}.`),
+        );
+    });
+    // Only a request sent on a live connection can lose it; one sent while offline waits in
+    // Socket.IO's buffer for the next connection.
+    if (this.socket.connected) this.socket.once('disconnect', onDisconnect);
     try {
       const socket = this.socket.timeout(this.requestTimeoutMs) as unknown as {
         emitWithAck(event: E, payload: RequestOf<E>): Promise<AckOf<E>>;
       };
-      raw = await socket.emitWithAck(event, payload);
+      raw = await Promise.race([socket.emitWithAck(event, payload), dropped]);
     } catch (error) {
+      if (error instanceof DuetError) throw error;
       throw new DuetError('timeout', `The server did not answer ${event} in time.`, { cause: error });
+    } finally {
+      this.socket.off('disconnect', onDisconnect);
     }
     const failure = FailureSchema.safeParse(raw);
     if (failure.success) throw new DuetError(failure.data.error.code, failure.data.error.message);

@@ -122,4 +122,41 @@ describe('SignalingClient', () => {
     expect((error as DuetError).reason).toBe('unsupported_protocol_version');
     expect(alice.connection).toBe('disconnected');
   });
+
+  it('joins once when the connection drops after the server took the join but before its answer', async () => {
+    const server = await start();
+    // The server drops the connection the moment the first join arrives: the join is handled, its
+    // answer is lost. The client must send it again and get that same seat, not a second one.
+    let dropped = 0;
+    server.io.on('connection', (socket) =>
+      socket.prependAny((event) => {
+        if (event === 'room:join' && dropped++ === 0) socket.conn.close();
+      }),
+    );
+    const alice = client();
+    await alice.connect();
+    const session = await alice.join('room', 'Alice');
+    expect(dropped).toBe(2);
+    // No ghost of the first join holds the second seat (capacity 2).
+    const bob = client();
+    await bob.connect();
+    const seen = await bob.join('room', 'Bob');
+    expect(seen.room.users.map((u) => u.name).sort()).toEqual(['Alice', 'Bob']);
+    expect(seen.room.users.find((u) => u.name === 'Alice')?.id).toBe(session.self.id);
+  });
+
+  it('fails a request at once with connection_lost when the connection drops before the answer', async () => {
+    const server = await start();
+    const alice = client();
+    await alice.connect();
+    await alice.join('room', 'Alice');
+    for (const socket of server.io.of('/').sockets.values()) {
+      socket.prependAny((event) => {
+        if (event === 'ice:refresh') socket.conn.close();
+      });
+    }
+    const started = Date.now();
+    await expect(alice.refreshIceServers()).rejects.toMatchObject({ reason: 'connection_lost' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });

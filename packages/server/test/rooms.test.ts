@@ -28,6 +28,33 @@ describe('rooms and presence', () => {
     expect(session.iceServers).toEqual([]);
   });
 
+  it('gives a join sent again with the same join key the same seat, on whichever connection', async () => {
+    const joinKey = 'k'.repeat(10) + 'Zz0_-abcdefghij';
+    const first = await connectClient(server);
+    clients.push(first);
+    const a = await first.request('room:join', { room: 'r', name: 'Ann', joinKey });
+    if (!a.ok) throw new Error(a.error.code);
+    // The answer was lost with the connection; the client sends the same join on a new one.
+    first.socket.io.engine.close();
+    const second = await connectClient(server);
+    clients.push(second);
+    const again = await second.request('room:join', { room: 'R ', name: 'Ann', joinKey });
+    expect(again).toMatchObject({ ok: true, self: a.self, sessionToken: a.sessionToken });
+    if (!again.ok) return;
+    expect(again.room.users).toEqual([a.self]);
+    // The same key cannot take a seat in another room, and a short key is refused.
+    const third = await connectClient(server);
+    clients.push(third);
+    expect(await third.request('room:join', { room: 'other', name: 'Ann', joinKey })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_payload' },
+    });
+    expect(await third.request('room:join', { room: 'r', name: 'Ann', joinKey: 'short' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_payload' },
+    });
+  });
+
   it('tells the others who joined and who left, and lists members in join order', async () => {
     const ann = track(await joinedClient(server, 'r', 'Ann'));
     const bob = track(await joinedClient(server, 'R', 'Bob'));

@@ -11,7 +11,7 @@ import {
   type PublicUser,
   type Session,
 } from '@duet/protocol';
-import { newId, newSessionToken } from '../ids.js';
+import { newId, newSessionToken, sessionTokenForJoinKey } from '../ids.js';
 import { iceServersFor, type IceServerSettings } from '../turn/ice-servers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -90,23 +90,49 @@ export class SignalingService {
   // ---------------------------------------------------------------------------------------------
 
   private async join(socket: DuetSocket, request: ParsedRequestOf<'room:join'>): Promise<AckOf<'room:join'>> {
+    const sessionToken = request.joinKey ? sessionTokenForJoinKey(request.joinKey) : newSessionToken();
+    if (request.joinKey) {
+      const earlier = await this.store.findUserBySessionToken(sessionToken);
+      if (earlier) return this.repeatedJoin(socket, earlier, request.room);
+    }
     if (socket.data.userId) return fail('already_in_room', 'Leave the current room before joining another.');
     const user: StoredUser = {
       id: newId(),
       name: request.name,
       room: request.room,
-      sessionToken: newSessionToken(),
+      sessionToken,
       socketId: socket.id,
       connected: true,
       joinedAt: Date.now(),
     };
     const outcome = await this.store.addUser(user, this.options.roomCapacity);
+    if (!outcome.ok && outcome.reason === 'session_taken') {
+      // The same join arrived twice at once: the other one just took the seat.
+      const earlier = await this.store.findUserBySessionToken(sessionToken);
+      if (earlier) return this.repeatedJoin(socket, earlier, request.room);
+    }
     if (!outcome.ok) return fail('room_full', `This room is full (${this.options.roomCapacity} people).`);
     this.bindSocket(socket, user);
     this.logger.info({ userId: user.id, room: user.room }, 'joined');
     const self = await this.publicUser(user);
     socket.to(roomChannel(user.room)).emit('presence', { room: user.room, change: 'joined', user: self });
     return ok(await this.session(user));
+  }
+
+  /**
+   * The same join again (same join key): the first went through, but its answer was lost with the
+   * connection. The client gets that seat back, on whichever connection asks.
+   */
+  private async repeatedJoin(
+    socket: DuetSocket,
+    earlier: StoredUser,
+    room: string,
+  ): Promise<AckOf<'room:join'>> {
+    if (earlier.room !== room) return fail('invalid_payload', 'This join key was used for another room.');
+    this.logger.info({ userId: earlier.id, room }, 'join repeated after a lost answer');
+    // A connection recovered by Socket.IO already speaks for the user.
+    if (socket.data.userId === earlier.id) return ok(await this.session(earlier));
+    return this.resume(socket, { sessionToken: earlier.sessionToken });
   }
 
   private async resume(

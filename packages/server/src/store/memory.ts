@@ -22,6 +22,7 @@ export class MemoryStore implements Store {
   private readonly claims = new Map<string, { claim: RestoreClaim; expiresAt: number }>();
 
   async addUser(user: StoredUser, capacity: number): Promise<JoinOutcome> {
+    if (this.usersBySession.has(user.sessionToken)) return { ok: false, reason: 'session_taken' };
     const members = this.rooms.get(user.room) ?? new Set<string>();
     if (members.size >= capacity) return { ok: false, reason: 'room_full' };
     members.add(user.id);

@@ -37,6 +37,7 @@ local P, capacity = ARGV[1], tonumber(ARGV[2])
 local id, name, room, token, socket, connected, joinedAt, node =
   ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local roomKey = P .. 'r:' .. room
+if redis.call('EXISTS', P .. 'tok:' .. token) == 1 then return -2 end
 if redis.call('ZCARD', roomKey) >= capacity then return 0 end
 if redis.call('EXISTS', userKey(P, id)) == 1 then return -1 end
 redis.call('HSET', userKey(P, id), 'id', id, 'name', name, 'room', room, 'token', token,
@@ -263,6 +264,7 @@ export class RedisStore implements Store {
       this.nodeId,
     ]);
     if (result === -1) throw new Error('user id already in use');
+    if (result === -2) return { ok: false, reason: 'session_taken' };
     return result === 1 ? { ok: true } : { ok: false, reason: 'room_full' };
   }
 

@@ -23,7 +23,8 @@ export interface StoredCall {
   createdAt: number;
 }
 
-export type JoinOutcome = { ok: true } | { ok: false; reason: 'room_full' };
+/** `session_taken`: a user with this session token exists (the same join, sent twice at once). */
+export type JoinOutcome = { ok: true } | { ok: false; reason: 'room_full' | 'session_taken' };
 export type CreateCallOutcome = { ok: true } | { ok: false; reason: 'caller_busy' | 'callee_busy' };
 
 /** A `call:restore` claim waiting for the other party of a call the server forgot. */

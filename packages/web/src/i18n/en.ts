@@ -301,6 +301,7 @@ const en = {
     server_unreachable: 'Cannot reach the Duet server. Check your connection.',
     connection_failed: 'The connection to the other person failed and could not be restored.',
     timeout: 'The server did not answer in time. Try again.',
+    connection_lost: 'The connection to the server dropped before it answered. Try again.',
     session_replaced:
       'Duet was opened in another tab or window; this one is no longer connected. Reload to use it here.',
   } satisfies Record<DuetErrorReason, string>,

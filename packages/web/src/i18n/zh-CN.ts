@@ -287,6 +287,7 @@ const zhCN: Messages = {
     server_unreachable: '无法连接到 Duet 服务器。请检查网络连接。',
     connection_failed: '与对方的连接失败，且无法恢复。',
     timeout: '服务器没有及时响应，请重试。',
+    connection_lost: '与服务器的连接在响应前断开了，请重试。',
     session_replaced: 'Duet 已在另一个标签页或窗口中打开，此页面已断开。重新加载即可在此使用。',
   },
   mediaHints: {
