@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -40,6 +41,27 @@ export function clientAddress(request: IncomingMessage, trustProxy: boolean): st
     if (last) return last;
   }
   return request.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * /metrics: with a token, only a request bearing it (compared in constant time); without one, only a
+ * client on this host (a Prometheus beside Duet, an operator's curl), never the internet.
+ */
+export function mayReadMetrics(
+  request: IncomingMessage,
+  token: string | undefined,
+  trustProxy: boolean,
+): boolean {
+  if (token) {
+    const presented = Buffer.from(request.headers.authorization ?? '');
+    const expected = Buffer.from(`Bearer ${token}`);
+    return presented.length === expected.length && timingSafeEqual(presented, expected);
+  }
+  return isLoopback(clientAddress(request, trustProxy));
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
 /** Concurrent connections per client address. */

@@ -41,6 +41,14 @@ export const ConfigSchema = z.object({
   allowedOrigins: commaList.pipe(z.array(OriginSchema)).default([]),
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy: booleanFromText.default(false),
+  /**
+   * Bearer token for /metrics. Without one, /metrics answers only clients on this host (loopback),
+   * so an internet-facing server does not publish its counts.
+   */
+  metricsToken: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters')
+    .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   shutdownTimeoutMs: wholeNumber(0, 120_000).default(DEFAULTS.shutdownTimeoutMs),
   /** Where the built web app lives; served at / when the folder exists. */
@@ -195,6 +203,12 @@ const OPTIONS: ReadonlyArray<{ key: keyof ServerConfig; flag: string; env: strin
     flag: '--trust-proxy <bool>',
     env: 'DUET_TRUST_PROXY',
     help: 'use X-Forwarded-For for client addresses',
+  },
+  {
+    key: 'metricsToken',
+    flag: '--metrics-token <token>',
+    env: 'DUET_METRICS_TOKEN',
+    help: 'bearer token for /metrics (without it: loopback clients only)',
   },
   {
     key: 'logLevel',
@@ -367,6 +381,7 @@ export function describeConfig(config: ServerConfig): Record<string, unknown> {
   return {
     ...config,
     turnSecret: config.turnSecret ? '***' : undefined,
+    metricsToken: config.metricsToken ? '***' : undefined,
     redisUrl: config.redisUrl?.replace(/\/\/([^@/]*)@/, '//***@'),
     iceServers: config.iceServers.map((s) => ({ ...s, credential: s.credential ? '***' : undefined })),
   };

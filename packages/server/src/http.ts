@@ -8,6 +8,8 @@ export interface HttpRoutes {
   /** Readiness: the server accepts new work (false while starting or shutting down). */
   isReady(): Promise<boolean>;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** Whether this request may read the metrics (a bearer token, or a client on this host). */
+  mayReadMetrics(request: IncomingMessage): boolean;
 }
 
 /**
@@ -58,6 +60,10 @@ export function createRequestHandler(routes: HttpRoutes, webRoot: string) {
       return;
     }
     if (path === '/metrics') {
+      if (!routes.mayReadMetrics(request)) {
+        send(response, 403, 'text/plain; charset=utf-8', 'Forbidden: /metrics needs the metrics token\n');
+        return;
+      }
       void routes.metrics().then(
         ({ contentType, body }) => send(response, 200, contentType, body),
         () => send(response, 500, 'text/plain; charset=utf-8', 'metrics unavailable\n'),

@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { ConnectErrorDataSchema, HandshakeAuthSchema, LIMITS, PROTOCOL_VERSION } from '@duet/protocol';
-import { ConnectionCounter, clientAddress, isOriginAllowed } from './admission.js';
+import { ConnectionCounter, clientAddress, isOriginAllowed, mayReadMetrics } from './admission.js';
 import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
 import { createRequestHandler } from './http.js';
 import { loadTls } from './tls.js';
@@ -89,6 +89,7 @@ export async function startDuetServer(
           await service.refreshMetrics();
           return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
         },
+        mayReadMetrics: (request) => mayReadMetrics(request, config.metricsToken, config.trustProxy),
       },
       config.webRoot,
     ),

@@ -52,6 +52,23 @@ describe('HTTP and lifecycle', () => {
     expect(text).toContain('duet_process_resident_memory_bytes');
   });
 
+  it('keeps /metrics to this host, or to holders of the metrics token', async () => {
+    server = await startTestServer({ trustProxy: true });
+    const get = (headers: Record<string, string> = {}) => fetch(`${server!.url()}/metrics`, { headers });
+    expect((await get()).status).toBe(200);
+    // Through a reverse proxy, for a client on the internet.
+    expect((await get({ 'X-Forwarded-For': '203.0.113.9' })).status).toBe(403);
+    await server.close();
+
+    const token = 'metrics-token-0123456789';
+    server = await startTestServer({ metricsToken: token });
+    expect((await get()).status).toBe(403);
+    expect((await get({ Authorization: 'Bearer wrong-token-0123456789' })).status).toBe(403);
+    const allowed = await get({ Authorization: `Bearer ${token}` });
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toContain('duet_sockets');
+  });
+
   it('serves the built web app with an SPA fallback, and says so when it is not built', async () => {
     const webRoot = mkdtempSync(join(tmpdir(), 'duet-web-'));
     writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>Duet</title>');
