@@ -107,6 +107,34 @@ describe.each(['sharded', 'streams'] as const)(
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     });
 
+    /** Two nodes over Redis, Alice on one and Bob on the other in a call, Alice signalling every 50 ms. */
+    async function callWithTraffic(adapterName: typeof adapter, roomPrefix: string) {
+      const { redis, a, b } = await startCluster(adapterName, { DUET_RECONNECT_GRACE_MS: '5000' });
+      cleanups.push(
+        () => redis.stop(),
+        () => a.stop(),
+        () => b.stop(),
+      );
+      const room = `${roomPrefix}-${randomBytes(3).toString('hex')}`;
+      const alice = new Agent(a.url, room, 'Alice', 'k'.repeat(32));
+      const bob = new Agent(b.url, room, 'Bob', 'k'.repeat(32));
+      cleanups.push(
+        () => alice.close(),
+        () => bob.close(),
+      );
+      await alice.join();
+      await bob.join();
+      const invite = await alice.client.request('call:invite', { to: bob.session.self.id });
+      if (!invite.ok) throw new Error(invite.error.code);
+      await bob.client.request('call:accept', { callId: invite.callId });
+      await until(() => (alice.peerId && bob.peerId ? true : undefined), 5000, 'the call');
+      let n = 0;
+      const traffic = setInterval(() => alice.signal(candidate(n++)), 50);
+      cleanups.push(() => clearInterval(traffic));
+      await until(() => (bob.received.length > 5 ? true : undefined), 5000, 'relay before the trouble');
+      return { redis, a, b, alice, bob, room };
+    }
+
     it('ends the calls of users on a node killed with SIGKILL, resumes those who moved, and takes the node back', async () => {
       const { redis, a, b } = await startCluster(adapter, { DUET_RECONNECT_GRACE_MS: '5000' });
       cleanups.push(
@@ -185,29 +213,7 @@ describe.each(['sharded', 'streams'] as const)(
     }, 60_000);
 
     it('rides out a frozen Redis (SIGSTOP 10 s, then SIGCONT): not ready meanwhile, then the call goes on', async () => {
-      const { redis, a, b } = await startCluster(adapter, { DUET_RECONNECT_GRACE_MS: '5000' });
-      cleanups.push(
-        () => redis.stop(),
-        () => a.stop(),
-        () => b.stop(),
-      );
-      const room = `frozen-${randomBytes(3).toString('hex')}`;
-      const alice = new Agent(a.url, room, 'Alice', 'k'.repeat(32));
-      const bob = new Agent(b.url, room, 'Bob', 'k'.repeat(32));
-      cleanups.push(
-        () => alice.close(),
-        () => bob.close(),
-      );
-      await alice.join();
-      await bob.join();
-      const invite = await alice.client.request('call:invite', { to: bob.session.self.id });
-      if (!invite.ok) throw new Error(invite.error.code);
-      await bob.client.request('call:accept', { callId: invite.callId });
-      await until(() => (alice.peerId && bob.peerId ? true : undefined), 5000, 'the call');
-      let n = 0;
-      const traffic = setInterval(() => alice.signal(candidate(n++)), 50);
-      cleanups.push(() => clearInterval(traffic));
-      await until(() => (bob.received.length > 5 ? true : undefined), 5000, 'relay before the freeze');
+      const { redis, a, b, alice, bob, room } = await callWithTraffic(adapter, 'frozen');
 
       redis.pause();
       const pausedAt = Date.now();
@@ -242,29 +248,7 @@ describe.each(['sharded', 'streams'] as const)(
     }, 60_000);
 
     it('survives Redis frozen 10 s and then killed and started empty: relay within 5 s, presence exact', async () => {
-      const { redis, a, b } = await startCluster(adapter, { DUET_RECONNECT_GRACE_MS: '5000' });
-      cleanups.push(
-        () => redis.stop(),
-        () => a.stop(),
-        () => b.stop(),
-      );
-      const room = `restart-${randomBytes(3).toString('hex')}`;
-      const alice = new Agent(a.url, room, 'Alice', 'k'.repeat(32));
-      const bob = new Agent(b.url, room, 'Bob', 'k'.repeat(32));
-      cleanups.push(
-        () => alice.close(),
-        () => bob.close(),
-      );
-      await alice.join();
-      await bob.join();
-      const invite = await alice.client.request('call:invite', { to: bob.session.self.id });
-      if (!invite.ok) throw new Error(invite.error.code);
-      await bob.client.request('call:accept', { callId: invite.callId });
-      await until(() => (alice.peerId && bob.peerId ? true : undefined), 5000, 'the call');
-      let n = 0;
-      const traffic = setInterval(() => alice.signal(candidate(n++)), 50);
-      cleanups.push(() => clearInterval(traffic));
-      await until(() => (bob.received.length > 5 ? true : undefined), 5000, 'relay before the outage');
+      const { redis, a, b, alice, bob, room } = await callWithTraffic(adapter, 'restart');
 
       redis.pause();
       await new Promise((resolve) => setTimeout(resolve, 10_000));
