@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: the three benchmarks one after the other (each starts and stops its own servers
- * and browser), then bench/results/{call-setup,file-transfer,signaling}.json, chart.svg and
- * performance.md hold the latest figures. Bounded: about 10 minutes on two cores.
+ * `npm run bench`: the four benchmarks one after the other (each starts and stops its own servers,
+ * browser and Redis), then bench/results/{call-setup,file-transfer,signaling,scale-out}.json,
+ * chart.svg and performance.md hold the latest figures. Bounded: about 13 minutes on two cores.
  *
  *   npm run bench                  (builds Duet first)
  *   npx tsx bench/run-all.ts --quick      a smoke run: few runs, 32 MiB, 1k clients (results overwritten)
@@ -10,6 +10,7 @@
 import { main as callSetup } from './call-setup.js';
 import { main as fileTransfer } from './file-transfer.js';
 import { progress } from './lib/report.js';
+import { main as scaleOut } from './scale-out.js';
 import { main as signaling } from './signaling.js';
 
 const quick = process.argv.includes('--quick');
@@ -20,6 +21,7 @@ const benchmarks: Array<[string, () => Promise<void>]> = [
   ['call setup', () => callSetup(quick ? { runs: 3, warmups: 1, profile: false } : { diagnose })],
   ['file transfer', () => fileTransfer(quick ? { runs: 1, mib: 32, profile: false } : { diagnose })],
   ['signaling', () => signaling(quick ? { clients: [1000], windowSeconds: 5 } : { profileServer: diagnose })],
+  ['scale-out', () => scaleOut(quick ? { clients: 1000, windowSeconds: 5, streams: false } : {})],
 ];
 
 const started = performance.now();

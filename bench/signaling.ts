@@ -101,7 +101,7 @@ interface LoadResult {
   received: number;
 }
 
-async function protocolVersion(): Promise<number> {
+export async function protocolVersion(): Promise<number> {
   const url = pathToFileURL(`${ROOT}packages/protocol/dist/index.js`).href;
   return ((await import(url)) as { PROTOCOL_VERSION: number }).PROTOCOL_VERSION;
 }
@@ -136,7 +136,7 @@ async function duetGauges(
   };
 }
 
-interface Worker {
+export interface Worker {
   child: ChildProcess;
   exited: Promise<void>;
   next<T extends WorkerMessage['type']>(
@@ -145,7 +145,7 @@ interface Worker {
   ): Promise<Extract<WorkerMessage, { type: T }>>;
 }
 
-function spawnWorker(): Worker {
+export function spawnWorker(): Worker {
   const child = fork(WORKER, [], {
     cwd: ROOT,
     execArgv: ['--import', 'tsx'],

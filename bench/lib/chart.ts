@@ -17,8 +17,10 @@ export interface ChartMetric {
   absoluteTarget?: { max: number; unit: string; met: boolean };
   duet?: unknown;
   better: 'lower' | 'higher';
-  ratio_vs_raw: number | null;
-  ratio_vs_peerjs: number | null;
+  ratio_vs_raw?: number | null;
+  ratio_vs_peerjs?: number | null;
+  /** Scale-out only: two Duet processes over Redis ÷ one in-memory Duet process. */
+  ratio_vs_memory?: number | null;
   targets?: { raw?: Target; peerjs?: Target };
 }
 
@@ -32,7 +34,15 @@ const TITLES: Record<string, string> = {
   'call-setup': 'Call setup',
   'file-transfer': 'File transfer',
   signaling: 'Signaling server',
+  'scale-out': 'Scale-out: 2 Duet processes over Redis ÷ 1 in memory',
 };
+
+/** Each bar: a ratio field of the metric, its baseline's name, and where its target is. */
+const BASELINES = [
+  { key: 'ratio_vs_raw', name: 'raw', target: 'raw' },
+  { key: 'ratio_vs_peerjs', name: 'PeerJS', target: 'peerjs' },
+  { key: 'ratio_vs_memory', name: '1 node in memory', target: null },
+] as const;
 
 const WIDTH = 960;
 const LABEL_W = 330;
@@ -79,14 +89,14 @@ export function renderChart(results: Record<string, unknown>): string {
     );
     y += ROW_H;
     for (const metric of Object.values(result.metrics)) {
-      for (const baseline of ['raw', 'peerjs'] as const) {
-        const ratio = baseline === 'raw' ? metric.ratio_vs_raw : metric.ratio_vs_peerjs;
-        if (ratio === null || !Number.isFinite(ratio)) continue;
-        const target = metric.targets?.[baseline];
+      for (const baseline of BASELINES) {
+        const ratio = metric[baseline.key];
+        if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) continue;
+        const target = baseline.target ? metric.targets?.[baseline.target] : undefined;
         const color = COLORS[verdict(metric, ratio, target)];
         const x1 = x(1);
         const x2 = x(ratio);
-        const label = `${metric.short ?? metric.label}  ÷ ${baseline === 'raw' ? 'raw' : 'PeerJS'}`;
+        const label = `${metric.short ?? metric.label}  ÷ ${baseline.name}`;
         const arrow = metric.better === 'lower' ? '↓' : '↑';
         rows.push(
           `<text x="${LABEL_W}" y="${y + 5}" class="l" text-anchor="end">${esc(label)} <tspan class="s">${arrow}</tspan></text>`,

@@ -46,6 +46,12 @@ export interface Server {
   readonly origin: string;
   readonly pid: number;
   log(): string;
+  /**
+   * Every warning or error it logged (pino level ≥ 40, and anything on stderr): how many, the
+   * first few lines, and when (epoch ms: pino's `time`, else when we read the line; bounded), to
+   * report trouble under load.
+   */
+  problems(): { count: number; first: string[]; times: number[]; kinds: Record<string, number> };
   stop(): Promise<void>;
 }
 
@@ -146,6 +152,27 @@ function startNode(
     lines.push(line);
     if (lines.length > 400) lines.splice(100, lines.length - 300);
   };
+  const problems = {
+    count: 0,
+    first: [] as string[],
+    times: [] as number[],
+    /** By kind: "<level> <msg>[: <err.message>]" → how many. */
+    kinds: {} as Record<string, number>,
+  };
+  const problem = (line: string): void => {
+    problems.count++;
+    let kind = line.slice(0, 120);
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+      kind = `${entry.level ?? '?'} ${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`;
+    } catch {
+      // not JSON (stderr): its start is its kind
+    }
+    problems.kinds[kind] = (problems.kinds[kind] ?? 0) + 1;
+    if (problems.first.length < 20) problems.first.push(line.slice(0, 2000));
+    const time = Number(/"time":(\d+)/.exec(line)?.[1] ?? Date.now());
+    if (problems.times.length < 100_000) problems.times.push(time);
+  };
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise<Server>((resolve, reject) => {
     const timer = setTimeout(
@@ -160,6 +187,8 @@ function startNode(
     let listening = false;
     createInterface({ input: child.stdout }).on('line', (line) => {
       keep(line);
+      const level = /^\{"level":(\d+)/.exec(line)?.[1];
+      if (level !== undefined && Number(level) >= 40) problem(line);
       const port = listening ? undefined : portOf(line);
       if (port === undefined) return;
       listening = true;
@@ -170,10 +199,19 @@ function startNode(
         origin: `http://localhost:${port}`,
         pid: child.pid!,
         log: () => lines.join('\n'),
+        problems: () => ({
+          count: problems.count,
+          first: [...problems.first],
+          times: [...problems.times],
+          kinds: { ...problems.kinds },
+        }),
         stop: () => stopProcess(child, exited),
       });
     });
-    createInterface({ input: child.stderr }).on('line', (line) => keep(`[stderr] ${line}`));
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      keep(`[stderr] ${line}`);
+      problem(`[stderr] ${line}`);
+    });
     child.once('error', fail);
     child.once('exit', (code, signal) => {
       if (!listening) fail(new Error(`${name} exited early (${code ?? signal})`));

@@ -160,6 +160,12 @@ const SECTIONS: Array<{ name: string; title: string; command: string }> = [
     title: 'Signaling server: N clients in rooms of two, memory, CPU and relay latency',
     command: 'npm run bench:signaling',
   },
+  {
+    name: 'scale-out',
+    title:
+      'Scale-out over Redis: N clients in rooms of two, one in-memory Duet process vs one and two processes sharing a Redis (with two, the parties of every call on different processes)',
+    command: 'npm run bench:scale',
+  },
 ];
 
 /**
@@ -196,10 +202,11 @@ export function performanceSection(results: Record<string, unknown>): string {
     '',
     '```sh',
     'npm ci',
-    'npm run bench              # all three; writes bench/results/*.json, chart.svg and this section',
+    'npm run bench              # all four; writes bench/results/*.json, chart.svg and this section',
     'npm run bench:call         # or one at a time',
     'npm run bench:transfer',
     'npm run bench:signaling',
+    'npm run bench:scale        # needs redis-server (Debian: apt-get install redis-server)',
     '```',
     '',
   );
@@ -209,7 +216,7 @@ export function performanceSection(results: Record<string, unknown>): string {
 /** Every result file present, by benchmark name. */
 export function readResults(): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name of ['call-setup', 'file-transfer', 'signaling']) {
+  for (const name of ['call-setup', 'file-transfer', 'signaling', 'scale-out']) {
     try {
       out[name] = JSON.parse(readFileSync(`${RESULTS_DIR}${name}.json`, 'utf8'));
     } catch {

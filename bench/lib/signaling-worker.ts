@@ -16,6 +16,12 @@ export interface WorkerConfig {
   system: 'duet' | 'raw' | 'peerjs';
   /** http://127.0.0.1:PORT */
   url: string;
+  /**
+   * Duet only (the scale-out benchmark): several server processes sharing one Redis. Pair `i`'s
+   * first client connects to `nodes[i % n]`, its second to `nodes[(i + 1) % n]`: with two nodes the
+   * two parties of every call are on different processes, so every relay crosses Redis.
+   */
+  nodes?: string[];
   /** This worker's pairs: [first, first + pairs). */
   first: number;
   pairs: number;
@@ -104,7 +110,11 @@ interface Ack {
 
 async function duetPair(config: WorkerConfig, index: number): Promise<[Client, Client]> {
   const auth = { protocolVersion: config.protocolVersion };
-  const [a, b] = await Promise.all([connectSocketIo(config.url, auth), connectSocketIo(config.url, auth)]);
+  const nodes = config.nodes?.length ? config.nodes : [config.url];
+  const [a, b] = await Promise.all([
+    connectSocketIo(nodes[index % nodes.length]!, auth),
+    connectSocketIo(nodes[(index + 1) % nodes.length]!, auth),
+  ]);
   const ack = async (socket: Socket, event: string, payload: unknown): Promise<Ack> => {
     const reply = (await socket.timeout(10_000).emitWithAck(event, payload)) as Ack;
     if (!reply.ok) throw new Error(`${event}: ${reply.error?.code ?? 'refused'}`);
@@ -248,6 +258,13 @@ async function setup(cfg: WorkerConfig): Promise<void> {
   });
 }
 
+/** Message numbers: unique across this worker's windows (a late one is never taken for a new one). */
+let seq = 0;
+/** Where the current window records a probe that arrived; the listeners are attached once. */
+let recordProbe: ((n: number) => void) | null = null;
+let listening = false;
+
+/** One window of messages; may be repeated (the scale-out benchmark interleaves several setups). */
 async function measure(): Promise<void> {
   const cfg = config!;
   const sentAt = new Map<number, number>();
@@ -255,18 +272,21 @@ async function measure(): Promise<void> {
   const sentAtMs: number[] = [];
   let sent = 0;
   let errors = 0;
-  let seq = cfg.first * 1_000_000;
+  if (seq === 0) seq = cfg.first * 1_000_000;
   const start = performance.now();
-  const record = (n: number): void => {
+  recordProbe = (n: number): void => {
     const at = sentAt.get(n);
     if (at === undefined) return;
     sentAt.delete(n);
     latencies.push(performance.now() - at);
     sentAtMs.push(Math.round(at - start));
   };
-  for (const [a, b] of pairs) {
-    a.onProbe(record);
-    b.onProbe(record);
+  if (!listening) {
+    listening = true;
+    for (const [a, b] of pairs) {
+      a.onProbe((n) => recordProbe?.(n));
+      b.onProbe((n) => recordProbe?.(n));
+    }
   }
   // Each pair gets a random phase in the interval; a 5 ms ticker sends for the pairs that are due.
   const phases = pairs.map(() => Math.random() * cfg.intervalMs);
@@ -298,6 +318,7 @@ async function measure(): Promise<void> {
   // Let the last messages arrive (bounded).
   const drainUntil = performance.now() + 2000;
   while (sentAt.size > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 20));
+  recordProbe = null;
   send({ type: 'result', latenciesMs: latencies, sentAtMs, sent, received: latencies.length, errors });
 }
 

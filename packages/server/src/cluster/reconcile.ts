@@ -57,27 +57,34 @@ export class Reconciler {
 
   private async pass(urgent: boolean): Promise<void> {
     const sockets = this.io.of('/').sockets;
-    let disconnected = 0;
-    for (const user of await this.store.usersOfNode()) {
-      if (user.connected && !sockets.has(user.socketId)) {
-        await this.events.markDisconnected(user.id, user.socketId);
-        disconnected++;
-      }
-    }
-
     const speaking: Array<{ socket: DuetSocket; userId: string }> = [];
     for (const socket of sockets.values()) {
       const userId = socket.data.userId;
       if (userId !== undefined) speaking.push({ socket, userId });
     }
-    const users = await Promise.all(speaking.map(({ userId }) => this.store.getUser(userId)));
+    // One batched read of everyone concerned: the store's users of this node and the users this
+    // node's sockets speak for (mostly the same people).
+    const ofNode = await this.store.userIdsOfNode();
+    const states = await this.store.connectionStates([
+      ...new Set([...ofNode, ...speaking.map(({ userId }) => userId)]),
+    ]);
+
+    let disconnected = 0;
+    for (const userId of ofNode) {
+      const user = states.get(userId);
+      if (user?.connected && !sockets.has(user.socketId)) {
+        await this.events.markDisconnected(userId, user.socketId);
+        disconnected++;
+      }
+    }
+
     const suspects = new Set<string>();
     let bounced = 0;
     let replaced = 0;
-    for (const [index, { socket }] of speaking.entries()) {
-      const user = users[index];
+    for (const { socket, userId } of speaking) {
+      const user = states.get(userId);
       if (user?.socketId === socket.id) {
-        if (!user.connected) await this.events.markReconnected(user.id, socket.id);
+        if (!user.connected) await this.events.markReconnected(userId, socket.id);
         continue;
       }
       if (!urgent && !this.suspects.has(socket.id)) {

@@ -80,15 +80,6 @@ end
 return out
 `);
 
-const USERS_OF_NODE = new LuaScript(`${USER_FIELDS}
-local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'nu:' .. ARGV[2])) do
-  local fields = redis.call('HGETALL', userKey(ARGV[1], id))
-  if #fields > 0 then table.insert(out, fields) end
-end
-return out
-`);
-
 /**
  * Connected: the user is bound to this node (moved between the nodes' indexes). With \`onlyIfCurrent\`
  * nothing changes unless the socket still speaks for the user.
@@ -190,6 +181,15 @@ export interface NodeBoundUser extends StoredUser {
   node: string;
 }
 
+/** What reconciling reads of a user: which socket speaks for them, whether it is connected. */
+export interface ConnectionState {
+  socketId: string;
+  connected: boolean;
+}
+
+/** Users read per pipelined batch by `connectionStates`. */
+const STATE_BATCH = 250;
+
 function decodeUser(flat: unknown): NodeBoundUser | undefined {
   const m = toMap(flat);
   const id = m?.get('id');
@@ -290,10 +290,33 @@ export class RedisStore implements Store {
     return rows.flatMap((row) => publicFields(decodeUser(row)) ?? []);
   }
 
-  /** Users bound to `nodeId` (this node by default). */
-  async usersOfNode(nodeId = this.nodeId): Promise<NodeBoundUser[]> {
-    const rows = (await USERS_OF_NODE.run(this.redis, [this.prefix, nodeId])) as unknown[];
-    return rows.flatMap((row) => decodeUser(row) ?? []);
+  /** Ids of the users whose socket is on `nodeId` (this node by default). */
+  async userIdsOfNode(nodeId = this.nodeId): Promise<string[]> {
+    return this.redis.smembers(`${this.prefix}nu:${nodeId}`);
+  }
+
+  /**
+   * The connection state of many users (absent: the user is gone), read in pipelined batches with a
+   * turn of the event loop between them. A node with thousands of users must neither hold Redis in
+   * one long script (every relay of every node waits behind it) nor hold its own event loop while
+   * it decodes the answer: either showed as a latency spike on every pass.
+   */
+  async connectionStates(userIds: readonly string[]): Promise<Map<string, ConnectionState>> {
+    const states = new Map<string, ConnectionState>();
+    for (let start = 0; start < userIds.length; start += STATE_BATCH) {
+      const batch = userIds.slice(start, start + STATE_BATCH);
+      const pipeline = this.redis.pipeline();
+      for (const id of batch) pipeline.hmget(`${this.prefix}u:${id}`, 'socket', 'connected');
+      const results = (await pipeline.exec()) ?? [];
+      for (const [index, [error, value]] of results.entries()) {
+        if (error) throw error;
+        const [socketId, connected] = value as Array<string | null>;
+        const id = batch[index];
+        if (id !== undefined && socketId) states.set(id, { socketId, connected: connected === '1' });
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return states;
   }
 
   async takeOverConnection(userId: string, socketId: string): Promise<void> {
