@@ -77,3 +77,25 @@ test('switching the language to 中文 translates the room, survives a reload, a
   await expect(alice.button('Call Bob')).toBeVisible();
   await expect(page.locator('html')).toHaveAttribute('lang', 'en');
 });
+
+test('the page may compile WebAssembly (the hash worker’s SHA-256) but not evaluate strings', async ({
+  join,
+}) => {
+  const alice = await join('Alice');
+  const verdict = await alice.page.evaluate(async () => {
+    // The smallest valid module: the magic number and version.
+    const wasm = await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])).then(
+      () => 'compiled',
+      (error: unknown) => String(error),
+    );
+    let evaluated: string;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the very thing the CSP must refuse
+      evaluated = String(new Function('return "evaluated"')());
+    } catch {
+      evaluated = 'refused';
+    }
+    return { wasm, evaluated };
+  });
+  expect(verdict).toEqual({ wasm: 'compiled', evaluated: 'refused' });
+});

@@ -6,7 +6,7 @@ import { FileTransfers } from './file-transfer.js';
 import type { TrackSink } from './media-types.js';
 import { Messenger, type MessengerState } from './messenger.js';
 import type { StorageLike } from './signaling-client.js';
-import type { ChannelProvider } from './transfer-types.js';
+import type { ChannelProvider, Hasher } from './transfer-types.js';
 
 export interface CallLinkOptions {
   callId: string;
@@ -22,6 +22,8 @@ export interface CallLinkOptions {
   attachMedia: (sink: TrackSink | null) => void;
   /** Chat and messenger state survive a reload here (sessionStorage). */
   storage?: StorageLike;
+  /** Streaming SHA-256 for file transfers (e.g. in a worker); default: on this thread. */
+  createHasher?: () => Hasher;
   log: (message: string, detail?: unknown) => void;
 }
 
@@ -82,8 +84,14 @@ export class CallLink extends Emitter<CallLinkEvents> {
     this.key = saved?.key ?? null;
     this.messenger = new Messenger(saved?.messenger);
     this.chat = new Chat(this.messenger, saved?.chat);
-    this.transfers = new FileTransfers({ link: this.messenger, channels: this.channelProvider() });
+    this.transfers = new FileTransfers({
+      link: this.messenger,
+      channels: this.channelProvider(),
+      createHasher: options.createHasher,
+    });
     this.messenger.on('state', () => this.scheduleSave());
+    // The UI's "data channel open" is the messenger's hello, not the channel's open event.
+    this.messenger.on('sync', () => this.emit('change', undefined));
     this.chat.on('change', () => {
       this.scheduleSave();
       this.emit('change', undefined);
@@ -199,7 +207,10 @@ export class CallLink extends Emitter<CallLinkEvents> {
       initiator: this.options.caller,
       epoch,
       createPeerConnection: this.options.createPeerConnection,
-      configuration: this.options.configuration(),
+      // One transport for audio, video and data from the start: every peer Duet runs in bundles, and
+      // without `max-bundle` each m-line gathers, trickles and checks candidates of its own until the
+      // answer says bundle (three times the ICE work while the call is being set up).
+      configuration: { bundlePolicy: 'max-bundle', ...this.options.configuration() },
       dataChannels: [{ label: CONTROL_CHANNEL.label, id: CONTROL_CHANNEL.id, init: { ordered: true } }],
       sendSignal: this.options.sendSignal,
       log: this.options.log,

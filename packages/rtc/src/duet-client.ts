@@ -9,7 +9,7 @@ import { MediaController } from './media-controller.js';
 import type { MediaDevicesLike } from './media-types.js';
 import { SignalingClient, type StorageLike } from './signaling-client.js';
 import { StatsSampler } from './stats.js';
-import type { FileSink } from './transfer-types.js';
+import type { FileSink, Hasher } from './transfer-types.js';
 
 export interface DuetClientOptions {
   /** Signaling server URL; default: the page's own origin. */
@@ -24,6 +24,11 @@ export interface DuetClientOptions {
   isSecureContext?: boolean;
   /** Force relayed ICE (TURN only), e.g. for testing a TURN deployment. */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
+   * Streaming SHA-256 for file transfers. Default: @noble/hashes on this thread; the web app passes
+   * a worker-backed one (`createWorkerHasherFactory`) so hashing does not compete with sending.
+   */
+  createHasher?: () => Hasher;
   log?: (message: string, detail?: unknown) => void;
 }
 
@@ -436,6 +441,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       tracks: () => this.media.currentTracks(),
       attachMedia: (sink) => void this.media.attach(sink),
       storage: this.storage,
+      createHasher: this.options.createHasher,
       log: this.log,
     });
     this.link = link;

@@ -27,7 +27,7 @@ import type {
  *   sender                                              receiver
  *   file-offer ───────────────────────────────────────▶ offered
  *   waiting    ◀─────────────────────────────────────── file-accept (or file-decline)
- *   open channel: header, chunk, chunk, … ────────────▶ store + hash; file-ack every 256 KiB / 250 ms
+ *   open channel: header, chunk, chunk, … ────────────▶ store + hash; file-ack every 512 KiB / 250 ms
  *   file-end {sha256} (after the last byte) ──────────▶ waits for the last byte, then compares
  *   done / failed ◀─────────────────────────────────── file-result {ok}
  *   on a break: paused ◀────────────────────────────── file-resume {offset} (on reconnect or close)
@@ -42,30 +42,40 @@ import type {
 export const FILE_TRANSFER_DEFAULTS = {
   /**
    * Bytes per data-channel message. 64 KiB is the largest size every browser pair accepts without
-   * fragmentation trouble (older Firefox↔Chromium interop broke above it) and large enough that
-   * per-message overhead is negligible. Always capped by the peer's `maxMessageSize`.
+   * fragmentation trouble (older Firefox↔Chromium interop broke above it), and the largest is what
+   * we want: in Chromium each `send()` costs ~0.2–0.4 ms of main thread whatever its size (profiled
+   * on a 2-core VM), so smaller chunks only multiply that. Always capped by the peer's
+   * `maxMessageSize`.
    */
   chunkSize: 64 * 1024,
   /**
    * Backpressure: stop sending while the channel buffers this much, continue at `lowWaterMark`
    * (`bufferedamountlow`). Chromium closes a channel whose send queue passes 16 MiB ("send queue
    * is full"); this stays far below. Bytes buffered here die with a broken connection and are
-   * re-sent after a resume, so the buffer is kept small: half of `maxUnackedBytes`, the hard bound
-   * on a resume's re-send (the rest covers what SCTP has in flight). The 128 KiB still queued when
-   * `bufferedamountlow` fires keeps SCTP busy while the event reaches the page and the pump refills
-   * from a slice already read.
+   * re-sent after a resume, so the buffer is kept small: a quarter of `maxUnackedBytes`, the hard
+   * bound on a resume's re-send (the rest covers what SCTP has in flight and acks on their way).
+   * The 128 KiB still queued when `bufferedamountlow` fires keeps SCTP busy while the event reaches
+   * the page and the pump refills from a slice already read.
    */
   highWaterMark: 512 * 1024,
   lowWaterMark: 128 * 1024,
   /**
    * The sender reads its file in slices of this size (one `blob.slice().arrayBuffer()` each) and
-   * sends views into them: one allocation per 16 chunks, and disk reads big enough to be cheap.
+   * sends views into them: one allocation per 32 chunks, and disk reads big enough to be cheap.
+   * `Blob.slice` is a synchronous call into the browser process in Chromium, 5–9 ms of blocked main
+   * thread each on a busy 2-core VM (profiled), so fewer, larger slices; 2 MiB keeps what is read
+   * ahead (three slices) at 6 MiB.
    */
-  sliceBytes: 1024 * 1024,
+  sliceBytes: 2 * 1024 * 1024,
   /** Slices read ahead of the one being sent, so the next disk read overlaps the sending. */
   readAheadSlices: 2,
-  /** The receiver acknowledges at least every this many bytes stored (a quarter of the window)… */
-  ackIntervalBytes: 256 * 1024,
+  /**
+   * The receiver acknowledges at least every this many bytes stored (a quarter of the window)…
+   * Each ack is a `send()` on the control channel, which in Chromium waits for the network thread:
+   * 1–6 ms of the receiver's main thread while data pours in (profiled on a 2-core VM), plus a
+   * parse on the sender. At 256 KiB that was 800 blocking sends per 200 MiB; at 512 KiB, 400.
+   */
+  ackIntervalBytes: 512 * 1024,
   /** …and at most this long after storing bytes it has not acknowledged. */
   ackDelayMs: 250,
   /**
@@ -75,11 +85,15 @@ export const FILE_TRANSFER_DEFAULTS = {
    *   marks alone do not bound the bytes in flight, and those are lost with the connection too).
    * - Receiving has no backpressure in WebRTC: a receiver whose sink is slower than the network (a
    *   slow disk) would otherwise pile messages up on its JS heap without bound; this caps it.
-   * The price: at most this much per round trip, 1 MiB/RTT ≈ 800 Mbit/s at 10 ms, 160 Mbit/s at
-   * 50 ms — above what data channels usually reach on such paths. Raise it for long fat paths,
-   * accepting a larger re-send on resume.
+   * The price: at most this much per round trip, 2 MiB/RTT ≈ 1.6 Gbit/s at 10 ms, 320 Mbit/s at
+   * 50 ms — above what data channels usually reach on such paths. The "round trip" includes both
+   * main threads: a receiver busy for 40 ms (folding 8 MiB into its Blob, a UI update, a GC, an
+   * ack `send()` waiting on the network thread) holds its acks back that long, and at 1 MiB the
+   * sender of a 26 MB/s loopback transfer (1 MiB ≈ 40 ms) stalled on every such pause; 2 MiB,
+   * with an ack every 512 KiB, leaves ~60 ms of slack. Raise it for long fat paths, accepting a
+   * larger re-send on resume.
    */
-  maxUnackedBytes: 1024 * 1024,
+  maxUnackedBytes: 2 * 1024 * 1024,
   /** A receiver asks to resume at most this often (except right after a reconnection). */
   resumeIntervalMs: 1000,
   /**
@@ -386,14 +400,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
       ending: null,
       wakers: new Set(),
     };
-    this.link.send({
-      kind: 'file-offer',
-      transferId: id,
-      name: t.name,
-      size: t.size,
-      mime: t.mime,
-      ...(t.photo ? { photo: true } : {}),
-    });
+    this.sendOffer(t);
     this.transfersById.set(id, t);
     this.changed();
     return id;
@@ -499,6 +506,17 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     });
   };
 
+  private sendOffer(t: Outgoing): void {
+    this.link.send({
+      kind: 'file-offer',
+      transferId: t.id,
+      name: t.name,
+      size: t.size,
+      mime: t.mime,
+      ...(t.photo ? { photo: true } : {}),
+    });
+  }
+
   private onOffer(body: BodyOf<'file-offer'>): void {
     const pending = [...this.transfersById.values()].filter((t) => t.state === 'offered').length;
     if (this.transfersById.has(body.transferId) || pending >= FILE_TRANSFER_DEFAULTS.maxPendingOffers) {
@@ -563,12 +581,25 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     body: BodyOf<'file-accept' | 'file-decline' | 'file-resume' | 'file-ack' | 'file-result'>,
   ): void {
     const t = this.transfersById.get(body.transferId);
+    if (!t && body.kind === 'file-resume') {
+      // The peer resumes a transfer this page does not know: it was lost with a reload. Tell the
+      // peer, or its transfer would wait for us forever.
+      this.log(`transfer ${body.transferId}: resume asked, but it is not ours (lost with a reload?)`);
+      this.link.send({ kind: 'file-cancel', transferId: body.transferId, reason: 'error' });
+    }
     if (t?.direction !== 'send' || !isActive(t.state)) {
       this.counters.ignoredBodies++;
       return;
     }
     switch (body.kind) {
       case 'file-accept':
+        if (isMoving(t.state)) {
+          // Accepted again: the receiver lost the transfer (a reload), was offered it again on
+          // reconnecting (see onReconnected), and said yes. Start over from the first byte.
+          this.log(`transfer ${t.id}: accepted again by a receiver that lost it; from the start`);
+          this.onResume(t, 0);
+          return;
+        }
         if (t.state !== 'waiting') break;
         this.apply(t, 'accept');
         this.startSending(t);
@@ -1118,14 +1149,20 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
           this.dropChannel(t);
           this.apply(t, 'break');
           this.scheduleResume(t, true);
-        } else if (t.wantOffset !== null) {
-          this.apply(t, 'resume');
-          this.openChannel(t, t.wantOffset);
-        } else if (t.channel && t.channel.readyState !== 'open' && t.channel.readyState !== 'connecting') {
-          // Closed with its old connection without telling (browsers fire no close event then).
-          // The receiver's resume request follows.
-          this.dropChannel(t);
-          this.apply(t, 'break');
+        } else {
+          if (t.wantOffset !== null) {
+            this.apply(t, 'resume');
+            this.openChannel(t, t.wantOffset);
+          } else if (t.channel && t.channel.readyState !== 'open' && t.channel.readyState !== 'connecting') {
+            // Closed with its old connection without telling (browsers fire no close event then).
+            // The receiver's resume request follows.
+            this.dropChannel(t);
+            this.apply(t, 'break');
+          }
+          // The peer may be a reloaded page that lost the transfer: offer it again. A peer that
+          // still has it ignores the duplicate offer; one that lost it asks its user again, and
+          // an accept then restarts the transfer (see onReceiverBody).
+          this.sendOffer(t);
         }
       }
     });
@@ -1152,7 +1189,9 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
   private fail(t: Transfer, error: TransferError, tellPeer: boolean, cause?: unknown): void {
     if (!isActive(t.state)) return;
     this.log(`transfer ${t.id} failed: ${error}`, cause);
-    if (tellPeer)
+    // A disposed engine stays silent: its call (or page) is over, and a failure it causes itself by
+    // aborting its sinks is no news for the peer (which may be talking to our successor already).
+    if (tellPeer && !this.disposed)
       this.guard('cancel', () => this.link.send({ kind: 'file-cancel', transferId: t.id, reason: 'error' }));
     t.error = error;
     this.apply(t, 'fail');

@@ -19,6 +19,16 @@ export { Messenger, type MessengerState, type MessengerStats } from './messenger
 export { Chat, type ChatMessage, type ChatState } from './chat.js';
 export { FileTransfers, FILE_TRANSFER_DEFAULTS, type FileTransfersOptions } from './file-transfer.js';
 export { MemorySink, WritableSink, DEFAULT_MAX_IN_MEMORY_BYTES } from './file-sinks.js';
+export { createSha256Hasher } from './hashing.js';
+export {
+  createWorkerHasherFactory,
+  serveHashWorker,
+  type HashWorkerLike,
+  type HashWorkerScope,
+  type HashRequest,
+  type HashResponse,
+  type WorkerHasherOptions,
+} from './worker-hasher.js';
 export { sanitizeFileName, sniffImageType } from './file-names.js';
 export {
   DuetError,

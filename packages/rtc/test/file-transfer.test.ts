@@ -382,6 +382,53 @@ describe('FileTransfers over real data channels', () => {
     await expect.poll(() => net.alice.opened.at(-1)!.readyState).toBe('closed');
   });
 
+  it('offers a transfer again to a receiver that lost it in a reload, and starts over when accepted', async () => {
+    const ends = await setup();
+    const { net, alice, bobLink } = ends;
+    const data = randomBytes(6 * MiB);
+    const id = alice.send(new Blob([data]), 'data.bin');
+    await inState(ends.bob, id, 'offered');
+    await ends.bob.accept(id, slow(new RecordingSink()));
+    await until(ends.bob, id, (v) => v.bytes > MiB);
+    // Bob's page reloads: his engine and everything it held are gone; a new one starts empty.
+    ends.bob.dispose();
+    const bob = new FileTransfers({ link: bobLink, channels: net.bob });
+    cleanups.push(() => bob.dispose());
+    await net.reconnect();
+    const offered = await inState(bob, id, 'offered');
+    expect([offered.name, offered.size]).toEqual(['data.bin', data.length]);
+    await bob.accept(id);
+    const [sent, received] = await Promise.all([
+      inState(alice, id, 'done', 'failed', 'cancelled'),
+      inState(bob, id, 'done', 'failed', 'cancelled'),
+    ]);
+    expect([sent.state, received.state]).toEqual(['done', 'done']);
+    expect(received.sha256).toBe(sha256(data));
+    expect(Buffer.from(await bytesOf(received.file!)).equals(data)).toBe(true);
+    // From the first byte again, on the new connection.
+    expect(net.alice.headers.at(-1)!.offset).toBe(0);
+  });
+
+  it('tells a receiver whose sender lost the transfer in a reload, instead of leaving it waiting', async () => {
+    const ends = await setup();
+    const { net, aliceLink, bob } = ends;
+    const data = randomBytes(6 * MiB);
+    const id = ends.alice.send(new Blob([data]), 'data.bin');
+    await inState(bob, id, 'offered');
+    await bob.accept(id, slow(new RecordingSink()));
+    await until(bob, id, (v) => v.bytes > MiB);
+    // Alice's page reloads: the file she was sending is gone with it.
+    ends.alice.dispose();
+    const alice = new FileTransfers({ link: aliceLink, channels: net.alice });
+    cleanups.push(() => alice.dispose());
+    await net.reconnect();
+    expect(await inState(bob, id, 'failed', 'cancelled', 'done')).toMatchObject({
+      state: 'failed',
+      error: 'peer_failed',
+    });
+    expect(alice.transfers).toEqual([]);
+  });
+
   it('detects a chunk altered in transit: both ends fail with hash_mismatch, nothing is kept', async () => {
     const ends = await setup();
     ends.net.alice.tamper = (chunk, index) => {

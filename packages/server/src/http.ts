@@ -14,7 +14,8 @@ export interface HttpRoutes {
 
 /**
  * Headers on every response. The web app needs the camera, microphone and screen capture of its own
- * origin only; nothing may frame it.
+ * origin only; nothing may frame it. 'wasm-unsafe-eval' lets it compile WebAssembly (the file hash
+ * worker's SHA-256, bundled with the app), and nothing else: no eval, no inline or foreign scripts.
  */
 const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
@@ -22,7 +23,7 @@ const SECURITY_HEADERS: Record<string, string> = {
   'X-Frame-Options': 'DENY',
   'Permissions-Policy': 'camera=(self), microphone=(self), display-capture=(self), geolocation=()',
   'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; " +
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; " +
     "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 };
 

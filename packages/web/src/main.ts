@@ -1,14 +1,37 @@
-import { DuetClient } from '@duet/rtc';
+import { createWorkerHasherFactory, DuetClient } from '@duet/rtc';
 import { createApp } from 'vue';
 import App from './App.vue';
 import { createDuet, DUET_KEY } from './composables/useDuet.js';
 import { applyDocumentLocale, i18n } from './i18n/index.js';
+import { createLogger } from './lib/logger.js';
+import { PeerConnectionPool } from './lib/peer-connections.js';
 import './styles.css';
 
 // One client for the page's lifetime. It is deliberately not disposed on unload: closing the socket
 // on purpose counts as leaving the room at once, while a dropped one keeps the seat for the reconnect
 // grace, which is what lets a reload resume the same session (and call).
-const client = new DuetClient({ isSecureContext: window.isSecureContext });
+const log = createLogger('files');
+const peerConnections = new PeerConnectionPool();
+const client = new DuetClient({
+  isSecureContext: window.isSecureContext,
+  createPeerConnection: peerConnections.create,
+  // File hashes in a worker: on the main thread SHA-256 took most of the time a transfer had to
+  // feed its data channel. Without Worker support the factory hashes on this thread instead.
+  ...(typeof Worker === 'undefined'
+    ? {}
+    : {
+        createHasher: createWorkerHasherFactory(
+          () => new Worker(new URL('./lib/hash-worker.ts', import.meta.url), { type: 'module' }),
+          { log: (message, detail) => log.warn(message, detail) },
+        ),
+      }),
+});
+
+// A ringing call gets its peer connection made in advance (see PeerConnectionPool).
+client.on('change', ({ call }) => {
+  if (call?.phase === 'outgoing' || call?.phase === 'incoming') peerConnections.prepare();
+  else if (!call || call.phase === 'ended') peerConnections.discard();
+});
 
 // For e2e tests and debugging from the console. Read-only: a test cannot swap the client out.
 Object.defineProperty(window, '__duet', {
