@@ -47,6 +47,17 @@ export interface CallSessionEvents extends Record<string, unknown> {
   'ice-restart': number;
 }
 
+/**
+ * libwebrtc starts every video stream on a 300 kbps bandwidth estimate, and while the estimate is
+ * below 500 kbps it drops any frame larger than 640x480 (up to four of them, asking the source for a
+ * lower resolution after each) before it encodes one: ~130 ms of nothing at 30 fps from a 720p
+ * camera, on top of the larger frame's longer encode. So the first frames go out scaled down to at
+ * most this many pixels, and full resolution follows once the estimate had time to grow.
+ */
+const START_MAX_PIXELS = 640 * 480;
+/** After `connected`: long enough for the bandwidth probes at the start of a call to raise it. */
+const FULL_RESOLUTION_AFTER_MS = 2000;
+
 const DEFAULTS = {
   disconnectedGraceMs: 3000,
   restartTimeoutMs: 10_000,
@@ -77,6 +88,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private settingRemoteAnswer = false;
   private transceiversReady = false;
   private restarts = 0;
+  /** The video goes out scaled down until the bandwidth estimate had time to grow (see above). */
+  private startScaled = false;
+  private fullResolutionTimer: ReturnType<typeof setTimeout> | undefined;
   private disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private state: SessionState = 'connecting';
@@ -126,6 +140,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       }
       this.transceiversReady = true;
       this.createDataChannels();
+      // Offer now rather than on `negotiationneeded`: that event is a task of its own, and in an app
+      // whatever runs before it (rendering the call screen) would delay the offer by as much.
+      void this.makeOffer();
     }
   }
 
@@ -144,6 +161,8 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   async replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack | null): Promise<void> {
     this.pendingTracks.set(kind, track);
     const transceiver = this.transceiverFor(kind);
+    // Another source (a shared screen, another camera) goes out as it is from the start.
+    if (kind === 'video' && track !== transceiver?.sender.track) await this.fullResolution();
     if (transceiver && this.transceiversReady) await transceiver.sender.replaceTrack(track);
   }
 
@@ -167,6 +186,7 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.disconnectedTimer);
+    clearTimeout(this.fullResolutionTimer);
     clearTimeout(this.restartTimer);
     this.pc.removeEventListener('negotiationneeded', this.onNegotiationNeeded);
     this.pc.removeEventListener('icecandidate', this.onIceCandidate);
@@ -183,15 +203,20 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   // ---------------------------------------------------------------------------------------------
 
   private readonly onNegotiationNeeded = (): void => {
+    // The offer in flight covers it (start() offers without waiting for this event); whatever it
+    // missed, the browser asks for again once the answer brings us back to stable.
+    if (this.makingOffer) return;
     void this.makeOffer();
   };
 
   private async makeOffer(): Promise<void> {
     if (this.state === 'closed') return;
+    const first = this.pc.localDescription === null;
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
       this.sendDescription();
+      if (first) void this.scaleDownStart();
     } catch (error) {
       this.log('offer failed', error);
     } finally {
@@ -228,9 +253,13 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       }
       await this.flushCandidates();
       if (description.type === 'offer') {
+        const adopting = !this.transceiversReady;
         await this.adoptOfferedTransceivers();
         await this.pc.setLocalDescription();
         this.sendDescription();
+        // Settled long before the connection is up and the first frame is encoded; the candidates
+        // queued behind this signal need not wait for it.
+        if (adopting) void this.scaleDownStart();
       }
     } else if (data.kind === 'candidate') {
       if (data.candidate === null) return; // end of candidates: nothing to do with trickle ICE
@@ -247,11 +276,48 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     if (this.transceiversReady) return;
     this.transceiversReady = true;
     this.createDataChannels();
+    const replaced: Array<Promise<void>> = [];
     for (const kind of ['audio', 'video'] as const) {
       const transceiver = this.transceiverFor(kind);
       if (!transceiver) continue;
       transceiver.direction = 'sendrecv';
-      await transceiver.sender.replaceTrack(this.pendingTracks.get(kind) ?? null);
+      replaced.push(transceiver.sender.replaceTrack(this.pendingTracks.get(kind) ?? null));
+    }
+    // Both at once: each is a round trip to the WebRTC thread, and the answer waits for them.
+    await Promise.all(replaced);
+  }
+
+  /**
+   * START_MAX_PIXELS, after the first local description on either side. (Not `sendEncodings` in
+   * the caller's addTransceiver: measured, Chromium still dropped the first frames with it.)
+   */
+  private async scaleDownStart(): Promise<void> {
+    const sender = this.transceiverFor('video')?.sender;
+    const scale = startScale(sender?.track ?? null);
+    if (!sender || scale === 1) return;
+    this.startScaled = await this.setScale(sender, scale);
+  }
+
+  /** Let the video go out at the resolution of its source (the end of START_MAX_PIXELS). */
+  private async fullResolution(): Promise<void> {
+    clearTimeout(this.fullResolutionTimer);
+    if (!this.startScaled) return;
+    this.startScaled = false;
+    const sender = this.transceiverFor('video')?.sender;
+    if (sender && this.state !== 'closed') await this.setScale(sender, 1);
+  }
+
+  private async setScale(sender: RTCRtpSender, scale: number): Promise<boolean> {
+    try {
+      const parameters = sender.getParameters();
+      if (parameters.encodings.length === 0) return false;
+      for (const encoding of parameters.encodings) encoding.scaleResolutionDownBy = scale;
+      await sender.setParameters(parameters);
+      return true;
+    } catch (error) {
+      // Not fatal either way: the encoder then adapts the resolution by itself.
+      this.log('could not set the video resolution scale', error);
+      return false;
     }
   }
 
@@ -335,6 +401,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       case 'connected':
         this.restarts = 0;
         clearTimeout(this.restartTimer);
+        if (this.startScaled && this.fullResolutionTimer === undefined) {
+          this.fullResolutionTimer = setTimeout(() => void this.fullResolution(), FULL_RESOLUTION_AFTER_MS);
+        }
         this.setState('connected');
         break;
       case 'disconnected':
@@ -392,4 +461,12 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private log(message: string, detail?: unknown): void {
     this.options.log?.(message, detail);
   }
+}
+
+/** How much to scale a camera down for the first frames of a stream (1: not at all). See START_MAX_PIXELS. */
+function startScale(track: MediaStreamTrack | null): number {
+  if (track?.kind !== 'video' || typeof track.getSettings !== 'function') return 1;
+  const { width = 0, height = 0 } = track.getSettings();
+  const pixels = width * height;
+  return pixels > START_MAX_PIXELS ? Math.ceil(Math.sqrt(pixels / START_MAX_PIXELS)) : 1;
 }

@@ -35,6 +35,8 @@ export interface MessengerEvents extends Record<string, unknown> {
   acked: number;
   /** Unacknowledged messages changed (for persistence). */
   state: MessengerState;
+  /** `connected` changed: the peer's hello arrived (true) or the channel closed (false). */
+  sync: boolean;
 }
 
 /** Acknowledge after this many messages, or after this long, whichever comes first. */
@@ -127,7 +129,7 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
   };
 
   private readonly onClose = (): void => {
-    this.synced = false;
+    this.setSynced(false);
   };
 
   private readonly onMessage = (event: MessageEvent): void => {
@@ -157,6 +159,14 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
       this.stats.resent++;
       this.write({ v: DATA_PROTOCOL_VERSION, t: 'msg', seq, body });
     }
+    // Announced after the resends, so a listener that sends at once queues behind them.
+    this.emit('sync', true);
+  }
+
+  private setSynced(synced: boolean): void {
+    if (this.synced === synced) return;
+    this.synced = synced;
+    this.emit('sync', synced);
   }
 
   private onAck(upTo: number): void {
@@ -238,7 +248,7 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
       channel.send(JSON.stringify(envelope));
     } catch {
       // The channel died under us; its close event follows and the next hello resends.
-      this.synced = false;
+      this.setSynced(false);
     }
   }
 

@@ -49,6 +49,20 @@ export function useModalFocus(options: {
 
   onBeforeUnmount(() => {
     document.removeEventListener('keydown', onKeydown);
-    if (previous?.isConnected) previous.focus();
+    const target = previous;
+    previous = null;
+    // In the next frame, not now: focus() forces style and layout at once, and a dialog closes just
+    // as the next screen mounts (answering a call), when the peer connection is being set up. By
+    // then the next screen is in place, and an element it replaced is no longer connected.
+    if (target && target !== document.body)
+      requestAnimationFrame(() => {
+        if (target.isConnected && !containsFocusElsewhere()) target.focus();
+      });
   });
+}
+
+/** Something other than the page itself has focus (the next screen moved it on purpose). */
+function containsFocusElsewhere(): boolean {
+  const active = document.activeElement;
+  return active !== null && active !== document.body;
 }

@@ -34,6 +34,8 @@ const PATTERNS: Record<RingKind, Pattern> = {
 /** How far ahead cycles are scheduled on the audio clock; the timer only tops the schedule up. */
 const LOOKAHEAD_SECONDS = 1;
 const TICK_MS = 250;
+/** How long after the ring ends its AudioContext is closed. */
+const CLOSE_DELAY_MS = 2000;
 /** Short fades avoid the click of a tone switched on and off at a non-zero sample. */
 const FADE_SECONDS = 0.015;
 
@@ -125,8 +127,10 @@ export function useRingtone() {
 
   function dispose(): void {
     stop();
-    context?.close().catch(() => undefined);
+    const closing = context;
     context = null;
+    // Silent already; closing the audio stack is slow and the ring ends as a call is being set up.
+    if (closing) setTimeout(() => void closing.close().catch(() => undefined), CLOSE_DELAY_MS);
   }
 
   if (getCurrentScope()) onScopeDispose(dispose);
