@@ -126,8 +126,24 @@ export async function writeResult(
   await writeFormatted(file, JSON.stringify(result));
   const all = readResults();
   writeFileSync(`${RESULTS_DIR}chart.svg`, renderChart(all));
-  await writeFormatted(`${RESULTS_DIR}performance.md`, performanceSection(all));
+  const section = performanceSection(all);
+  await writeFormatted(`${RESULTS_DIR}performance.md`, section);
+  await updateReadme(section);
   return file;
+}
+
+const README = new URL('../../README.md', import.meta.url);
+const README_START = '<!-- performance:start (written by bench/, see bench/lib/report.ts) -->';
+const README_END = '<!-- performance:end -->';
+
+/** The README's Performance section is the latest performance.md, between its two markers. */
+async function updateReadme(section: string): Promise<void> {
+  const readme = readFileSync(README, 'utf8');
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start < 0 || end < start) return;
+  const next = `${readme.slice(0, start + README_START.length)}\n\n${section.trim()}\n\n${readme.slice(end)}`;
+  await writeFormatted(fileURLToPath(README), next);
 }
 
 /** Written as the repository's Prettier settings format it, so `npm run check` stays green. */
