@@ -40,6 +40,8 @@ export interface StartOptions {
 
 /** How long clients are told to wait before reconnecting to a restarting server. */
 const RESTART_RETRY_AFTER_MS = 1000;
+/** How long a shutdown waits for queued socket tasks before closing the store. */
+const SOCKET_TASKS_DRAIN_MS = 2000;
 
 /** Start a Duet server: HTTP and Socket.IO on one port. */
 export async function startDuetServer(
@@ -231,6 +233,9 @@ export async function startDuetServer(
     await Promise.race([graceful, bound]);
     clearTimeout(timer);
     http.closeAllConnections();
+    // Socket tasks still queued (a disconnect's cleanup, a last relay) need the store: let them
+    // finish, briefly, before Redis goes.
+    await dispatcher.drained(SOCKET_TASKS_DRAIN_MS);
     await cluster?.close();
     await turn.supervisor?.stop();
     logger.info('closed');

@@ -53,6 +53,8 @@ function describeIssues(error: z.ZodError): { code: ErrorCode; message: string }
  */
 export class Dispatcher {
   private readonly limiter: RateLimiterMemory;
+  /** Socket tasks queued or running, across all sockets (for a shutdown that lets them finish). */
+  private pendingTasks = 0;
 
   constructor(
     private readonly handlers: EventHandlers,
@@ -71,9 +73,13 @@ export class Dispatcher {
     let queue: Promise<void> = Promise.resolve();
     let refusedForRate = 0;
     const enqueue = (work: () => Promise<void>): void => {
-      queue = queue.then(work).catch((error: unknown) => {
-        this.options.logger.error({ err: error, socketId: socket.id }, 'socket task failed');
-      });
+      this.pendingTasks++;
+      queue = queue
+        .then(work)
+        .catch((error: unknown) => {
+          this.options.logger.error({ err: error, socketId: socket.id }, 'socket task failed');
+        })
+        .finally(() => this.pendingTasks--);
     };
 
     socket.onAny((event: unknown, ...args: unknown[]) => {
@@ -103,6 +109,17 @@ export class Dispatcher {
       void this.limiter.delete(socket.id);
       enqueue(() => onDisconnect(reason));
     });
+  }
+
+  /**
+   * Resolves once no socket task is queued or running, or after `timeoutMs`: a shutdown lets the
+   * disconnects it caused finish before it closes the store under them.
+   */
+  async drained(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pendingTasks > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   private async dispatch(
