@@ -423,6 +423,15 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     }
   }
 
+  /** The ICE servers and policy a call's peer connection gets now (what `createPeerConnection` is given). */
+  peerConnectionConfiguration(): RTCConfiguration {
+    return {
+      bundlePolicy: 'max-bundle',
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.options.iceTransportPolicy ?? this.iceTransportPolicy,
+    };
+  }
+
   private startSession(callId: string, polite: boolean, caller: boolean, rejoin: boolean): void {
     if (this.callState.phase !== 'connecting') return;
     const link = new CallLink({
@@ -430,10 +439,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       caller,
       polite,
       createPeerConnection: this.createPeerConnection,
-      configuration: () => ({
-        iceServers: this.iceServers,
-        iceTransportPolicy: this.options.iceTransportPolicy ?? this.iceTransportPolicy,
-      }),
+      configuration: () => this.peerConnectionConfiguration(),
       // The peer's id can change during the call (restored on a restarted server): always the current one.
       sendSignal: (data) => {
         if ('peer' in this.callState) this.signaling.signal(callId, this.callState.peer.id, data);

@@ -29,7 +29,8 @@ const client = new DuetClient({
 
 // A ringing call gets its peer connection made in advance (see PeerConnectionPool).
 client.on('change', ({ call }) => {
-  if (call?.phase === 'outgoing' || call?.phase === 'incoming') peerConnections.prepare();
+  if (call?.phase === 'outgoing' || call?.phase === 'incoming')
+    peerConnections.prepare(client.peerConnectionConfiguration());
   else if (!call || call.phase === 'ended') peerConnections.discard();
 });
 
