@@ -73,9 +73,10 @@ export const FILE_TRANSFER_DEFAULTS = {
    * The receiver acknowledges at least every this many bytes stored (a quarter of the window)…
    * Each ack is a `send()` on the control channel, which in Chromium waits for the network thread:
    * 1–6 ms of the receiver's main thread while data pours in (profiled on a 2-core VM), plus a
-   * parse on the sender. At 256 KiB that was 800 blocking sends per 200 MiB; at 512 KiB, 400.
+   * parse on the sender: 800 blocking sends per 200 MiB. Fewer (512 KiB with a 2 MiB window) were
+   * measured no faster within noise here, and a larger window re-sends more on resume.
    */
-  ackIntervalBytes: 512 * 1024,
+  ackIntervalBytes: 256 * 1024,
   /** …and at most this long after storing bytes it has not acknowledged. */
   ackDelayMs: 250,
   /**
@@ -85,15 +86,15 @@ export const FILE_TRANSFER_DEFAULTS = {
    *   marks alone do not bound the bytes in flight, and those are lost with the connection too).
    * - Receiving has no backpressure in WebRTC: a receiver whose sink is slower than the network (a
    *   slow disk) would otherwise pile messages up on its JS heap without bound; this caps it.
-   * The price: at most this much per round trip, 2 MiB/RTT ≈ 1.6 Gbit/s at 10 ms, 320 Mbit/s at
+   * The price: at most this much per round trip, 1 MiB/RTT ≈ 800 Mbit/s at 10 ms, 160 Mbit/s at
    * 50 ms — above what data channels usually reach on such paths. The "round trip" includes both
-   * main threads: a receiver busy for 40 ms (folding 8 MiB into its Blob, a UI update, a GC, an
-   * ack `send()` waiting on the network thread) holds its acks back that long, and at 1 MiB the
-   * sender of a 26 MB/s loopback transfer (1 MiB ≈ 40 ms) stalled on every such pause; 2 MiB,
-   * with an ack every 512 KiB, leaves ~60 ms of slack. Raise it for long fat paths, accepting a
-   * larger re-send on resume.
+   * main threads: a receiver busy for 40 ms (folding 8 MiB into its Blob, a UI update, a GC)
+   * holds its acks back that long, and the sender of a fast loopback transfer waits. 2 MiB (with
+   * an ack every 512 KiB) was tried: no faster within this machine's noise, and a resume then
+   * re-sent more than the 1 MiB Duet promises. Raise it for long fat paths, accepting a larger
+   * re-send on resume.
    */
-  maxUnackedBytes: 2 * 1024 * 1024,
+  maxUnackedBytes: 1024 * 1024,
   /** A receiver asks to resume at most this often (except right after a reconnection). */
   resumeIntervalMs: 1000,
   /**
