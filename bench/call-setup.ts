@@ -18,8 +18,7 @@ import type { Browser, Page } from '@playwright/test';
 import { launchChromium, marksOf, newContext, newPage, waitForMarks, type Mark } from './lib/browser.js';
 import { buildDuetCores } from './lib/duet-core.js';
 import { clickAccept, clickCall, joinRoom, waitForPair, waitForRing } from './lib/duet.js';
-import { startBaseline, startDuet, type Server } from './lib/processes.js';
-import { startStaticServer, type StaticServer } from './lib/static-server.js';
+import { profileEach, startStage, stopStage, type Stage } from './lib/stage.js';
 import {
   fmt,
   fmtRatio,
@@ -47,14 +46,6 @@ const RUN_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 20_000;
 /** Let the ring settle (dialogs drawn, PeerJS's early offer sent) before the callee answers. */
 const RING_SETTLE_MS = 300;
-
-interface Servers {
-  duet: Server;
-  raw: Server;
-  peerjs: Server;
-  /** Serves the baseline pages. */
-  pages: StaticServer;
-}
 
 export interface CallRun {
   system: System;
@@ -121,13 +112,7 @@ async function traceOf(
 }
 
 /** Sets up the pair, rings, and returns the callee page once it may answer. */
-async function ring(
-  system: System,
-  servers: Servers,
-  caller: Page,
-  callee: Page,
-  run: number,
-): Promise<void> {
+async function ring(system: System, servers: Stage, caller: Page, callee: Page, run: number): Promise<void> {
   const room = `bench-${system}-${run}-${Date.now()}`;
   if (system === 'duet') {
     await Promise.all([
@@ -178,7 +163,7 @@ async function ring(
 
 async function runOnce(
   browser: Browser,
-  servers: Servers,
+  servers: Stage,
   system: System,
   run: number,
   profile = false,
@@ -346,15 +331,10 @@ export async function main(options: CallSetupOptions = {}): Promise<void> {
   const info = machine();
   progress(`call setup: ${runs} runs × ${systems.join(', ')} (+${warmups} warm-up)`);
   const started = Date.now();
-  const servers: Servers = {
-    duet: await startDuet([], { corePages: await buildDuetCores(['core']) }),
-    raw: await startBaseline('bench/baselines/raw-relay.ts'),
-    peerjs: await startBaseline('bench/baselines/peer-server.ts'),
-    pages: await startStaticServer(),
-  };
+  const servers = await startStage({ corePages: await buildDuetCores(['core']) });
   let browser: Browser | null = null;
   const all: CallRun[] = [];
-  const profiles: Partial<Record<System, CallRun['profile']>> = {};
+  let profiles: Partial<Record<System, CallRun['profile']>> = {};
   try {
     browser = await launchChromium();
     info.chromium = browser.version();
@@ -374,21 +354,11 @@ export async function main(options: CallSetupOptions = {}): Promise<void> {
       }
     }
     if (profile) {
-      // One more run per system under the CPU profiler: evidence for where the time goes. Not counted.
-      for (const system of systems) {
-        const result = await runOnce(browser, servers, system, runs, true);
-        if (result.profile) profiles[system] = result.profile;
-        progress(`profiled ${system}${result.error ? ` FAILED: ${result.error.split('\n')[0]}` : ''}`);
-      }
+      const b = browser;
+      profiles = await profileEach(systems, (system) => runOnce(b, servers, system, runs, true), progress);
     }
   } finally {
-    await browser?.close();
-    await Promise.all([
-      servers.duet.stop(),
-      servers.raw.stop(),
-      servers.peerjs.stop(),
-      servers.pages.close(),
-    ]);
+    await stopStage(browser, servers);
   }
 
   const bySystem = Object.fromEntries(

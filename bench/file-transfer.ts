@@ -22,7 +22,6 @@ import { pathToFileURL } from 'node:url';
 import { launchChromium, marksOf, newContext, newPage, waitForMarks } from './lib/browser.js';
 import { buildDuetCores } from './lib/duet-core.js';
 import { clickAccept, joinRoom, waitForPair, waitForRing } from './lib/duet.js';
-import { startBaseline, startDuet, type Server } from './lib/processes.js';
 import { Profiler, type ProfileSummary } from './lib/profile.js';
 import {
   fmt,
@@ -34,7 +33,7 @@ import {
   table,
   writeResult,
 } from './lib/report.js';
-import { startStaticServer, type StaticServer } from './lib/static-server.js';
+import { profileEach, startStage, stopStage, type Stage } from './lib/stage.js';
 import { median, ratio, round, summarize, type Summary } from './lib/stats.js';
 
 const SYSTEMS = ['duet', 'raw', 'peerjs'] as const;
@@ -51,13 +50,6 @@ const SEED = 0x5eed;
 const SETUP_TIMEOUT_MS = 30_000;
 /** A transfer slower than 2 MB/s is a failure, not a figure. */
 const MIN_BYTES_PER_MS = 2_000;
-
-interface Servers {
-  duet: Server;
-  raw: Server;
-  peerjs: Server;
-  pages: StaticServer;
-}
 
 /** Duet's own tuning, read from the built package so the raw baseline always matches it. */
 interface Tuning {
@@ -97,7 +89,7 @@ function arg(name: string, fallback: number): number {
 /** Connect sender and receiver: a call (audio only) with its data path up. */
 async function connect(
   system: System,
-  servers: Servers,
+  servers: Stage,
   tuning: Tuning,
   sender: Page,
   receiver: Page,
@@ -170,7 +162,7 @@ async function connect(
 
 async function runOnce(
   browser: Browser,
-  servers: Servers,
+  servers: Stage,
   tuning: Tuning,
   system: System,
   run: number,
@@ -309,15 +301,12 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
     `file transfer: ${mib} MiB × ${runs} runs × ${systems.join(', ')}; Duet tuning ${JSON.stringify(tuning)}`,
   );
   const started = Date.now();
-  const servers: Servers = {
-    duet: await startDuet([], diagnose ? { corePages: await buildDuetCores(['core', 'core-nohash']) } : {}),
-    raw: await startBaseline('bench/baselines/raw-relay.ts'),
-    peerjs: await startBaseline('bench/baselines/peer-server.ts'),
-    pages: await startStaticServer(),
-  };
+  const servers = await startStage(
+    diagnose ? { corePages: await buildDuetCores(['core', 'core-nohash']) } : {},
+  );
   let browser: Browser | null = null;
   const all: TransferRun[] = [];
-  const profiles: Partial<Record<System, TransferRun['profile']>> = {};
+  let profiles: Partial<Record<System, TransferRun['profile']>> = {};
   try {
     browser = await launchChromium();
     info.chromium = browser.version();
@@ -337,21 +326,16 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
       }
     }
     if (profile) {
-      // Where the time goes: one more, shorter transfer per system under the CPU profiler. Not counted.
-      for (const system of ['duet', 'raw'] as const) {
-        const result = await runOnce(browser, servers, tuning, system, runs, Math.min(size, 64 * MiB), true);
-        if (result.profile) profiles[system] = result.profile;
-        progress(`profiled ${system}${result.error ? ` FAILED: ${result.error.split('\n')[0]}` : ''}`);
-      }
+      // A shorter transfer (64 MiB at most) per system.
+      const b = browser;
+      profiles = await profileEach<System, TransferRun['profile']>(
+        ['duet', 'raw'],
+        (system) => runOnce(b, servers, tuning, system, runs, Math.min(size, 64 * MiB), true),
+        progress,
+      );
     }
   } finally {
-    await browser?.close();
-    await Promise.all([
-      servers.duet.stop(),
-      servers.raw.stop(),
-      servers.peerjs.stop(),
-      servers.pages.close(),
-    ]);
+    await stopStage(browser, servers);
   }
 
   const bySystem = Object.fromEntries(
