@@ -32,6 +32,8 @@ import {
   progress,
   table,
   writeResult,
+  requireSuccess,
+  runIfMain,
 } from './lib/report.js';
 import { profileEach, startStage, stopStage, type Stage } from './lib/stage.js';
 import { median, ratio, round, summarize, type Summary } from './lib/stats.js';
@@ -425,17 +427,10 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
   }
   console.log(`\n${machineLine(info)}\n${file}`);
   console.log(JSON.stringify({ benchmark: 'file-transfer', metrics }));
-  const failed = systems.filter((s) => bySystem[s]?.mbps.n === 0);
-  if (failed.length) {
-    for (const r of all.filter((x) => x.error).slice(0, 3))
-      console.error(`${r.system} run ${r.run}: ${r.error}`);
-    throw new Error(`no successful run for ${failed.join(', ')}`);
-  }
+  requireSuccess(
+    systems.filter((s) => bySystem[s]?.mbps.n === 0),
+    all,
+  );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, () => main());

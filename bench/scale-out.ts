@@ -37,6 +37,7 @@ import {
   progress,
   table,
   writeResult,
+  runIfMain,
 } from './lib/report.js';
 import type { WorkerConfig } from './lib/signaling-worker.js';
 import { median, percentile, ratio, round } from './lib/stats.js';
@@ -828,9 +829,4 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
   if (!memory || !twoNodes) throw new Error('the in-memory or the two-node run failed');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, () => main());

@@ -42,6 +42,7 @@ import {
   progress,
   table,
   writeResult,
+  runIfMain,
 } from './lib/report.js';
 import { summarizeProfile, type CpuProfile, type ProfileSummary } from './lib/profile.js';
 import type { WorkerConfig, WorkerMessage } from './lib/signaling-worker.js';
@@ -541,9 +542,4 @@ export async function main(options: SignalingOptions = {}): Promise<void> {
   if (!at('duet')) throw new Error(`the Duet run with ${largest} clients failed`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, () => main());

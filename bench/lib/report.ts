@@ -246,3 +246,23 @@ export function readResults(): Record<string, unknown> {
 export function progress(message: string): void {
   process.stderr.write(`[${(performance.now() / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 }
+
+/** Run a benchmark's `main` when its module is the script node started (not when run-all imports it). */
+export function runIfMain(moduleUrl: string, main: () => Promise<void>): void {
+  if (moduleUrl !== `file://${process.argv[1]}`) return;
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
+
+/** A system with no successful run makes the benchmark fail, with the first errors shown. */
+export function requireSuccess(
+  failed: readonly string[],
+  runs: ReadonlyArray<{ system: string; run: number; error?: string | null }>,
+): void {
+  if (failed.length === 0) return;
+  for (const r of runs.filter((x) => x.error).slice(0, 3))
+    console.error(`${r.system} run ${r.run}: ${r.error}`);
+  throw new Error(`no successful run for ${failed.join(', ')}`);
+}
