@@ -284,7 +284,7 @@ test('a hostile file name arrives as a plain base name, shown literally; a photo
     expect(dialogs).toEqual([]);
   });
 
-  await test.step('"Take photo" sends a JPEG that Bob sees as a preview', async () => {
+  await test.step('"Take photo" sends a JPEG that Bob sees as a preview at once, without accepting it', async () => {
     await alice.button('Take photo').click();
     let name = '';
     await expect
@@ -299,15 +299,19 @@ test('a hostile file name arrives as a plain base name, shown literally; a photo
           name = offer?.name ?? '';
           return name;
         },
-        { message: 'Bob is offered a photo' },
+        { message: 'Bob gets a photo' },
       )
       .toMatch(/^photo-.+\.jpg$/);
     await expect(transferItem(bob, name).locator('.transfer-type')).toHaveText('Photo');
-    await answerOffer(bob, name, 'Accept');
+    // Like a picture in any messenger, it arrives without an Accept (still verified by its hash).
     const received = await expectTransferState(bob, name, 'done');
     expect(received).toMatchObject({ photo: true, hasImage: true });
+    expect(received.sha256).toMatch(/^[0-9a-f]{64}$/);
+    await expect(bob.button(`Accept ${name}`)).toHaveCount(0);
     const preview = transferItem(bob, name).getByTestId('transfer-preview');
     await expect(preview).toBeVisible();
+    // ...and saves like any file.
+    await expect(bob.page.getByRole('link', { name: `Download ${name}`, exact: true })).toBeVisible();
     await expect(preview).toHaveAttribute('alt', name);
     const image = await preview.evaluate(async (img: HTMLImageElement) => {
       await img.decode();

@@ -297,6 +297,10 @@ test('the signaling server is killed mid-call: chat and files go on, the call su
         })
         .toBe('reconnecting');
       await expect(banner(person)).toBeVisible();
+      // ...and that the call does not need it.
+      await expect(person.page.getByTestId('banner-call-goes-on')).toHaveText(
+        `Your call, chat and files keep working: they go straight to ${person === alice ? 'Bob' : 'Alice'}.`,
+      );
       expect(await person.evaluate(callPhase, undefined)).toBe('connected');
     }
   });
@@ -335,6 +339,9 @@ test('the signaling server is killed mid-call: chat and files go on, the call su
       await expect(banner(person)).toBeHidden();
       expect(await person.evaluate(callPhase, undefined)).toBe('connected');
       await expect(person.callState).toHaveText('Connected');
+      // One event, one notice (not also "Reconnected to the server.").
+      await person.expectNotice('Reconnected. You are back in the room.');
+      await expect(person.notices.filter({ hasText: 'Reconnected' })).toHaveCount(1);
     }
     await alice.expectRemoteMediaFlowing();
     await bob.expectRemoteMediaFlowing();

@@ -99,3 +99,36 @@ test('the page may compile WebAssembly (the hash worker’s SHA-256) but not eva
   });
   expect(verdict).toEqual({ wasm: 'compiled', evaluated: 'refused' });
 });
+
+test.describe('a room of three', () => {
+  test.use({ serverEnv: { DUET_ROOM_CAPACITY: '3' } });
+
+  test('during a call the people in the room can be seen, and arrivals and departures are told', async ({
+    join,
+  }) => {
+    const alice = await join('Alice');
+    const bob = await join('Bob');
+    await alice.callPerson('Bob');
+    await bob.expectIncomingCall('Alice');
+    await bob.accept();
+    await alice.expectConnected();
+
+    const carol = await join('Carol');
+    await alice.expectNotice('Carol joined the room.');
+    const peopleButton = alice.button('People in this room: 3');
+    await peopleButton.click();
+    await expect(peopleButton).toHaveAttribute('aria-expanded', 'true');
+    await alice.expectListed('Carol', 'Free');
+    await alice.expectListed('Bob', 'In a call');
+    // Only who is there: nobody can be called from inside a call.
+    await expect(alice.people.getByRole('button')).toHaveCount(0);
+
+    await carol.button('Leave room').click();
+    await alice.expectNotice('Carol left the room.');
+    await expect(alice.entry('Carol')).toHaveCount(0);
+    await expect(alice.button('People in this room: 2')).toBeVisible();
+    // Escape closes the panel and gives the focus back to its button.
+    await alice.page.keyboard.press('Escape');
+    await expect(alice.people).toHaveCount(0);
+  });
+});

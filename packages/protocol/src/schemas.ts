@@ -136,8 +136,12 @@ export const SignalDataSchema = z.discriminatedUnion('kind', [
     epoch: EpochSchema.optional(),
   }),
   z.object({ kind: z.literal('media'), state: MediaStateSchema }),
-  /** Callee → caller: my peer connection is gone (failed, or I reloaded); please start a new epoch. */
-  z.object({ kind: z.literal('reconnect') }),
+  /**
+   * Callee → caller: my peer connection is gone (failed, or I reloaded); please start a new epoch.
+   * `fresh`: I hold no connection of this call at all (my page reloaded), so an epoch you started
+   * meanwhile never reached me: start another one even if yours is young.
+   */
+  z.object({ kind: z.literal('reconnect'), fresh: z.boolean().optional() }),
 ]);
 export type SignalData = z.infer<typeof SignalDataSchema>;
 

@@ -124,7 +124,8 @@ export class CallLink extends Emitter<CallLinkEvents> {
     if (this.options.caller) this.openEpoch(newEpoch());
     else {
       this.openEpoch(null);
-      if (rejoin) this.options.sendSignal({ kind: 'reconnect' });
+      // Fresh: whatever the caller built while this page was away was relayed to nobody.
+      if (rejoin) this.options.sendSignal({ kind: 'reconnect', fresh: true });
     }
   }
 
@@ -133,7 +134,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
     if (this.closed) return;
     if (data.kind === 'reconnect') {
       const buildingOne = !this.epochConnected && Date.now() - this.epochStartedAt < RECONNECT_DEBOUNCE_MS;
-      if (this.options.caller && !buildingOne) {
+      if (this.options.caller && (data.fresh === true || !buildingOne)) {
         this.options.log('the peer asked for a new connection');
         this.openEpoch(newEpoch());
       }

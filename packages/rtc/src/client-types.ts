@@ -69,7 +69,11 @@ export type Notice =
       endedBy: 'self' | 'remote';
     }
   | { kind: 'error'; reason: DuetErrorReason; message: string }
-  | { kind: 'session-restored' };
+  | { kind: 'session-restored' }
+  /** Someone else came into or left the room (what the UI shows depends on what is on screen). */
+  | { kind: 'presence'; change: 'joined' | 'left'; userId: string; name: string }
+  /** After a reload: files received earlier in this call that this tab could not keep. */
+  | { kind: 'files-lost'; names: string[]; peerName: string };
 
 export interface DuetClientEvents extends Record<string, unknown> {
   change: ClientSnapshot;

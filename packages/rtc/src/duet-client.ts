@@ -9,7 +9,23 @@ import { MediaController } from './media-controller.js';
 import type { MediaDevicesLike } from './media-types.js';
 import { SignalingClient, type StorageLike } from './signaling-client.js';
 import { StatsSampler } from './stats.js';
-import type { FileSink, Hasher } from './transfer-types.js';
+import type { FileSink, Hasher, TransferView } from './transfer-types.js';
+import { KeptFiles, type ReceivedFileStore } from './kept-files.js';
+
+/** Where this tab keeps the user's microphone/camera choice in its current call (for a reload). */
+const MEDIA_CHOICE_KEY = 'duet.callMedia';
+
+type MediaChoice = { microphone: boolean; camera: boolean };
+
+/**
+ * A photo taken in the call ("Take photo") shows in the peer's chat at once, like a picture in any
+ * messenger, instead of waiting behind an Accept button: it is received into memory without asking,
+ * still verified by its SHA-256 and previewed only when its bytes are a raster image. Bounded, since
+ * the sender decides what it calls a photo: up to this size each...
+ */
+const PHOTO_AUTO_ACCEPT_MAX_BYTES = 16 * 1024 * 1024;
+/** ...and this much per call in all; past that, photos wait for Accept like any file. */
+const PHOTO_AUTO_ACCEPT_CALL_BUDGET = 128 * 1024 * 1024;
 
 export interface DuetClientOptions {
   /** Signaling server URL; default: the page's own origin. */
@@ -29,6 +45,11 @@ export interface DuetClientOptions {
    * a worker-backed one (`createWorkerHasherFactory`) so hashing does not compete with sending.
    */
   createHasher?: () => Hasher;
+  /**
+   * Keeps received files for the call, so a reload does not lose them (the web app: IndexedDB).
+   * Without one, a reloaded tab names the files it lost instead.
+   */
+  receivedFiles?: ReceivedFileStore;
   log?: (message: string, detail?: unknown) => void;
 }
 
@@ -49,6 +70,14 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private chatRead = 0;
   private readonly storage: StorageLike | undefined;
   private lastCallFiles: ClientSnapshot['lastCallFiles'] = null;
+  /** The call whose files `lastCallFiles` shows (they are kept until dismissed). */
+  private lastCallId: string | null = null;
+  private readonly kept: KeptFiles;
+  /** Files this tab received in the current call before it reloaded (kept, then restored). */
+  private restoredFiles: TransferView[] = [];
+  /** Photos of the current call received without asking, and their bytes (see the limits above). */
+  private autoAccepted = new Set<string>();
+  private autoAcceptedBytes = 0;
   /** Signals that arrived before our session existed (the peer can be a few ms ahead of us). */
   private earlySignals: SignalData[] = [];
   private remoteMedia: MediaState = { microphone: true, camera: true, screen: false };
@@ -68,6 +97,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.log = options.log ?? (() => {});
     const storage = options.storage ?? (typeof sessionStorage === 'undefined' ? undefined : sessionStorage);
     this.storage = storage;
+    this.kept = new KeptFiles({ store: options.receivedFiles, storage, log: this.log });
     this.signaling = new SignalingClient({ url: options.url, storage });
     const mediaDevices =
       options.mediaDevices ?? (typeof navigator === 'undefined' ? undefined : navigator.mediaDevices);
@@ -84,6 +114,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     if (typeof window !== 'undefined') window.addEventListener('pagehide', () => this.link?.persist());
     this.media.on('change', () => {
       this.sendMediaState();
+      this.saveMediaChoice();
       this.publish();
     });
   }
@@ -114,7 +145,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     clearTimeout(this.iceRefreshTimer);
     // Out of the room, the camera light goes off.
     this.media.stop();
-    this.lastCallFiles = null;
+    this.forgetLastCallFiles();
     this.self = null;
     this.room = null;
     this.dispatch({ type: 'dismiss' });
@@ -189,7 +220,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   /** Forget the files kept from the last call (the user saved them, or does not want them). */
   dismissLastCallFiles(): void {
     if (!this.lastCallFiles) return;
-    this.lastCallFiles = null;
+    this.forgetLastCallFiles();
     this.publish();
   }
 
@@ -263,6 +294,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       this.room = { ...this.room, users };
       if (this.self?.id === user.id && change !== 'left') this.self = user;
       this.publish();
+      if (change !== 'updated' && user.id !== this.self?.id) {
+        this.notify({ kind: 'presence', change, userId: user.id, name: user.name });
+      }
     });
     s.on('call:incoming', ({ callId, from, media, ringTimeoutMs }) => {
       this.ringsUntil = Date.now() + ringTimeoutMs;
@@ -322,9 +356,18 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       this.ringsUntil = null;
       const type = call.role === 'caller' ? 'dial' : 'ring';
       this.dispatch({ type, callId: call.callId, peer: call.peer, media: call.media });
+      // A caller's camera and microphone went with the page; the callee's start when it accepts.
+      if (call.role === 'caller') void this.prepareMedia(call.media);
       return;
     }
-    // An active call: our peer connection died with the page; build a new one (a new epoch).
+    // An active call: our peer connection and our camera and microphone died with the page. Build a
+    // new connection (a new epoch) at once and open the devices meanwhile: the tracks join the
+    // connection when they are ready, with the mute and camera choice the user had before the reload.
+    const choice = this.loadMediaChoice(call.callId);
+    void this.prepareMedia({
+      audio: call.media.audio && (choice?.microphone ?? true),
+      video: call.media.video && (choice?.camera ?? true),
+    });
     this.dispatch({
       type: 'rejoin',
       callId: call.callId,
@@ -452,7 +495,11 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     });
     this.link = link;
     this.ringsUntil = null;
-    this.lastCallFiles = null;
+    if (this.lastCallId !== callId) this.forgetLastCallFiles();
+    this.restoredFiles = [];
+    this.autoAccepted = new Set();
+    this.autoAcceptedBytes = 0;
+    if (rejoin) this.restoreFiles(link, callId);
     this.chatRead = this.peerMessageCount();
     // Until the peer says otherwise, expect what the call was placed for (no camera on audio calls).
     this.remoteMedia = { microphone: true, camera: this.callState.media.video, screen: false };
@@ -460,7 +507,11 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       this.remoteStream = stream;
       this.publish();
     });
-    link.on('change', () => this.publish());
+    link.on('change', () => {
+      this.kept.keep(callId, link.transfers.transfers);
+      this.acceptPhotos(link);
+      this.publish();
+    });
     link.on('bye', () => this.dispatch({ type: 'remote-ended', callId, reason: 'hangup' }));
     link.on('state', (state) => {
       if (state === 'connected') {
@@ -481,6 +532,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     });
     link.start(rejoin);
     this.sendMediaState(true);
+    this.saveMediaChoice();
 
     // Statistics follow whichever peer connection the call has now.
     this.sampler = new StatsSampler({
@@ -497,15 +549,20 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private stopSession(endedBy: 'self' | 'remote' = 'remote'): void {
     this.sampler?.stop();
     this.sampler = null;
-    const received = (this.link?.transfers.transfers ?? []).filter(
+    const received = this.transfers().filter(
       (t) => t.direction === 'receive' && t.state === 'done' && t.file !== null,
     );
     if (received.length > 0 && 'peer' in this.callState) {
       this.lastCallFiles = { peerName: this.callState.peer.name, transfers: received };
+      this.lastCallId = this.callState.callId;
+    } else if ('callId' in this.callState) {
+      this.kept.forget(this.callState.callId);
     }
+    this.restoredFiles = [];
     if (endedBy === 'self') this.link?.hangUp();
     else this.link?.close(true);
     this.link = null;
+    this.storage?.removeItem(MEDIA_CHOICE_KEY);
     this.earlySignals = [];
     this.remoteStream = null;
     this.connectedAt = null;
@@ -513,8 +570,71 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     void this.media.attach(null);
   }
 
+  /** The current call's transfers: those restored after a reload, then the live ones. */
+  private transfers(): readonly TransferView[] {
+    const live = this.link?.transfers.transfers ?? [];
+    return this.restoredFiles.length === 0 ? live : [...this.restoredFiles, ...live];
+  }
+
+  /** Receive offered photos without asking, within the limits (see PHOTO_AUTO_ACCEPT_MAX_BYTES). */
+  private acceptPhotos(link: CallLink): void {
+    for (const t of link.transfers.transfers) {
+      if (t.direction !== 'receive' || t.state !== 'offered' || !t.photo || this.autoAccepted.has(t.id))
+        continue;
+      if (t.size > PHOTO_AUTO_ACCEPT_MAX_BYTES) continue;
+      if (this.autoAcceptedBytes + t.size > PHOTO_AUTO_ACCEPT_CALL_BUDGET) continue;
+      this.autoAccepted.add(t.id);
+      this.autoAcceptedBytes += t.size;
+      link.transfers
+        .accept(t.id)
+        .catch((error: unknown) => this.log(`could not receive the photo ${t.name}`, error));
+    }
+  }
+
+  /** After a reload into a running call: the files received before it, or a notice naming the lost. */
+  private restoreFiles(link: CallLink, callId: string): void {
+    void this.kept.restore(callId).then(({ transfers, lost }) => {
+      if (this.link !== link) return;
+      const live = new Set(link.transfers.transfers.map((t) => t.id));
+      this.restoredFiles = transfers.filter((t) => !live.has(t.id));
+      if (lost.length > 0 && 'peer' in this.callState) {
+        this.notify({ kind: 'files-lost', names: lost, peerName: this.callState.peer.name });
+      }
+      this.publish();
+    });
+  }
+
+  private forgetLastCallFiles(): void {
+    if (this.lastCallId) this.kept.forget(this.lastCallId);
+    this.lastCallId = null;
+    this.lastCallFiles = null;
+  }
+
   private peerMessageCount(): number {
     return this.link?.chat.list.filter((m) => m.from === 'peer').length ?? 0;
+  }
+
+  /** The user's microphone/camera choice during this call survives a reload of the tab. */
+  private saveMediaChoice(): void {
+    const call = this.callState;
+    if (!this.link || !('callId' in call)) return;
+    try {
+      this.storage?.setItem(MEDIA_CHOICE_KEY, JSON.stringify({ callId: call.callId, ...this.media.choices }));
+    } catch {
+      // Quota: the reloaded tab then starts unmuted with its camera on, as a new call would.
+    }
+  }
+
+  private loadMediaChoice(callId: string): MediaChoice | null {
+    try {
+      const raw = this.storage?.getItem(MEDIA_CHOICE_KEY);
+      // This tab's own earlier state; checked lightly, a broken entry is no entry.
+      const value = raw ? (JSON.parse(raw) as Partial<MediaChoice> & { callId?: unknown }) : null;
+      if (value?.callId !== callId) return null;
+      return { microphone: value.microphone !== false, camera: value.camera !== false };
+    } catch {
+      return null;
+    }
   }
 
   /** Start local media for a call; without a camera or permission the call still goes ahead. */
@@ -567,7 +687,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       statsHistory: this.sampler?.history ?? [],
       chat: this.link?.chat.list ?? [],
       unreadChat: Math.max(0, this.peerMessageCount() - this.chatRead),
-      transfers: this.link?.transfers.transfers ?? [],
+      transfers: this.transfers(),
       dataChannelOpen: this.link?.messenger.connected ?? false,
       lastCallFiles: this.lastCallFiles,
     };

@@ -30,6 +30,7 @@ export {
   type WorkerHasherOptions,
 } from './worker-hasher.js';
 export { sanitizeFileName, sniffImageType } from './file-names.js';
+export { KeptFiles, type KeptFile, type ReceivedFileStore, type RestoredFiles } from './kept-files.js';
 export {
   DuetError,
   type DuetErrorReason,

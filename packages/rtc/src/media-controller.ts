@@ -280,6 +280,15 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
     await this.send('video', this.shownVideo());
   }
 
+  /**
+   * What the user chose, whatever the devices did: the mute switch and whether the camera should be
+   * on. Unlike `state` this is not false merely because media has not started yet, so it is what a
+   * call keeps across a page reload.
+   */
+  get choices(): { microphone: boolean; camera: boolean } {
+    return { microphone: this.micEnabled, camera: this.wantCamera };
+  }
+
   /** The tracks a new call should send right now. */
   currentTracks(): { audio: MediaStreamTrack | null; video: MediaStreamTrack | null } {
     return { audio: this.mic, video: this.shownVideo() };

@@ -113,6 +113,29 @@ describe('CallLink', () => {
     await expect.poll(() => texts(reloaded).at(-1)).toBe('peer:welcome back');
   });
 
+  it('answers a reloaded callee at once even when the offer it made meanwhile was lost', async () => {
+    const { caller, callee, routes, make } = pair();
+    caller.start(false);
+    callee.start(false);
+    await Promise.all([open(caller), open(callee)]);
+    const firstEpoch = caller.session!.epoch;
+    // The callee's page goes away: the server has nobody to relay to, so what the caller sends is lost.
+    routes.toCallee = () => undefined;
+    callee.close(false);
+    await expect.poll(() => caller.session!.epoch, { timeout: 15_000 }).not.toBe(firstEpoch);
+    const lostEpoch = caller.session!.epoch;
+    // The page is back well within the caller's 2 s debounce, asking for a connection of its own.
+    const reloaded = make(false);
+    routes.toCallee = (d) => reloaded.handleSignal(d);
+    const askedAt = Date.now();
+    reloaded.start(true);
+    await Promise.all([open(caller), open(reloaded)]);
+    // Far below the 20 s the recovery timeout would take to notice the lost offer.
+    expect(Date.now() - askedAt).toBeLessThan(5_000);
+    expect(caller.session!.epoch).not.toBe(lostEpoch);
+    expect(reloaded.session!.epoch).toBe(caller.session!.epoch);
+  });
+
   it('declares the call failed after a bounded number of rebuilds that never connect', async () => {
     const { caller } = pair();
     // No callee answers: every new connection times out; the link must give up, not loop forever.

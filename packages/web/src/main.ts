@@ -5,6 +5,7 @@ import { createDuet, DUET_KEY } from './composables/useDuet.js';
 import { applyDocumentLocale, i18n } from './i18n/index.js';
 import { createLogger } from './lib/logger.js';
 import { PeerConnectionPool } from './lib/peer-connections.js';
+import { IndexedDbFileStore } from './lib/received-file-store.js';
 import './styles.css';
 
 // One client for the page's lifetime. It is deliberately not disposed on unload: closing the socket
@@ -15,6 +16,8 @@ const peerConnections = new PeerConnectionPool();
 const client = new DuetClient({
   isSecureContext: window.isSecureContext,
   createPeerConnection: peerConnections.create,
+  // Files received in a call survive a reload of the tab.
+  ...(typeof indexedDB === 'undefined' ? {} : { receivedFiles: new IndexedDbFileStore() }),
   // File hashes in a worker: on the main thread SHA-256 took most of the time a transfer had to
   // feed its data channel. Without Worker support the factory hashes on this thread instead.
   ...(typeof Worker === 'undefined'

@@ -178,7 +178,29 @@ export function createDuet(client: DuetClient): Duet {
         fail(new DuetError(notice.reason, notice.message), { peerName: currentPeerName() });
         break;
       case 'session-restored':
+        // One event, one notice: this says more than the "reconnected" shown a moment before.
+        for (const shown of notices.value)
+          if (shown.message.key === 'notices.reconnected') dismissNotice(shown.id);
         notify({ key: 'notices.sessionRestored' }, 'success');
+        break;
+      case 'presence': {
+        // The room view lists people as they come and go; the call screen has no room for the list,
+        // so there a notice says it. The peer leaving is told by the call's end.
+        const call = client.snapshot.call;
+        const inCall =
+          call && call.phase !== 'ended' && call.phase !== 'incoming' && call.phase !== 'outgoing';
+        if (!inCall || notice.userId === call.peer.id || notice.name === call.peer.name) break;
+        notify({
+          key: notice.change === 'joined' ? 'call.personJoined' : 'call.personLeft',
+          params: { name: notice.name },
+        });
+        break;
+      }
+      case 'files-lost':
+        notify(
+          { key: 'notices.filesLost', params: { names: notice.names.join(', '), name: notice.peerName } },
+          'error',
+        );
         break;
     }
   }
@@ -201,7 +223,8 @@ export function createDuet(client: DuetClient): Duet {
 
     if (next.connection === 'connected') {
       serverUnreachable.value = false;
-      if (previous.connection === 'reconnecting' && next.room)
+      const restoredShown = notices.value.some((shown) => shown.message.key === 'notices.sessionRestored');
+      if (previous.connection === 'reconnecting' && next.room && !restoredShown)
         notify({ key: 'notices.reconnected' }, 'success');
     }
   }

@@ -43,6 +43,7 @@ const en = {
   },
   banner: {
     reconnecting: 'Connection to the server lost. Reconnecting…',
+    callGoesOn: 'Your call, chat and files keep working: they go straight to {name}.',
     disconnected: 'Disconnected from the server.',
     retry: 'Reconnect',
   },
@@ -113,6 +114,9 @@ const en = {
     connected: 'Connected',
     reconnecting: 'Reconnecting…',
     withPeer: 'Call with {name}',
+    peopleButton: 'People in this room: {count}',
+    personJoined: '{name} joined the room.',
+    personLeft: '{name} left the room.',
     duration: 'Call duration',
     remoteMuted: 'Microphone muted',
     remoteCameraOff: 'Camera off',
@@ -259,6 +263,8 @@ const en = {
     userGone: '{name} is no longer in this room.',
     sessionRestored: 'Reconnected. You are back in the room.',
     reconnected: 'Reconnected to the server.',
+    filesLost:
+      'Files received before the reload could not be kept in this browser: {names}. Ask {name} to send them again.',
     joinInvalid: 'Enter a room name and a display name.',
     joinTooLong: 'Room names and display names can be at most {max} characters.',
     generic: 'Something went wrong ({code}).',
