@@ -3,6 +3,7 @@
  * device pickers, the invite link, leaving, and the language switch.
  */
 import { expect, test } from './fixtures.js';
+import { startCall } from './chat-helpers.js';
 import { countVideoFrames } from './media.js';
 
 test('joining from a link: the room lists everyone, shows the preview and devices; leaving removes you', async ({
@@ -108,10 +109,7 @@ test.describe('a room of three', () => {
   }) => {
     const alice = await join('Alice');
     const bob = await join('Bob');
-    await alice.callPerson('Bob');
-    await bob.expectIncomingCall('Alice');
-    await bob.accept();
-    await alice.expectConnected();
+    await startCall(alice, bob);
 
     const carol = await join('Carol');
     await alice.expectNotice('Carol joined the room.');
