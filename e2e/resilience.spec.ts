@@ -314,6 +314,15 @@ test('the signaling server is killed mid-call: chat and files go on, the call su
     await expectAllDelivered(bob, 1);
   });
 
+  await test.step('with the server down, a mute shows on the other side (peer to peer)', async () => {
+    await alice.button('Mute microphone').click();
+    await expect(bob.page.getByTestId('remote-muted')).toBeVisible();
+    await expect.poll(() => bob.remoteMedia()).toMatchObject({ microphone: false });
+    await alice.button('Unmute microphone').click();
+    await expect(bob.page.getByTestId('remote-muted')).toBeHidden();
+    await expect.poll(() => bob.remoteMedia()).toMatchObject({ microphone: true });
+  });
+
   await test.step('with the server down, a 20 MiB file arrives intact', async () => {
     const file = await scratch.randomFile('while-server-down.bin', 20 * MiB);
     await sendFileThroughUi(alice, file.path);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
+import { MediaStateSchema } from './schemas.js';
 
 /*
  * Peer-to-peer frames: what two browsers say to each other over RTCDataChannel, without the server.
@@ -82,9 +83,16 @@ export const CallKeyBodySchema = z.object({
 /** The sender hung up (so the call ends even when the signaling server is unreachable). */
 export const ByeBodySchema = z.object({ kind: z.literal('bye') });
 
+/**
+ * The sender's microphone, camera and screen-share state, peer to peer like every other fact of a
+ * running call, so a mute still shows on the other side while the signaling server is down.
+ */
+export const MediaBodySchema = z.object({ kind: z.literal('media'), state: MediaStateSchema });
+
 export const BodySchema = z.discriminatedUnion('kind', [
   ByeBodySchema,
   CallKeyBodySchema,
+  MediaBodySchema,
   ChatBodySchema,
   FileOfferBodySchema,
   FileAcceptBodySchema,

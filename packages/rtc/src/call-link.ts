@@ -1,4 +1,4 @@
-import { CONTROL_CHANNEL, FILE_CHANNEL_LABEL, type SignalData } from '@duet/protocol';
+import { CONTROL_CHANNEL, FILE_CHANNEL_LABEL, type MediaState, type SignalData } from '@duet/protocol';
 import { CallSession, type PeerConnectionFactory, type SessionState } from './call-session.js';
 import { Chat, type ChatState } from './chat.js';
 import { Emitter } from './emitter.js';
@@ -36,6 +36,10 @@ export interface CallLinkEvents extends Record<string, unknown> {
   change: undefined;
   /** The peer said goodbye over the data channel (it hung up). */
   bye: undefined;
+  /** The peer's microphone/camera/screen state, told over the data channel. */
+  'remote-media': MediaState;
+  /** The data channel is (again) open and in sync: a peer that reloaded needs our state anew. */
+  synced: undefined;
 }
 
 /** New peer connections for one call before it is declared failed (each after ICE restarts gave up). */
@@ -91,7 +95,10 @@ export class CallLink extends Emitter<CallLinkEvents> {
     });
     this.messenger.on('state', () => this.scheduleSave());
     // The UI's "data channel open" is the messenger's hello, not the channel's open event.
-    this.messenger.on('sync', () => this.emit('change', undefined));
+    this.messenger.on('sync', (synced) => {
+      this.emit('change', undefined);
+      if (synced) this.emit('synced', undefined);
+    });
     this.chat.on('change', () => {
       this.scheduleSave();
       this.emit('change', undefined);
@@ -99,6 +106,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
     this.transfers.on('change', () => this.emit('change', undefined));
     this.messenger.onBody((body) => {
       if (body.kind === 'bye') this.emit('bye', undefined);
+      if (body.kind === 'media') this.emit('remote-media', body.state);
       if (body.kind === 'call-key' && !this.options.caller) {
         this.key = body.key;
         this.scheduleSave();

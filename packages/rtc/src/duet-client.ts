@@ -307,6 +307,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     s.on('call:restored', ({ callId, peer }) => this.dispatch({ type: 'restored', callId, peer }));
     s.on('signal', ({ callId, data }) => {
       if (!('callId' in this.callState) || this.callState.callId !== callId) return;
+      // Older clients tell their media state through the server; ours do it peer to peer (CallLink).
       if (data.kind === 'media') {
         this.remoteMedia = data.state;
         this.publish();
@@ -513,12 +514,16 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       this.publish();
     });
     link.on('bye', () => this.dispatch({ type: 'remote-ended', callId, reason: 'hangup' }));
+    link.on('remote-media', (state) => {
+      this.remoteMedia = state;
+      this.publish();
+    });
+    // Once per (re)opened data channel: a peer that reloaded starts from its defaults.
+    link.on('synced', () => this.sendMediaState(true));
     link.on('state', (state) => {
       if (state === 'connected') {
         this.connectedAt ??= Date.now();
         this.dispatch({ type: 'media-connected' });
-        // A new connection starts without the peer knowing our microphone/camera state.
-        this.sendMediaState(true);
       } else if (state === 'interrupted') {
         this.dispatch({ type: 'media-interrupted' });
       } else if (state === 'failed') {
@@ -531,7 +536,6 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       }
     });
     link.start(rejoin);
-    this.sendMediaState(true);
     this.saveMediaChoice();
 
     // Statistics follow whichever peer connection the call has now.
@@ -649,10 +653,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     }
   }
 
-  /** Tell the peer our microphone/camera/screen state when it changed (or once per new session). */
+  /** Tell the peer our microphone/camera/screen state when it changed (or once per open channel). */
   private sendMediaState(force = false): void {
-    const call = this.callState;
-    if (call.phase !== 'connecting' && call.phase !== 'connected' && call.phase !== 'reconnecting') return;
+    const link = this.link;
+    if (!link) return;
     const state = this.media.mediaState();
     const last = this.lastSentMediaState;
     if (
@@ -664,7 +668,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       return;
     }
     this.lastSentMediaState = state;
-    this.signaling.signal(call.callId, call.peer.id, { kind: 'media', state });
+    // Peer to peer (queued while the channel is down, delivered once, in order), so it does not
+    // depend on the signaling server like every other fact of a running call.
+    link.messenger.send({ kind: 'media', state });
   }
 
   // ---------------------------------------------------------------------------------------------

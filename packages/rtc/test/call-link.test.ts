@@ -113,6 +113,22 @@ describe('CallLink', () => {
     await expect.poll(() => texts(reloaded).at(-1)).toBe('peer:welcome back');
   });
 
+  it('tells each side the other’s media state peer to peer, again on every reopened channel', async () => {
+    const { caller, callee } = pair();
+    const seen: unknown[] = [];
+    callee.on('remote-media', (state) => seen.push(state));
+    let syncs = 0;
+    caller.on('synced', () => syncs++);
+    caller.start(false);
+    callee.start(false);
+    await Promise.all([open(caller), open(callee)]);
+    expect(syncs).toBe(1);
+    caller.messenger.send({ kind: 'media', state: { microphone: false, camera: true, screen: false } });
+    await expect.poll(() => seen).toEqual([{ microphone: false, camera: true, screen: false }]);
+    caller.dropConnection();
+    await expect.poll(() => syncs, { timeout: 15_000 }).toBe(2);
+  });
+
   it('answers a reloaded callee at once even when the offer it made meanwhile was lost', async () => {
     const { caller, callee, routes, make } = pair();
     caller.start(false);
