@@ -3,6 +3,8 @@ import { CallSession, type PeerConnectionFactory, type SessionState } from './ca
 import { Chat, type ChatState } from './chat.js';
 import { Emitter } from './emitter.js';
 import { FileTransfers } from './file-transfer.js';
+import { randomBase64Url } from './ids.js';
+import { scopedLog } from './logger.js';
 import type { TrackSink } from './media-types.js';
 import { Messenger, type MessengerState } from './messenger.js';
 import type { StorageLike } from './signaling-client.js';
@@ -49,13 +51,8 @@ const RECOVERY_TIMEOUT_MS = 20_000;
 /** A reconnect request while our newest connection is this young and not yet up is already answered. */
 const RECONNECT_DEBOUNCE_MS = 2000;
 
-function newEpoch(): string {
-  const bytes = new Uint8Array(9);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(36).padStart(2, '0'))
-    .join('')
-    .slice(0, 16);
-}
+/** 16 characters, as the protocol's EpochSchema wants (1–32 base64url characters). */
+const newEpoch = (): string => randomBase64Url(12);
 
 /**
  * One call's data and media path, for as long as the call lasts. It holds the current peer
@@ -92,6 +89,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       link: this.messenger,
       channels: this.channelProvider(),
       createHasher: options.createHasher,
+      log: scopedLog(options.log, 'files'),
     });
     this.messenger.on('state', () => this.scheduleSave());
     // The UI's "data channel open" is the messenger's hello, not the channel's open event.
@@ -222,7 +220,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       configuration: { bundlePolicy: 'max-bundle', ...this.options.configuration() },
       dataChannels: [{ label: CONTROL_CHANNEL.label, id: CONTROL_CHANNEL.id, init: { ordered: true } }],
       sendSignal: this.options.sendSignal,
-      log: this.options.log,
+      log: scopedLog(this.options.log, `connection ${epoch ?? 'new'}`),
     });
     this.current = session;
     const isFirst = previous === null;
@@ -253,11 +251,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
 
   /** The caller makes the call's restore key and gives it to the callee, peer to peer. */
   private shareKey(): void {
-    const bytes = new Uint8Array(24);
-    crypto.getRandomValues(bytes);
-    let binary = '';
-    for (const byte of bytes) binary += String.fromCharCode(byte);
-    this.key = btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    this.key = randomBase64Url(24);
     this.messenger.send({ kind: 'call-key', key: this.key });
     this.scheduleSave();
   }

@@ -1,6 +1,7 @@
 import { LIMITS, type BodyOf } from '@duet/protocol';
 import { Emitter } from './emitter.js';
 import { DuetError } from './errors.js';
+import { randomBase64Url } from './ids.js';
 import type { Messenger } from './messenger.js';
 
 export interface ChatMessage {
@@ -26,11 +27,8 @@ export interface ChatEvents extends Record<string, unknown> {
 
 const MAX_KEPT_MESSAGES = 5000;
 
-function newMessageId(): string {
-  const bytes = new Uint8Array(12);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
+/** 96 random bits: unique among a call's messages by a wide margin. */
+const newMessageId = (): string => randomBase64Url(12);
 
 /**
  * The call's chat: messages both ways over the reliable messenger, with "sending / delivered" for our

@@ -11,6 +11,7 @@ import { SignalingClient, type StorageLike } from './signaling-client.js';
 import { StatsSampler } from './stats.js';
 import type { FileSink, Hasher, TransferView } from './transfer-types.js';
 import { KeptFiles, type ReceivedFileStore } from './kept-files.js';
+import { scopedLog, silentLog, type Log } from './logger.js';
 
 /** Where this tab keeps the user's microphone/camera choice in its current call (for a reload). */
 const MEDIA_CHOICE_KEY = 'duet.callMedia';
@@ -50,7 +51,8 @@ export interface DuetClientOptions {
    * Without one, a reloaded tab names the files it lost instead.
    */
   receivedFiles?: ReceivedFileStore;
-  log?: (message: string, detail?: unknown) => void;
+  /** Where the core's log lines go (ICE restarts, rebuilt connections, resumed transfers); default: nowhere. */
+  log?: Log;
 }
 
 /**
@@ -62,7 +64,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private readonly signaling: SignalingClient;
   private readonly media: MediaController;
   private readonly createPeerConnection: PeerConnectionFactory;
-  private readonly log: (message: string, detail?: unknown) => void;
+  private readonly log: Log;
   private callState: CallState = { phase: 'idle' };
   private link: CallLink | null = null;
   private sampler: StatsSampler | null = null;
@@ -94,10 +96,14 @@ export class DuetClient extends Emitter<DuetClientEvents> {
 
   constructor(private readonly options: DuetClientOptions = {}) {
     super();
-    this.log = options.log ?? (() => {});
+    this.log = options.log ?? silentLog;
     const storage = options.storage ?? (typeof sessionStorage === 'undefined' ? undefined : sessionStorage);
     this.storage = storage;
-    this.kept = new KeptFiles({ store: options.receivedFiles, storage, log: this.log });
+    this.kept = new KeptFiles({
+      store: options.receivedFiles,
+      storage,
+      log: scopedLog(this.log, 'kept files'),
+    });
     this.signaling = new SignalingClient({ url: options.url, storage });
     const mediaDevices =
       options.mediaDevices ?? (typeof navigator === 'undefined' ? undefined : navigator.mediaDevices);
@@ -492,7 +498,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       attachMedia: (sink) => void this.media.attach(sink),
       storage: this.storage,
       createHasher: this.options.createHasher,
-      log: this.log,
+      log: scopedLog(this.log, 'call'),
     });
     this.link = link;
     this.ringsUntil = null;

@@ -14,6 +14,7 @@ export { transition, type CallEffect, type CallEvent, type CallState } from './c
 export { MediaController, mapMediaError } from './media-controller.js';
 export { StatsSampler, summarizeStats } from './stats.js';
 export { Emitter } from './emitter.js';
+export { scopedLog, silentLog, type Log } from './logger.js';
 export { CallLink, type CallLinkOptions, type LinkState } from './call-link.js';
 export { Messenger, type MessengerState, type MessengerStats } from './messenger.js';
 export { Chat, type ChatMessage, type ChatState } from './chat.js';

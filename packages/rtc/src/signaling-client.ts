@@ -21,7 +21,7 @@ import {
 import type { ConnectionPhase } from './client-types.js';
 import { Emitter } from './emitter.js';
 import { DuetError } from './errors.js';
-import { randomBase64Url } from './random-ids.js';
+import { randomBase64Url } from './ids.js';
 
 /** Where the session token survives a page reload (sessionStorage: per tab, gone with the tab). */
 export interface StorageLike {

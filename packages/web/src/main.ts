@@ -4,6 +4,7 @@ import App from './App.vue';
 import { createDuet, DUET_KEY } from './composables/useDuet.js';
 import { applyDocumentLocale, i18n } from './i18n/index.js';
 import { createLogger } from './lib/logger.js';
+import { readSetting, STORAGE_KEYS, writeSetting } from './lib/storage.js';
 import { PeerConnectionPool } from './lib/peer-connections.js';
 import { IndexedDbFileStore } from './lib/received-file-store.js';
 import './styles.css';
@@ -12,10 +13,22 @@ import './styles.css';
 // on purpose counts as leaving the room at once, while a dropped one keeps the seat for the reconnect
 // grace, which is what lets a reload resume the same session (and call).
 const log = createLogger('files');
+
+/**
+ * The debug switch: `?debug` in the address (`?debug=0` to stop) prints the call core's log lines
+ * (ICE restarts, rebuilt connections, resumed transfers) to the console for the rest of this tab's life.
+ */
+function debugEnabled(): boolean {
+  const asked = new URLSearchParams(window.location.search).get('debug');
+  if (asked !== null) writeSetting(STORAGE_KEYS.debug, asked === '0' ? null : '1', 'session');
+  return readSetting(STORAGE_KEYS.debug, 'session') === '1';
+}
+const coreLog = createLogger('core');
 const peerConnections = new PeerConnectionPool();
 const client = new DuetClient({
   isSecureContext: window.isSecureContext,
   createPeerConnection: peerConnections.create,
+  ...(debugEnabled() ? { log: (message: string, detail?: unknown) => coreLog.debug(message, detail) } : {}),
   // Files received in a call survive a reload of the tab.
   ...(typeof indexedDB === 'undefined' ? {} : { receivedFiles: new IndexedDbFileStore() }),
   // File hashes in a worker: on the main thread SHA-256 took most of the time a transfer had to

@@ -12,6 +12,8 @@ export const STORAGE_KEYS = {
   audioOnly: 'duet.audioOnly',
   /** Per tab (sessionStorage): the room this tab was in, so a reload rejoins it. */
   joinedRoom: 'duet.joinedRoom',
+  /** Per tab (sessionStorage): the call core's log lines go to the console (`?debug` in the address). */
+  debug: 'duet.debug',
 } as const;
 
 type Area = 'local' | 'session';
