@@ -92,6 +92,18 @@ export const CallEndReasonSchema = z.enum([
 ]);
 export type CallEndReason = z.infer<typeof CallEndReasonSchema>;
 
+/**
+ * How a hang-up ends a call, decided once for the server (which tells the other party) and the client
+ * (which tells its own user at once): before the answer the caller cancels and the callee declines.
+ */
+export function hangupReason(
+  call: 'ringing' | 'active',
+  by: 'caller' | 'callee',
+): Extract<CallEndReason, 'hangup' | 'cancelled' | 'declined'> {
+  if (call === 'active') return 'hangup';
+  return by === 'caller' ? 'cancelled' : 'declined';
+}
+
 // ---------------------------------------------------------------------------------------------
 // Relayed signaling (SDP and ICE), opaque to the server beyond its shape and size
 // ---------------------------------------------------------------------------------------------

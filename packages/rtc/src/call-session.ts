@@ -161,6 +161,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   async replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack | null): Promise<void> {
     this.pendingTracks.set(kind, track);
     const transceiver = this.transceiverFor(kind);
+    // Already sending it: a new session gets its tracks at start() and then again from the media
+    // controller's attach(); the second time is no work.
+    if (this.transceiversReady && transceiver?.sender.track === track) return;
     // Another source (a shared screen, another camera) goes out as it is from the start.
     if (kind === 'video' && track !== transceiver?.sender.track) await this.fullResolution();
     if (transceiver && this.transceiversReady) await transceiver.sender.replaceTrack(track);

@@ -1,4 +1,4 @@
-import type { CallEndReason, CallMedia, PublicUser } from '@duet/protocol';
+import { hangupReason, type CallEndReason, type CallMedia, type PublicUser } from '@duet/protocol';
 import type { CallOutcome } from './client-types.js';
 
 /*
@@ -104,8 +104,8 @@ export function transition(state: CallState, event: CallEvent): Transition {
       return end(state, 'declined', 'self', [{ type: 'send-decline', callId: state.callId }]);
     case 'hangup': {
       if (state.phase === 'idle' || state.phase === 'ended') return same;
-      const outcome: CallOutcome =
-        state.phase === 'outgoing' ? 'cancelled' : state.phase === 'incoming' ? 'declined' : 'hangup';
+      const ringing = state.phase === 'outgoing' || state.phase === 'incoming';
+      const outcome = hangupReason(ringing ? 'ringing' : 'active', state.role);
       return end(state, outcome, 'self', [{ type: 'send-hangup', callId: state.callId }]);
     }
     case 'accepted': {

@@ -3,6 +3,7 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import {
   DEFAULTS,
   fail,
+  hangupReason,
   ok,
   type AckOf,
   type CallEndReason,
@@ -352,8 +353,7 @@ export class SignalingService {
     const found = await this.callOfSender(socket, request.callId);
     if (!found.ok) return found;
     const { call, userId } = found;
-    const reason: CallEndReason =
-      call.state === 'active' ? 'hangup' : call.callerId === userId ? 'cancelled' : 'declined';
+    const reason = hangupReason(call.state, call.callerId === userId ? 'caller' : 'callee');
     await this.endCall(call.id, reason, userId);
     return ok({ callId: call.id });
   }

@@ -3,7 +3,6 @@ import { DuetError, type ClientSnapshot, type DuetClient, type FileSink, type No
 import { inject, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
 import { createLogger } from '../lib/logger.js';
 import { describeCallEnd, describeFailure, type FailureContext, type Message } from '../lib/messages.js';
-import { STORAGE_KEYS, writeSetting } from '../lib/storage.js';
 
 export type NoticeTone = 'info' | 'success' | 'error';
 
@@ -33,6 +32,8 @@ export interface Duet {
   readonly joining: Readonly<ShallowRef<boolean>>;
 
   connect(): Promise<boolean>;
+  /** The room and name this tab was in before a reload (the core keeps them per tab), or null. */
+  storedSession(): { room: string; name: string } | null;
   join(room: string, name: string): Promise<boolean>;
   leave(): Promise<void>;
   startPreview(): Promise<void>;
@@ -250,8 +251,6 @@ export function createDuet(client: DuetClient): Duet {
       if (client.snapshot.connection !== 'connected' && !(await connect())) return false;
       const joined = await attempt(() => client.join(room, name), { action: 'join' });
       if (!joined) return false;
-      // Per tab: a reload of this tab rejoins (and the core resumes the same seat).
-      writeSetting(STORAGE_KEYS.joinedRoom, client.snapshot.room?.name ?? room, 'session');
       // The preview is not part of joining: a denied camera must not keep anyone out of the room.
       if (!client.snapshot.call && !client.snapshot.local.stream) void startPreview();
       return true;
@@ -261,7 +260,6 @@ export function createDuet(client: DuetClient): Duet {
   }
 
   async function leave(): Promise<void> {
-    writeSetting(STORAGE_KEYS.joinedRoom, null, 'session');
     await attempt(() => client.leave(), { action: 'other' });
   }
 
@@ -276,6 +274,7 @@ export function createDuet(client: DuetClient): Duet {
     serverUnreachable,
     joining,
     connect,
+    storedSession: () => client.storedSession,
     join,
     leave,
     startPreview,

@@ -10,8 +10,6 @@ export const STORAGE_KEYS = {
   name: 'duet.name',
   locale: 'duet.locale',
   audioOnly: 'duet.audioOnly',
-  /** Per tab (sessionStorage): the room this tab was in, so a reload rejoins it. */
-  joinedRoom: 'duet.joinedRoom',
   /** Per tab (sessionStorage): the call core's log lines go to the console (`?debug` in the address). */
   debug: 'duet.debug',
 } as const;
