@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DuetServer } from '@duet/server';
 import { loadConfig } from '../src/config.js';
@@ -12,7 +13,7 @@ import { issueTurnCredentials } from '../src/turn/credentials.js';
 import { readTurnLabSettings } from '../src/turn/lab-settings.js';
 import { renderRelayGuard } from '../src/turn/relay-guard.js';
 import { setUpTurn } from '../src/turn/setup.js';
-import { RelayGuardError } from '../src/turn/supervisor.js';
+import { RelayGuardError, TurnSupervisor } from '../src/turn/supervisor.js';
 import { joinedClient, startTestServer, type TestClient } from './support.js';
 import { ALLOCATION_REFUSED, FORBIDDEN_IP, freePort, relayPortRange, uclient } from './turn-support.js';
 
@@ -161,6 +162,53 @@ describe('lab settings for the supervised turnserver', () => {
     expect(() =>
       readTurnLabSettings({ DUET_TURN_LAB_PEERS: '198.18.0.1-203.0.113.1' }, '198.18.0.1'),
     ).toThrow();
+  });
+});
+
+describe('the supervisor and the relay guard', () => {
+  const options = { realm: 'duet.test', secret: SECRET, relayIps: ['192.0.2.7'], listeningPort: 3478 };
+  const guardSays = (answers: boolean[]) => {
+    const calls = { count: 0 };
+    return {
+      calls,
+      check: {
+        probe: async () => ({
+          holds: answers[Math.min(calls.count++, answers.length - 1)]!,
+          detail: 'probe',
+        }),
+        explain: () => 'the guard is missing',
+      },
+    };
+  };
+  const recordingLogger = () => {
+    const lines: string[] = [];
+    return { lines, logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }) };
+  };
+
+  it('starts nothing when the guard does not hold', async () => {
+    const { check, calls } = guardSays([false]);
+    const { lines, logger } = recordingLogger();
+    // `true` would start (and exit) at once: it must never be spawned.
+    const supervisor = new TurnSupervisor(options, logger, check, 'true');
+    await expect(supervisor.start()).rejects.toThrow(new RelayGuardError('the guard is missing'));
+    expect(calls.count).toBe(1);
+    expect(lines.filter((line) => line.includes('turnserver started'))).toEqual([]);
+    await supervisor.stop();
+  });
+
+  it('checks again before a restart, and stays down when the guard is gone', async () => {
+    const { check, calls } = guardSays([true, false]);
+    const { lines, logger } = recordingLogger();
+    // `true` exits at once, like a turnserver that crashed: the supervisor restarts it after 1 s.
+    const supervisor = new TurnSupervisor(options, logger, check, 'true');
+    await supervisor.start();
+    await expect
+      .poll(() => lines.some((line) => line.includes('turnserver not restarted')), { timeout: 10_000 })
+      .toBe(true);
+    expect(calls.count).toBe(2);
+    expect(lines.filter((line) => line.includes('turnserver started'))).toHaveLength(1);
+    expect(supervisor.running).toBe(false);
+    await supervisor.stop();
   });
 });
 
