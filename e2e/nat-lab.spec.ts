@@ -120,6 +120,11 @@ const test = base.extend<LabFixtures>({
   },
 });
 
+// Each test builds five namespaces, measures two NATs, starts the server and turnserver and two
+// Chromiums, and calls: ~35 s on an idle 2-core machine, over the default 60 s when other browser
+// tests share it (load average 20 seen). The bound is for a stuck test, not a slow machine.
+test.describe.configure({ timeout: 240_000 });
+
 test.beforeAll(() => {
   const reason = labUnavailableReason();
   test.skip(reason !== null, `NAT lab unavailable: ${reason ?? ''}`);

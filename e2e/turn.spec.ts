@@ -31,6 +31,10 @@ import type { Person } from './person.js';
 /** Calls per measurement: the value printed is their median. */
 const ROUNDS = 3;
 
+// Three calls with hang-ups per test: ~40 s on an idle 2-core machine, over the default 60 s when
+// other browser tests share it. The bound is for a stuck test, not a slow machine.
+test.describe.configure({ timeout: 240_000 });
+
 /** A port free for both TCP and UDP on `host` (TURN listens on both). Bounded attempts. */
 async function freeTcpUdpPort(host: string): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
