@@ -9,8 +9,17 @@ export interface GuardProbeResult {
   detail: string;
 }
 
-/** How long a datagram on this host may take to arrive (loopback: microseconds; a loaded CI: more). */
-const WAIT_MS = 400;
+/**
+ * How long to wait for the control datagram. On loopback it arrives at once, but this process may be
+ * slow to read it: at load average 30 a fixed 400 ms wait missed it. The verdict waits for the control
+ * instead of a fixed time; this only bounds a probe that can never succeed.
+ */
+const CONTROL_TIMEOUT_MS = 10_000;
+/**
+ * After the control arrived: each guarded copy was sent before its control copy, so it would already
+ * be queued ahead of it; this grace covers only a reordering between CPUs.
+ */
+const GRACE_MS = 100;
 const BIND_ATTEMPTS = 40;
 
 /**
@@ -53,19 +62,30 @@ export async function probeRelayGuard(
     }
     const token = randomBytes(8).toString('hex');
     const seen = new Set<string>();
-    receiver.socket.on('message', (message) => seen.add(message.toString()));
+    let controlArrived: () => void = () => undefined;
+    const control = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), CONTROL_TIMEOUT_MS);
+      controlArrived = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    receiver.socket.on('message', (message) => {
+      seen.add(message.toString());
+      if (message.toString() === `control-${token}`) controlArrived();
+    });
     const target = receiver.port;
     // Three copies each: a lost datagram on a loaded host must not pass for a working guard.
     for (let copy = 0; copy < 3; copy++) {
       await sendTo(fromRelayPort.socket, `relayed-${token}`, target, relayIp);
       await sendTo(fromOtherPort.socket, `control-${token}`, target, relayIp);
     }
-    await new Promise((resolve) => setTimeout(resolve, WAIT_MS));
+    const controlSeen = await control;
+    await new Promise((resolve) => setTimeout(resolve, GRACE_MS));
     const relayed = seen.has(`relayed-${token}`);
-    const control = seen.has(`control-${token}`);
     const from = `${relayIp} port ${fromRelayPort.port} (a relay port)`;
     if (relayed) return { holds: false, detail: `a datagram from ${from} reached ${relayIp} port ${target}` };
-    if (!control) {
+    if (!controlSeen) {
       return {
         holds: false,
         detail: `inconclusive: not even a datagram from outside the relay range reached ${relayIp} port ${target}`,
