@@ -11,9 +11,19 @@
  * ICE transport policy is the default 'all': the browsers choose the path themselves.
  *
  * - Symmetric NATs on both sides (a new external port per destination, nothing unsolicited gets in):
- *   the addresses STUN reports are useless, every direct pair fails, the call runs through TURN.
+ *   the addresses STUN reports are useless, every direct pair fails, the call runs through TURN —
+ *   through one relay: a peer's checks toward the other's relay open a mapping in its NAT that the
+ *   relay can answer (the relay permits public peers), so two relays are not needed. With ICE policy
+ *   "relay" on both sides the call runs relay to relay, through the relay guard.
  * - Cone NATs on both sides (one external port per socket, still only solicited traffic gets in):
  *   hole punching with the STUN-reported addresses works, the call is direct although TURN is offered.
+ * - Alice behind a symmetric NAT, Bob behind a cone NAT: no direct path, and one relay is enough.
+ *   ICE picks one side's relay; it sends to the other side's NAT mapping on the lab's "internet" —
+ *   a public peer to the relay: what a deny list that refused every peer but another relay broke.
+ *
+ * The turnserver runs behind the relay guard (loaded by netns.ts as an operator would) and allows the
+ * lab's internet 198.18.0.2-198.18.0.255 as peers with the lab setting DUET_TURN_LAB_PEERS: production
+ * denies the benchmarking block 198.18.0.0/15, which stands in for the internet here.
  *
  * Each test measures its routers' NAT behaviour before calling (a kernel whose `masquerade` behaves
  * otherwise fails loudly instead of testing the wrong thing). Needs root, iproute2, nftables, coturn;
@@ -24,6 +34,7 @@ import { test as base, expect } from '@playwright/test';
 import {
   createNatLab,
   iceReport,
+  LAB_SERVER_IP,
   labUnavailableReason,
   pathState,
   recordPeerConnections,
@@ -35,8 +46,10 @@ import {
 import { Person } from './person.js';
 
 interface LabFixtures {
-  /** The NAT both routers do; set per describe with test.use. */
-  natKind: NatKind;
+  /** The NAT of site a and of site b; set per describe with test.use. */
+  natKinds: readonly [NatKind, NatKind];
+  /** Extra environment for the lab's Duet server; set per describe with test.use. */
+  labServerEnv: Record<string, string>;
   lab: NatLab;
   labServer: LabServer;
   /** Open Duet as `name` in a new Chromium inside site `site`'s client namespace and join the room. */
@@ -44,10 +57,10 @@ interface LabFixtures {
 }
 
 const test = base.extend<LabFixtures>({
-  natKind: ['symmetric', { option: true }],
+  natKinds: [['symmetric', 'symmetric'], { option: true }],
 
-  lab: async ({ natKind }, use) => {
-    const lab = await createNatLab([natKind, natKind]);
+  lab: async ({ natKinds }, use) => {
+    const lab = await createNatLab(natKinds);
     try {
       await use(lab);
     } finally {
@@ -55,8 +68,10 @@ const test = base.extend<LabFixtures>({
     }
   },
 
-  labServer: async ({ lab }, use, testInfo) => {
-    const server = await lab.startServer();
+  labServerEnv: [{}, { option: true }],
+
+  labServer: async ({ lab, labServerEnv }, use, testInfo) => {
+    const server = await lab.startServer(labServerEnv);
     let unexpectedExit: string | null;
     try {
       await use(server);
@@ -105,15 +120,31 @@ const test = base.extend<LabFixtures>({
   },
 });
 
+// Each test builds five namespaces, measures two NATs, starts the server and turnserver and two
+// Chromiums, and calls: ~35 s on an idle 2-core machine, over the default 60 s when other browser
+// tests share it (load average 20 seen). The bound is for a stuck test, not a slow machine.
+test.describe.configure({ timeout: 240_000 });
+
 test.beforeAll(() => {
   const reason = labUnavailableReason();
   test.skip(reason !== null, `NAT lab unavailable: ${reason ?? ''}`);
 });
 
+interface LabCall {
+  alice: Person;
+  bob: Person;
+  /**
+   * Each side's ICE report taken as soon as the call connected: Chromium drops failed candidate
+   * pairs from its stats some seconds later, so "direct pairs were tried and failed" is read here.
+   */
+  early: Map<Person, IceReport>;
+}
+
 /** Alice (site a) calls Bob (site b), Bob accepts, both see the call connected and media flowing. */
-async function callAcrossTheLab(labJoin: LabFixtures['labJoin']): Promise<{ alice: Person; bob: Person }> {
+async function callAcrossTheLab(labJoin: LabFixtures['labJoin']): Promise<LabCall> {
   const alice = await labJoin(0, 'Alice');
   const bob = await labJoin(1, 'Bob');
+  const early = new Map<Person, IceReport>();
   await test.step('Alice calls Bob, Bob accepts, the call connects', async () => {
     await alice.expectListed('Bob', 'Free');
     await alice.callPerson('Bob');
@@ -121,18 +152,20 @@ async function callAcrossTheLab(labJoin: LabFixtures['labJoin']): Promise<{ alic
     await bob.accept();
     await alice.expectConnected();
     await bob.expectConnected();
+    for (const person of [alice, bob]) early.set(person, await ice(person));
   });
   await test.step('media flows both ways', async () => {
     await alice.expectRemoteMediaFlowing();
     await bob.expectRemoteMediaFlowing();
   });
-  return { alice, bob };
+  return { alice, bob, early };
 }
 
-/** The NAT of each site behaves as `kind` says (measured, not assumed from the ruleset). */
-async function expectNat(lab: NatLab, kind: NatKind): Promise<void> {
-  await test.step(`both routers behave as ${kind} NATs`, async () => {
+/** The NAT of each site behaves as its kind says (measured, not assumed from the ruleset). */
+async function expectNat(lab: NatLab): Promise<void> {
+  await test.step(`the routers behave as ${lab.sites.map((site) => site.nat).join(' and ')} NATs`, async () => {
     for (const site of lab.sites) {
+      const kind = site.nat;
       const probe = await lab.probeNat(site);
       const what = `NAT ${site.id} (${JSON.stringify(probe)})`;
       expect(probe.endpointIndependent, `${what}: same external port towards two destinations`).toBe(
@@ -144,6 +177,50 @@ async function expectNat(lab: NatLab, kind: NatKind): Promise<void> {
   });
 }
 
+/**
+ * Exactly one side's selected local candidate is a relay candidate, and its remote end is the other
+ * side's router (a public peer to the relay: the WAN address of its site), not another relay. The
+ * other side sends from its own address to that relay candidate. Which side ICE picks is its choice.
+ */
+async function expectOneRelay(lab: NatLab, alice: Person, bob: Person): Promise<void> {
+  await test.step("one relay: one side relays to the other side's public address", async () => {
+    const people = [alice, bob];
+    const relayed = async (): Promise<boolean[]> =>
+      Promise.all(people.map(async (p) => (await p.page.evaluate(pathState)).localCandidateType === 'relay'));
+    // ICE may settle on its final pair a moment after connecting (a loaded machine: longer).
+    await expect
+      .poll(async () => (await relayed()).filter(Boolean).length, {
+        message: 'exactly one side sends from a relay candidate',
+        timeout: 30_000,
+      })
+      .toBe(1);
+    const index = (await relayed()).indexOf(true);
+    const [withRelay, without] = [people[index]!, people[1 - index]!];
+    const peerSite = lab.sites[1 - index]!;
+    const selected = (await ice(withRelay)).pairs.filter((pair) => pair.selected);
+    expect(selected, `${withRelay.name}'s selected pair`).toEqual([
+      expect.objectContaining({ local: 'relay', localAddress: LAB_SERVER_IP }),
+    ]);
+    // The far end is the peer's NAT mapping: learned from STUN (srflx) or from its checks (prflx,
+    // whose address Chromium hides; the other side's view below shows it).
+    expect(['srflx', 'prflx']).toContain(selected[0]!.remote);
+    if (selected[0]!.remote === 'srflx') expect(selected[0]!.remoteAddress).toBe(peerSite.wanIp);
+    const theirs = (await ice(without)).pairs.filter((pair) => pair.selected);
+    expect(theirs, `${without.name}'s selected pair`).toEqual([
+      expect.objectContaining({ remote: 'relay', remoteAddress: LAB_SERVER_IP }),
+    ]);
+    // Seen from that side: it sends from its own address, which its router maps to its WAN address.
+    expect(theirs[0]!.local).not.toBe('relay');
+    expect([peerSite.lanIp, peerSite.wanIp]).toContain(theirs[0]!.localAddress);
+  });
+}
+
+/**
+ * For the statistics panel's button and text: at load average 30 (other browser tests on the same
+ * two cores) a click waited over the default 10 s for the page to settle.
+ */
+const UI_TIMEOUT_MS = 30_000;
+
 const isDirect = (pair: IceReport['pairs'][number]): boolean =>
   pair.local !== 'relay' && pair.remote !== 'relay';
 
@@ -154,7 +231,7 @@ async function ice(person: Person): Promise<IceReport> {
 }
 
 /** One JSON line for the log: which candidate pair each side ended up on. */
-async function printSelectedPairs(kind: NatKind, people: Person[]): Promise<void> {
+async function printSelectedPairs(kind: string, people: Person[]): Promise<void> {
   const selected: Record<string, string> = {};
   for (const person of people) {
     const pair = (await ice(person)).pairs.find((p) => p.selected);
@@ -164,21 +241,21 @@ async function printSelectedPairs(kind: NatKind, people: Person[]): Promise<void
 }
 
 test.describe('both peers behind symmetric NATs', () => {
-  test.use({ natKind: 'symmetric' });
+  test.use({ natKinds: ['symmetric', 'symmetric'] });
 
-  test('with ICE policy "all" every direct path fails and the call runs through TURN', async ({
+  test('with ICE policy "all" every direct path fails and the call runs through one TURN relay', async ({
     lab,
     labJoin,
   }) => {
-    await expectNat(lab, 'symmetric');
-    const { alice, bob } = await callAcrossTheLab(labJoin);
+    await expectNat(lab);
+    const { alice, bob, early } = await callAcrossTheLab(labJoin);
 
     for (const person of [alice, bob]) {
-      await test.step(`${person.name}: the selected path is the TURN relay`, async () => {
+      await test.step(`${person.name}: the path is relayed, no direct pair succeeded`, async () => {
         await expect
           .poll(() => person.page.evaluate(pathState), { message: `${person.name}'s path` })
-          .toMatchObject({ path: 'relay', localCandidateType: 'relay' });
-        const report = await ice(person);
+          .toMatchObject({ path: 'relay' });
+        const report = early.get(person)!;
         expect(report.iceTransportPolicy, 'the app did not force relay').toBe('all');
         const gathered = new Set(report.local.map((c) => c.type));
         // STUN worked (srflx) and direct pairs were checked: they failed, they were not skipped.
@@ -191,24 +268,56 @@ test.describe('both peers behind symmetric NATs', () => {
           direct.filter((pair) => pair.state === 'succeeded'),
           `${person.name}: no direct pair succeeded`,
         ).toEqual([]);
-        const selected = report.pairs.filter((pair) => pair.selected);
-        expect(selected.map((pair) => pair.local)).toEqual(['relay']);
       });
     }
+    await expectOneRelay(lab, alice, bob);
 
     await printSelectedPairs('symmetric', [alice, bob]);
     await test.step('the statistics panel says "Relayed (TURN)"', async () => {
-      await bob.button('Statistics').click();
-      await expect(bob.page.getByTestId('stats-path')).toHaveText('Relayed (TURN)');
+      await bob.button('Statistics').click({ timeout: UI_TIMEOUT_MS });
+      await expect(bob.page.getByTestId('stats-path')).toHaveText('Relayed (TURN)', {
+        timeout: UI_TIMEOUT_MS,
+      });
     });
   });
 });
 
+test.describe('both peers behind symmetric NATs, ICE policy "relay"', () => {
+  test.use({
+    natKinds: ['symmetric', 'symmetric'],
+    labServerEnv: { DUET_ICE_TRANSPORT_POLICY: 'relay' },
+  });
+
+  test('the call runs relay to relay on one server, with the relay guard loaded', async ({
+    lab,
+    labJoin,
+  }) => {
+    const { alice, bob } = await callAcrossTheLab(labJoin);
+    for (const person of [alice, bob]) {
+      await test.step(`${person.name}: relay to relay, at the lab's relay address`, async () => {
+        await expect
+          .poll(() => person.page.evaluate(pathState), { message: `${person.name}'s path` })
+          .toMatchObject({ path: 'relay', localCandidateType: 'relay', remoteCandidateType: 'relay' });
+        const report = await ice(person);
+        expect(report.iceTransportPolicy).toBe('relay');
+        const selected = report.pairs.filter((pair) => pair.selected);
+        expect(selected.map((pair) => `${pair.local}->${pair.remote}@${pair.remoteAddress}`)).toEqual([
+          `relay->relay@${LAB_SERVER_IP}`,
+        ]);
+      });
+    }
+    await test.step('the guard is loaded and relay-to-relay passed it', async () => {
+      expect(await lab.relayGuardRules()).toContain('fib daddr type local');
+    });
+    await printSelectedPairs('symmetric, policy relay', [alice, bob]);
+  });
+});
+
 test.describe('both peers behind cone NATs', () => {
-  test.use({ natKind: 'cone' });
+  test.use({ natKinds: ['cone', 'cone'] });
 
   test('the call connects directly through the NAT mappings, not through TURN', async ({ lab, labJoin }) => {
-    await expectNat(lab, 'cone');
+    await expectNat(lab);
     const { alice, bob } = await callAcrossTheLab(labJoin);
 
     for (const person of [alice, bob]) {
@@ -230,8 +339,37 @@ test.describe('both peers behind cone NATs', () => {
 
     await printSelectedPairs('cone', [alice, bob]);
     await test.step('the statistics panel says "Direct"', async () => {
-      await bob.button('Statistics').click();
-      await expect(bob.page.getByTestId('stats-path')).toHaveText('Direct');
+      await bob.button('Statistics').click({ timeout: UI_TIMEOUT_MS });
+      await expect(bob.page.getByTestId('stats-path')).toHaveText('Direct', { timeout: UI_TIMEOUT_MS });
+    });
+  });
+});
+
+test.describe('Alice behind a symmetric NAT, Bob behind a cone NAT', () => {
+  test.use({ natKinds: ['symmetric', 'cone'] });
+
+  test("one side uses the relay, and it reaches the other side's public address", async ({
+    lab,
+    labJoin,
+  }) => {
+    await expectNat(lab);
+    const { alice, bob, early } = await callAcrossTheLab(labJoin);
+    for (const person of [alice, bob]) {
+      await test.step(`${person.name}: no direct pair succeeded (symmetric against port-restricted)`, async () => {
+        const report = early.get(person)!;
+        expect(report.iceTransportPolicy, 'the app did not force relay').toBe('all');
+        expect(report.pairs.filter(isDirect).filter((pair) => pair.state === 'succeeded')).toEqual([]);
+      });
+    }
+    await expectOneRelay(lab, alice, bob);
+    await printSelectedPairs('symmetric+cone', [alice, bob]);
+    await test.step('both statistics panels say "Relayed (TURN)"', async () => {
+      for (const person of [alice, bob]) {
+        await person.button('Statistics').click({ timeout: UI_TIMEOUT_MS });
+        await expect(person.page.getByTestId('stats-path')).toHaveText('Relayed (TURN)', {
+          timeout: UI_TIMEOUT_MS,
+        });
+      }
     });
   });
 });

@@ -6,7 +6,8 @@
  *
  *   duet-lab-<pid>-<rand>-inet     "the internet": bridge br0 198.18.0.1/24
  *     │  the Duet server (node packages/server/dist/main.js --host 198.18.0.1) and the turnserver
- *     │  it supervises (STUN/TURN on 198.18.0.1:3478, relay ports on 198.18.0.1)
+ *     │  it supervises (STUN/TURN on 198.18.0.1:3478, relay ports on 198.18.0.1), behind the relay
+ *     │  guard that `duet-turn-config --guard-out` generates, loaded into this namespace
  *     ├── veth ── duet-lab-…-nat-a   wan 198.18.0.11/24 │ lan 198.19.1.1/24, nftables NAT + firewall
  *     │             └── veth ── duet-lab-…-client-a   eth0 198.19.1.2/24, default via 198.19.1.1 (Chromium)
  *     └── veth ── duet-lab-…-nat-b   wan 198.18.0.12/24 │ lan 198.19.2.1/24
@@ -27,6 +28,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from '@playwright/test';
@@ -52,6 +56,13 @@ export const LAB_SERVER_IP = '198.18.0.1';
 export const LAB_HTTP_PORT = 3000;
 export const LAB_TURN_PORT = 3478;
 export const LAB_RELAY_PORTS = { min: 49152, max: 49251 } as const;
+/**
+ * The lab's stand-in for the public internet: the routers' WAN addresses. Production denies the whole
+ * benchmarking block 198.18.0.0/15 as a peer (it is not the internet), so the lab allows this part of
+ * it with the lab setting DUET_TURN_LAB_PEERS; the server's own address (.1) is not in it.
+ */
+export const LAB_INTERNET_PEERS = '198.18.0.2-198.18.0.255';
+const TURN_CONFIG_CLI = fileURLToPath(new URL('../packages/server/dist/turn-config.js', import.meta.url));
 
 export interface LabSite {
   /** 'a' or 'b'. */
@@ -95,6 +106,8 @@ export interface NatLab {
   startServer(env?: Record<string, string>): Promise<LabServer>;
   /** Chromium (the suite's flags) in the site's client namespace, with `origin` treated as secure. */
   launchChromium(site: LabSite, origin: string): Promise<Browser>;
+  /** The relay guard as loaded in the internet namespace (`nft list table`), once a server started. */
+  relayGuardRules(): Promise<string>;
   /** Close the browsers, stop the server, kill whatever still runs in the namespaces, delete them. */
   dispose(): Promise<void>;
 }
@@ -311,6 +324,7 @@ export async function createNatLab(nat: readonly [NatKind, NatKind]): Promise<Na
       sites: [sites[0]!, sites[1]!],
       probeNat: (site) => probeNat(internetNetns, site),
       startServer: (env = {}) => startLabServer(internetNetns, env, processes),
+      relayGuardRules: () => inNetns(internetNetns, 'nft', ['list', 'table', 'inet', 'duet_turn_guard']),
       launchChromium: async (site, origin) => {
         const browser = await chromium.launch({
           executablePath: LAB_BROWSER,
@@ -374,9 +388,10 @@ async function startLabServer(
   env: Record<string, string>,
   processes: Set<ChildProcess>,
 ): Promise<LabServer> {
-  for (const file of [SERVER_MAIN, WEB_INDEX]) {
+  for (const file of [SERVER_MAIN, WEB_INDEX, TURN_CONFIG_CLI]) {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` before the e2e tests`);
   }
+  await loadRelayGuard(netns);
   const origin = `http://${LAB_SERVER_IP}:${LAB_HTTP_PORT}`;
   const args = ['netns', 'exec', netns, process.execPath, SERVER_MAIN];
   args.push('--host', LAB_SERVER_IP, '--port', String(LAB_HTTP_PORT));
@@ -393,6 +408,7 @@ async function startLabServer(
       DUET_TURN_PORT: String(LAB_TURN_PORT),
       DUET_TURN_MIN_PORT: String(LAB_RELAY_PORTS.min),
       DUET_TURN_MAX_PORT: String(LAB_RELAY_PORTS.max),
+      DUET_TURN_LAB_PEERS: LAB_INTERNET_PEERS,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -434,6 +450,26 @@ async function startLabServer(
       processes.delete(child);
     },
   };
+}
+
+/**
+ * The relay guard, as an operator makes it (`duet-turn-config --guard-out`, then `nft -f`), loaded
+ * into the internet namespace for root — whom the supervised turnserver runs as here; the namespace
+ * is the lab's own. Without it the server refuses to start turnserver.
+ */
+async function loadRelayGuard(netns: string): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), 'duet-lab-guard-'));
+  try {
+    const file = join(folder, 'duet-turn-guard.nft');
+    await run(process.execPath, [
+      TURN_CONFIG_CLI,
+      ...['--relay-ip', LAB_SERVER_IP, '--guard-user', '0', '--guard-out', file],
+      ...['--min-port', String(LAB_RELAY_PORTS.min), '--max-port', String(LAB_RELAY_PORTS.max)],
+    ]);
+    await inNetns(netns, 'nft', ['-f', file]);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 /** Listens on three UDP ports of the internet's server address; see probeNat. */
@@ -561,7 +597,20 @@ export interface IceReport {
   local: IceCandidateInfo[];
   remote: IceCandidateInfo[];
   /** Every candidate pair, as "<local type> -> <remote type>" with its state. */
-  pairs: { local: string; remote: string; state: string; nominated: boolean; selected: boolean }[];
+  pairs: {
+    local: string;
+    remote: string;
+    /** The local candidate's address. */
+    localAddress: string;
+    /**
+     * The remote candidate's address: for a relay candidate's pair, the peer the relay sends to.
+     * Empty for a remote peer-reflexive candidate: Chromium does not reveal those in stats.
+     */
+    remoteAddress: string;
+    state: string;
+    nominated: boolean;
+    selected: boolean;
+  }[];
 }
 
 /** What the page's latest RTCPeerConnection gathered, received and checked (needs recordPeerConnections). */
@@ -595,6 +644,8 @@ export async function iceReport(): Promise<IceReport | null> {
       .map((s) => ({
         local: info(byId.get(s.localCandidateId as string)).type,
         remote: info(byId.get(s.remoteCandidateId as string)).type,
+        localAddress: info(byId.get(s.localCandidateId as string)).address,
+        remoteAddress: info(byId.get(s.remoteCandidateId as string)).address,
         state: text(s.state),
         nominated: s.nominated === true,
         selected: selectedIds.has(s.id as string),

@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
-/** A TCP port that was free a moment ago (coturn listens on UDP and TCP at the same port). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * A TCP port that was free a moment ago (coturn listens on UDP and TCP at the same port); with
+ * `port`, that one (rejects when it is taken).
+ */
+export function freePort(host = '127.0.0.1', port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, host, () => {
+    server.listen(port, host, () => {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });

@@ -3,10 +3,17 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DuetServer } from '@duet/server';
-import { renderCoturnConfig } from '../src/turn/coturn-config.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { DENIED_PEER_RANGES, hasZeroBound, renderCoturnConfig } from '../src/turn/coturn-config.js';
 import { issueTurnCredentials } from '../src/turn/credentials.js';
+import { readTurnLabSettings } from '../src/turn/lab-settings.js';
+import { renderRelayGuard } from '../src/turn/relay-guard.js';
+import { setUpTurn } from '../src/turn/setup.js';
+import { RelayGuardError, TurnSupervisor } from '../src/turn/supervisor.js';
 import { joinedClient, startTestServer, type TestClient } from './support.js';
 import { ALLOCATION_REFUSED, FORBIDDEN_IP, freePort, relayPortRange, uclient } from './turn-support.js';
 
@@ -42,18 +49,52 @@ describe('generated coturn configuration', () => {
       'user-quota=12',
       'total-quota=1200',
       'denied-peer-ip=127.0.0.0-127.255.255.255',
-      'denied-peer-ip=::1',
-      'denied-peer-ip=::-::',
+      'denied-peer-ip=::1-::ffff:ffff',
       'denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255',
       'denied-peer-ip=10.0.0.0-10.255.255.255',
       'denied-peer-ip=169.254.0.0-169.254.255.255',
-      'denied-peer-ip=fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+      'denied-peer-ip=fe80::-feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
       'allowed-peer-ip=198.51.100.20',
     ]) {
       expect(config.split('\n')).toContain(line);
     }
     // A public relay address needs no exception to coturn's loopback ban.
     expect(config).not.toContain('allow-loopback-peers');
+  });
+
+  it('writes no range with an all-zero bound, which coturn reads as "no bound" (every address)', () => {
+    const ranges = config
+      .split('\n')
+      .filter((line) => /^(denied|allowed)-peer-ip=/.test(line))
+      .map((line) => line.split('=')[1]!);
+    expect(ranges.length).toBe(DENIED_PEER_RANGES.length + 1);
+    expect(ranges.filter(hasZeroBound)).toEqual([]);
+    expect(hasZeroBound('::-::')).toBe(true);
+    expect(hasZeroBound('::')).toBe(true);
+    expect(hasZeroBound('0.0.0.0-0.255.255.255')).toBe(true);
+    expect(hasZeroBound('::1-::ffff:ffff')).toBe(false);
+    expect(() =>
+      renderCoturnConfig({
+        realm: 'x.org',
+        secret: SECRET,
+        relayIps: ['198.51.100.20'],
+        allowedPeers: ['::'],
+      }),
+    ).toThrow(/no bound/);
+  });
+
+  it('says why each range is denied, and allows extra peers only when asked', () => {
+    const lines = config.split('\n');
+    for (const { range, why } of DENIED_PEER_RANGES) {
+      expect(lines[lines.indexOf(`denied-peer-ip=${range}`) - 1]).toBe(`# ${why}`);
+    }
+    const withLan = renderCoturnConfig({
+      realm: 'x.org',
+      secret: SECRET,
+      relayIps: ['198.51.100.20'],
+      allowedPeers: ['10.1.0.0-10.1.255.255'],
+    });
+    expect(withLan.split('\n')).toContain('allowed-peer-ip=10.1.0.0-10.1.255.255');
   });
 
   it('refuses a weak secret and TLS without a key', () => {
@@ -69,6 +110,105 @@ describe('generated coturn configuration', () => {
         certPath: '/c.pem',
       }),
     ).toThrow(/certificate and a key/);
+  });
+});
+
+describe('relay guard (nftables)', () => {
+  it("drops the turnserver user's relayed datagrams to this host outside the relay ports", () => {
+    const guard = renderRelayGuard({
+      user: 'turnserver',
+      minPort: 50_000,
+      maxPort: 50_999,
+      externalIps: ['192.0.2.9'],
+    });
+    const rules = guard.split('\n').filter((line) => line.includes(' drop '));
+    expect(rules).toEqual([
+      '    meta skuid "turnserver" udp sport 50000-50999 fib daddr type local udp dport != 50000-50999 counter drop comment "relay to this host"',
+      `    meta skuid "turnserver" udp sport 50000-50999 ip daddr 192.0.2.9 udp dport != 50000-50999 counter drop comment "relay to this host's public NAT address"`,
+    ]);
+    // Loading it again replaces it instead of failing or doubling the rules.
+    expect(guard).toContain('table inet duet_turn_guard\ndelete table inet duet_turn_guard\n');
+    expect(renderRelayGuard({ user: 0, minPort: 1, maxPort: 2 })).toContain('meta skuid 0 udp sport 1-2 ');
+  });
+
+  it('refuses input that would not be a rule', () => {
+    expect(() => renderRelayGuard({ user: 'a b', minPort: 1, maxPort: 2 })).toThrow(/user/);
+    expect(() => renderRelayGuard({ user: 0, minPort: 3, maxPort: 2 })).toThrow(/exceed/);
+    expect(() => renderRelayGuard({ user: 0, minPort: 1, maxPort: 2, externalIps: ['x; flush'] })).toThrow(
+      /not an IP/,
+    );
+  });
+});
+
+describe('lab settings for the supervised turnserver', () => {
+  it('run unguarded only with a loopback relay address, and only when the setting names it', () => {
+    expect(readTurnLabSettings({}, '203.0.113.7')).toEqual({ unguardedRelayIp: undefined, extraPeers: [] });
+    expect(
+      readTurnLabSettings({ DUET_TURN_LAB_UNGUARDED_RELAY: '127.0.0.2' }, '127.0.0.2').unguardedRelayIp,
+    ).toBe('127.0.0.2');
+    expect(() => readTurnLabSettings({ DUET_TURN_LAB_UNGUARDED_RELAY: '127.0.0.2' }, '127.0.0.3')).toThrow();
+    expect(() => readTurnLabSettings({ DUET_TURN_LAB_UNGUARDED_RELAY: '192.0.2.7' }, '192.0.2.7')).toThrow(
+      /loopback/,
+    );
+  });
+
+  it('allow extra peers only inside the lab block 198.18.0.0/15', () => {
+    expect(
+      readTurnLabSettings({ DUET_TURN_LAB_PEERS: '198.18.0.2-198.18.0.255' }, '198.18.0.1').extraPeers,
+    ).toEqual(['198.18.0.2-198.18.0.255']);
+    expect(() =>
+      readTurnLabSettings({ DUET_TURN_LAB_PEERS: '10.0.0.0-10.255.255.255' }, '198.18.0.1'),
+    ).toThrow(/lab block/);
+    expect(() =>
+      readTurnLabSettings({ DUET_TURN_LAB_PEERS: '198.18.0.1-203.0.113.1' }, '198.18.0.1'),
+    ).toThrow();
+  });
+});
+
+describe('the supervisor and the relay guard', () => {
+  const options = { realm: 'duet.test', secret: SECRET, relayIps: ['192.0.2.7'], listeningPort: 3478 };
+  const guardSays = (answers: boolean[]) => {
+    const calls = { count: 0 };
+    return {
+      calls,
+      check: {
+        probe: async () => ({
+          holds: answers[Math.min(calls.count++, answers.length - 1)]!,
+          detail: 'probe',
+        }),
+        explain: () => 'the guard is missing',
+      },
+    };
+  };
+  const recordingLogger = () => {
+    const lines: string[] = [];
+    return { lines, logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }) };
+  };
+
+  it('starts nothing when the guard does not hold', async () => {
+    const { check, calls } = guardSays([false]);
+    const { lines, logger } = recordingLogger();
+    // `true` would start (and exit) at once: it must never be spawned.
+    const supervisor = new TurnSupervisor(options, logger, check, 'true');
+    await expect(supervisor.start()).rejects.toThrow(new RelayGuardError('the guard is missing'));
+    expect(calls.count).toBe(1);
+    expect(lines.filter((line) => line.includes('turnserver started'))).toEqual([]);
+    await supervisor.stop();
+  });
+
+  it('checks again before a restart, and stays down when the guard is gone', async () => {
+    const { check, calls } = guardSays([true, false]);
+    const { lines, logger } = recordingLogger();
+    // `true` exits at once, like a turnserver that crashed: the supervisor restarts it after 1 s.
+    const supervisor = new TurnSupervisor(options, logger, check, 'true');
+    await supervisor.start();
+    await expect
+      .poll(() => lines.some((line) => line.includes('turnserver not restarted')), { timeout: 10_000 })
+      .toBe(true);
+    expect(calls.count).toBe(2);
+    expect(lines.filter((line) => line.includes('turnserver started'))).toHaveLength(1);
+    expect(supervisor.running).toBe(false);
+    await supervisor.stop();
   });
 });
 
@@ -179,9 +319,35 @@ describe('Duet with a supervised local turnserver', () => {
     for (const c of clients.splice(0)) c.close();
     await server?.close();
     server = undefined;
+    delete process.env.DUET_TURN_LAB_UNGUARDED_RELAY;
+  });
+
+  it('refuses to start turnserver on a relay address the guard does not protect, saying how to fix it', async () => {
+    const turnPort = await freePort();
+    const config = loadConfig(
+      [
+        '--turn-server',
+        'local',
+        '--turn-listen-ips',
+        '127.0.0.1',
+        '--turn-relay-ip',
+        '127.0.0.2',
+        '--turn-port',
+        String(turnPort),
+      ],
+      {},
+    );
+    const attempt = setUpTurn(config, createLogger('silent'));
+    await expect(attempt).rejects.toBeInstanceOf(RelayGuardError);
+    await expect(attempt).rejects.toThrow(/relay guard is not in place[\s\S]*--guard-out[\s\S]*nft -f/);
+    // Nothing was started: the TURN port is still free.
+    expect(await freePort('127.0.0.1', turnPort)).toBe(turnPort);
   });
 
   it('hands each user their own short-lived TURN credentials that coturn accepts, and refreshes them', async () => {
+    // A loopback relay on the host running the tests: no guard can be loaded here, so this test opts
+    // out as labs may (logged as a warning). The guarded start runs in the NAT lab (e2e).
+    process.env.DUET_TURN_LAB_UNGUARDED_RELAY = '127.0.0.2';
     const turnPort = await freePort();
     const relay = relayPortRange();
     server = await startTestServer({

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { probeRelayGuard, type GuardProbeResult } from './guard-probe.js';
 import type { IceServerSettings } from './ice-servers.js';
-import { TurnSupervisor } from './supervisor.js';
+import { readTurnLabSettings } from './lab-settings.js';
+import { TurnSupervisor, type GuardCheck } from './supervisor.js';
 
 export interface TurnSetup {
   settings: IceServerSettings;
@@ -28,6 +30,25 @@ export function reachableTurnAddress(
 }
 
 /**
+ * The supervised turnserver runs as this process's user, so the probe, run here, sends exactly as
+ * turnserver would relay. A failed probe names the commands that fix it.
+ */
+function guardCheck(relayIp: string, minPort: number, maxPort: number): GuardCheck {
+  return {
+    probe: () => probeRelayGuard(relayIp, minPort, maxPort),
+    explain: (result: GuardProbeResult) =>
+      [
+        `turnserver not started: the relay guard is not in place (${result.detail}).`,
+        `Without it, anyone holding TURN credentials could reach every UDP port of ${relayIp} through the relay.`,
+        'Generate and load it as root (docs/deploy.md, "The relay guard"):',
+        `  node packages/server/dist/turn-config.js --relay-ip ${relayIp} --min-port ${minPort} --max-port ${maxPort} \\`,
+        `    --guard-user ${process.getuid?.() ?? '<uid of this process>'} --guard-out /etc/nftables.d/duet-turn-guard.nft`,
+        '  nft -f /etc/nftables.d/duet-turn-guard.nft',
+      ].join('\n'),
+  };
+}
+
+/**
  * Decide what ICE servers clients get and, in `local` mode, start the supervised turnserver. A local
  * turnserver without a configured secret gets a random one: only this process and coturn know it.
  */
@@ -46,18 +67,34 @@ export async function setUpTurn(config: ServerConfig, logger: Logger): Promise<T
 
   let supervisor: TurnSupervisor | undefined;
   if (local && secret && config.turnRelayIp) {
+    const turnLogger = logger.child({ part: 'turn' });
+    const lab = readTurnLabSettings(process.env, config.turnRelayIp);
+    if (lab.unguardedRelayIp) {
+      turnLogger.warn(
+        { relayIp: lab.unguardedRelayIp },
+        'LAB SETTING DUET_TURN_LAB_UNGUARDED_RELAY: no relay guard; every UDP port of the relay address is reachable through the relay. Never on a real host.',
+      );
+    }
+    if (lab.extraPeers.length > 0) {
+      turnLogger.warn(
+        { peers: lab.extraPeers },
+        'LAB SETTING DUET_TURN_LAB_PEERS: the relay may reach these lab ranges',
+      );
+    }
     supervisor = new TurnSupervisor(
       {
         realm: config.turnRealm,
         secret,
         listeningIps: config.turnListenIps,
         relayIps: [config.turnRelayIp],
+        allowedPeers: lab.extraPeers,
         externalIp: config.turnExternalIp,
         listeningPort: config.turnPort,
         minPort: config.turnMinPort,
         maxPort: config.turnMaxPort,
       },
-      logger.child({ part: 'turn' }),
+      turnLogger,
+      lab.unguardedRelayIp ? null : guardCheck(config.turnRelayIp, config.turnMinPort, config.turnMaxPort),
     );
     await supervisor.start();
   }

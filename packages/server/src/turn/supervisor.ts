@@ -4,6 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { renderCoturnConfig, type CoturnOptions } from './coturn-config.js';
+import type { GuardProbeResult } from './guard-probe.js';
+
+/** turnserver was not started (or not restarted) because the relay guard does not hold. */
+export class RelayGuardError extends Error {
+  override readonly name = 'RelayGuardError';
+}
+
+/**
+ * Checks, before every start, that the host is guarded (guard-probe.ts); null only for a lab that
+ * opted out explicitly (lab-settings.ts). `explain` turns a failed probe into the operator's error.
+ */
+export interface GuardCheck {
+  probe: () => Promise<GuardProbeResult>;
+  explain: (result: GuardProbeResult) => string;
+}
 
 const MAX_BACKOFF_MS = 30_000;
 /** A turnserver that stayed up this long was healthy: its next crash starts the back-off afresh. */
@@ -24,11 +39,16 @@ export class TurnSupervisor {
   constructor(
     private readonly options: Omit<CoturnOptions, 'logFile' | 'pidFile'>,
     private readonly logger: Logger,
+    private readonly guard: GuardCheck | null,
     private readonly binary = 'turnserver',
   ) {}
 
-  /** Write the configuration and start turnserver; resolves once it is spawned. */
+  /**
+   * Check the relay guard, write the configuration and start turnserver; resolves once it is
+   * spawned. Rejects with RelayGuardError, starting nothing, when the guard does not hold.
+   */
   async start(): Promise<void> {
+    await this.checkGuard();
     this.folder = await mkdtemp(join(tmpdir(), 'duet-turn-'));
     const configPath = join(this.folder, 'turnserver.conf');
     // Its own pid file, so several supervised turnservers never overwrite /var/run/turnserver.pid.
@@ -57,6 +77,14 @@ export class TurnSupervisor {
     if (this.folder) await rm(this.folder, { recursive: true, force: true });
   }
 
+  /** Throws RelayGuardError unless the guard holds (or this lab opted out). */
+  private async checkGuard(): Promise<void> {
+    if (!this.guard) return;
+    const result = await this.guard.probe();
+    if (!result.holds) throw new RelayGuardError(this.guard.explain(result));
+    this.logger.info({ probe: result.detail }, 'relay guard in place');
+  }
+
   private spawn(configPath: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(this.binary, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -81,8 +109,14 @@ export class TurnSupervisor {
         if (Date.now() - startedAt > HEALTHY_AFTER_MS) this.restarts = 0;
         const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.restarts++);
         this.logger.warn({ code, signal, restartInMs: delay }, 'turnserver exited; restarting');
+        // The guard is checked again: a firewall reload may have flushed it meanwhile, and an
+        // unguarded relay stays down (logged) rather than exposing the host.
         this.restartTimer = setTimeout(() => {
-          this.spawn(configPath).catch(() => undefined);
+          this.checkGuard()
+            .then(() => (this.stopping ? undefined : this.spawn(configPath)))
+            .catch((error: unknown) => {
+              this.logger.error({ err: error }, 'turnserver not restarted');
+            });
         }, delay);
       });
     });
