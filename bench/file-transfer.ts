@@ -65,9 +65,26 @@ const SYSTEMS = ['duet', 'raw', 'peerjs'] as const;
  * into UI, hashing, and the rest of the transfer path.
  */
 const DIAGNOSTICS = ['duet-core', 'duet-core-nohash'] as const;
-type System = (typeof SYSTEMS)[number] | (typeof DIAGNOSTICS)[number];
+/**
+ * With --diagnose, in the video call: Duet without its video easing (packages/rtc/src/video-easing.ts:
+ * the frame rate capped while a large file moves), everything else the same. Says what the easing is
+ * worth, in the same run.
+ */
+const VIDEO_DIAGNOSTICS = ['duet-steady-video'] as const;
+type System = (typeof SYSTEMS)[number] | (typeof DIAGNOSTICS)[number] | (typeof VIDEO_DIAGNOSTICS)[number];
 /** The systems of the video-call case: Duet through its UI, and raw with the same camera. */
 const VIDEO_SYSTEMS = ['duet', 'raw'] as const;
+/**
+ * Injected into duet-steady-video's pages: every `setParameters` keeps the encodings' frame rate as it
+ * was, so the easing's cap never reaches the encoder (nothing else Duet sets is touched).
+ */
+const KEEP_FRAME_RATE = `(() => {
+  const native = RTCRtpSender.prototype.setParameters;
+  RTCRtpSender.prototype.setParameters = function (parameters, ...rest) {
+    for (const encoding of parameters.encodings) delete encoding.maxFramerate;
+    return native.call(this, parameters, ...rest);
+  };
+})();`;
 /** The call the transfer runs in. */
 type CallKind = 'audio' | 'video';
 /** The file Duet's UI sends in the video case (written to disk, offered through the file input). */
@@ -172,7 +189,7 @@ async function connect(
     ]);
     return;
   }
-  if (system === 'duet') {
+  if (system === 'duet' || system === 'duet-steady-video') {
     await Promise.all([
       joinRoom(sender, servers.duet.origin, room, 'Alice'),
       joinRoom(receiver, servers.duet.origin, room, 'Bob'),
@@ -283,6 +300,9 @@ async function runOnce(
 ): Promise<TransferRun> {
   const log: string[] = [];
   const contexts = await Promise.all([newContext(browser), newContext(browser)]);
+  if (system === 'duet-steady-video') {
+    for (const context of contexts) await context.addInitScript({ content: KEEP_FRAME_RATE });
+  }
   const result: TransferRun = {
     system,
     call,
@@ -299,7 +319,7 @@ async function runOnce(
     await connect(system, call, servers, tuning, sender, receiver, run);
     // Through Duet's UI the file comes from disk and is offered before the clock starts (the
     // receiver's click on Accept starts it); elsewhere it is built in the sender page.
-    const throughUi = system === 'duet' && call === 'video';
+    const throughUi = (system === 'duet' || system === 'duet-steady-video') && call === 'video';
     if (throughUi && !diskFile) throw new Error('the UI case needs the test file on disk');
     if (throughUi) {
       await sendFileThroughUi(sender, diskFile!.path);
@@ -521,13 +541,14 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
   const profile = options.profile ?? !process.argv.includes('--no-profile');
   const diagnose = options.diagnose ?? process.argv.includes('--diagnose');
   const systems: System[] = [...SYSTEMS, ...(diagnose ? DIAGNOSTICS : [])];
+  const videoSystems: System[] = [...VIDEO_SYSTEMS, ...(diagnose ? VIDEO_DIAGNOSTICS : [])];
   const size = mib * MiB;
   const videoSize = videoMib * MiB;
   const info = machine();
   const tuning = await duetTuning();
   progress(
     `file transfer: ${mib} MiB × ${runs} runs × ${systems.join(', ')} in an audio call; ` +
-      `${videoMib} MiB × ${videoRuns} runs × ${VIDEO_SYSTEMS.join(', ')} in a video call; Duet tuning ${JSON.stringify(tuning)}`,
+      `${videoMib} MiB × ${videoRuns} runs × ${videoSystems.join(', ')} in a video call; Duet tuning ${JSON.stringify(tuning)}`,
   );
   const started = Date.now();
   const servers = await startStage(
@@ -549,14 +570,18 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
     if (videoRuns > 0) {
       const path = join(scratch, VIDEO_FILE_NAME);
       diskFile = { path, name: VIDEO_FILE_NAME, sha256: await writeTestFile(path, videoSize, SEED) };
-      videoAll = await rounds(VIDEO_SYSTEMS, videoRuns, (system, run) =>
+      videoAll = await rounds(videoSystems, videoRuns, (system, run) =>
         runOnce(b, servers, tuning, system, 'video', run, videoSize, false, diskFile),
       );
     }
     if (profile) {
       // A shorter transfer (64 MiB at most) per system and call.
       const cases = [
-        ...(['duet', 'raw'] as const).map((system) => ({ key: system, system, call: 'audio' as const })),
+        ...(runs > 0 ? (['duet', 'raw'] as const) : []).map((system) => ({
+          key: system,
+          system,
+          call: 'audio' as const,
+        })),
         ...(videoRuns > 0
           ? VIDEO_SYSTEMS.map((system) => ({ key: `${system}-video`, system, call: 'video' as const }))
           : []),
@@ -582,8 +607,8 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
   const videoBySystem =
     videoRuns > 0
       ? (Object.fromEntries(
-          VIDEO_SYSTEMS.map((s) => [s, summarizeSystem(videoAll.filter((r) => r.system === s))]),
-        ) as Record<(typeof VIDEO_SYSTEMS)[number], SystemSummary>)
+          videoSystems.map((s) => [s, summarizeSystem(videoAll.filter((r) => r.system === s))]),
+        ) as Record<(typeof VIDEO_SYSTEMS)[number], SystemSummary> & Partial<Record<System, SystemSummary>>)
       : null;
   const metrics = {
     throughput: {
@@ -655,8 +680,8 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
     'runs',
   ];
   const videoRows = videoBySystem
-    ? VIDEO_SYSTEMS.map((s) => {
-        const x = videoBySystem[s];
+    ? videoSystems.map((s) => {
+        const x = videoBySystem[s]!;
         const c = x.cpuPct;
         const v = x.video;
         const codec = (side: VideoLoadSummary): string => fmt(side.encodeMsPerS + side.decodeMsPerS);
@@ -674,6 +699,14 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
     : [];
   if (videoBySystem) {
     videoRows.push(['duet ÷ raw', fmtRatio(metrics.throughput_video?.ratio_vs_raw), '', '', '', '', '', '']);
+    for (const s of VIDEO_DIAGNOSTICS) {
+      const x = videoBySystem[s];
+      if (!x) continue;
+      diagnostics[`${s}_ratio_vs_raw`] = ratio(x.mbps.median, videoBySystem.raw.mbps.median);
+      diagnostics[`duet_ratio_vs_${s}`] = ratio(videoBySystem.duet.mbps.median, x.mbps.median);
+      videoRows.push([`${s} ÷ raw`, fmtRatio(diagnostics[`${s}_ratio_vs_raw`]), '', '', '', '', '', '']);
+      videoRows.push([`duet ÷ ${s}`, fmtRatio(diagnostics[`duet_ratio_vs_${s}`]), '', '', '', '', '', '']);
+    }
   }
   const markdown = [
     markdownTable(headers, rows),
@@ -743,8 +776,8 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
   console.log(JSON.stringify({ benchmark: 'file-transfer', metrics }));
   requireSuccess(
     [
-      ...systems.filter((s) => bySystem[s]?.mbps.n === 0),
-      ...VIDEO_SYSTEMS.filter((s) => videoBySystem?.[s].mbps.n === 0).map((s) => `${s} (video call)`),
+      ...(runs > 0 ? systems.filter((s) => bySystem[s]?.mbps.n === 0) : []),
+      ...videoSystems.filter((s) => videoBySystem?.[s]?.mbps.n === 0).map((s) => `${s} (video call)`),
     ],
     [...all, ...videoAll],
   );
