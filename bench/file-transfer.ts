@@ -65,26 +65,9 @@ const SYSTEMS = ['duet', 'raw', 'peerjs'] as const;
  * into UI, hashing, and the rest of the transfer path.
  */
 const DIAGNOSTICS = ['duet-core', 'duet-core-nohash'] as const;
-/**
- * With --diagnose, in the video call: Duet without its video easing (packages/rtc/src/video-easing.ts:
- * the frame rate capped while a large file moves), everything else the same. Says what the easing is
- * worth, in the same run.
- */
-const VIDEO_DIAGNOSTICS = ['duet-steady-video'] as const;
-type System = (typeof SYSTEMS)[number] | (typeof DIAGNOSTICS)[number] | (typeof VIDEO_DIAGNOSTICS)[number];
+type System = (typeof SYSTEMS)[number] | (typeof DIAGNOSTICS)[number];
 /** The systems of the video-call case: Duet through its UI, and raw with the same camera. */
 const VIDEO_SYSTEMS = ['duet', 'raw'] as const;
-/**
- * Injected into duet-steady-video's pages: every `setParameters` keeps the encodings' frame rate as it
- * was, so the easing's cap never reaches the encoder (nothing else Duet sets is touched).
- */
-const KEEP_FRAME_RATE = `(() => {
-  const native = RTCRtpSender.prototype.setParameters;
-  RTCRtpSender.prototype.setParameters = function (parameters, ...rest) {
-    for (const encoding of parameters.encodings) delete encoding.maxFramerate;
-    return native.call(this, parameters, ...rest);
-  };
-})();`;
 /** The call the transfer runs in. */
 type CallKind = 'audio' | 'video';
 /** The file Duet's UI sends in the video case (written to disk, offered through the file input). */
@@ -189,7 +172,7 @@ async function connect(
     ]);
     return;
   }
-  if (system === 'duet' || system === 'duet-steady-video') {
+  if (system === 'duet') {
     await Promise.all([
       joinRoom(sender, servers.duet.origin, room, 'Alice'),
       joinRoom(receiver, servers.duet.origin, room, 'Bob'),
@@ -300,9 +283,6 @@ async function runOnce(
 ): Promise<TransferRun> {
   const log: string[] = [];
   const contexts = await Promise.all([newContext(browser), newContext(browser)]);
-  if (system === 'duet-steady-video') {
-    for (const context of contexts) await context.addInitScript({ content: KEEP_FRAME_RATE });
-  }
   const result: TransferRun = {
     system,
     call,
@@ -319,7 +299,7 @@ async function runOnce(
     await connect(system, call, servers, tuning, sender, receiver, run);
     // Through Duet's UI the file comes from disk and is offered before the clock starts (the
     // receiver's click on Accept starts it); elsewhere it is built in the sender page.
-    const throughUi = (system === 'duet' || system === 'duet-steady-video') && call === 'video';
+    const throughUi = system === 'duet' && call === 'video';
     if (throughUi && !diskFile) throw new Error('the UI case needs the test file on disk');
     if (throughUi) {
       await sendFileThroughUi(sender, diskFile!.path);
@@ -541,7 +521,7 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
   const profile = options.profile ?? !process.argv.includes('--no-profile');
   const diagnose = options.diagnose ?? process.argv.includes('--diagnose');
   const systems: System[] = [...SYSTEMS, ...(diagnose ? DIAGNOSTICS : [])];
-  const videoSystems: System[] = [...VIDEO_SYSTEMS, ...(diagnose ? VIDEO_DIAGNOSTICS : [])];
+  const videoSystems: System[] = [...VIDEO_SYSTEMS];
   const size = mib * MiB;
   const videoSize = videoMib * MiB;
   const info = machine();
@@ -699,14 +679,6 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
     : [];
   if (videoBySystem) {
     videoRows.push(['duet ÷ raw', fmtRatio(metrics.throughput_video?.ratio_vs_raw), '', '', '', '', '', '']);
-    for (const s of VIDEO_DIAGNOSTICS) {
-      const x = videoBySystem[s];
-      if (!x) continue;
-      diagnostics[`${s}_ratio_vs_raw`] = ratio(x.mbps.median, videoBySystem.raw.mbps.median);
-      diagnostics[`duet_ratio_vs_${s}`] = ratio(videoBySystem.duet.mbps.median, x.mbps.median);
-      videoRows.push([`${s} ÷ raw`, fmtRatio(diagnostics[`${s}_ratio_vs_raw`]), '', '', '', '', '', '']);
-      videoRows.push([`duet ÷ ${s}`, fmtRatio(diagnostics[`duet_ratio_vs_${s}`]), '', '', '', '', '', '']);
-    }
   }
   const markdown = [
     markdownTable(headers, rows),

@@ -7,7 +7,6 @@ import type { TrackSink } from './media-types.js';
 import { Messenger, type MessengerState } from './messenger.js';
 import type { StorageLike } from './signaling-client.js';
 import type { ChannelProvider, Hasher } from './transfer-types.js';
-import { shouldEaseVideo } from './video-easing.js';
 
 export interface CallLinkOptions {
   callId: string;
@@ -76,8 +75,6 @@ export class CallLink extends Emitter<CallLinkEvents> {
   private epochConnected = false;
   private everConnected = false;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
-  /** A large file is moving: the video goes out at a lower frame rate (video-easing.ts). */
-  private videoEased = false;
   private closed = false;
   private key: string | null;
 
@@ -99,11 +96,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       this.scheduleSave();
       this.emit('change', undefined);
     });
-    this.transfers.on('change', (views) => {
-      this.videoEased = shouldEaseVideo(views);
-      void this.current?.easeVideo(this.videoEased);
-      this.emit('change', undefined);
-    });
+    this.transfers.on('change', () => this.emit('change', undefined));
     this.messenger.onBody((body) => {
       if (body.kind === 'bye') this.emit('bye', undefined);
       if (body.kind === 'call-key' && !this.options.caller) {
@@ -246,7 +239,6 @@ export class CallLink extends Emitter<CallLinkEvents> {
       if (channel.label !== FILE_CHANNEL_LABEL) return;
       for (const listener of [...this.channelListeners]) listener(channel);
     });
-    if (this.videoEased) void session.easeVideo(true);
     session.start(this.options.tracks());
     this.options.attachMedia(session);
   }

@@ -1,7 +1,6 @@
 import type { SignalData } from '@duet/protocol';
 import { Emitter } from './emitter.js';
 import type { TrackSink } from './media-types.js';
-import { setVideoEased } from './video-easing.js';
 
 export type PeerConnectionFactory = (configuration: RTCConfiguration) => RTCPeerConnection;
 
@@ -91,8 +90,6 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private restarts = 0;
   /** The video goes out scaled down until the bandwidth estimate had time to grow (see above). */
   private startScaled = false;
-  /** The video's frame rate is capped while a large file moves (video-easing.ts). */
-  private videoEased = false;
   private fullResolutionTimer: ReturnType<typeof setTimeout> | undefined;
   private disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
@@ -167,23 +164,6 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     // Another source (a shared screen, another camera) goes out as it is from the start.
     if (kind === 'video' && track !== transceiver?.sender.track) await this.fullResolution();
     if (transceiver && this.transceiversReady) await transceiver.sender.replaceTrack(track);
-  }
-
-  /** Cap the video's frame rate while a large file moves, or lift the cap (see video-easing.ts). */
-  async easeVideo(eased: boolean): Promise<void> {
-    if (this.videoEased === eased) return;
-    this.videoEased = eased;
-    await this.applyVideoEasing();
-  }
-
-  private async applyVideoEasing(): Promise<void> {
-    const sender = this.transceiverFor('video')?.sender;
-    if (!sender || !this.transceiversReady || this.state === 'closed') return;
-    try {
-      await setVideoEased(sender, this.videoEased);
-    } catch (error) {
-      this.log('could not change the video frame rate', error);
-    }
   }
 
   /** Restart ICE now (new credentials, new candidates). Negotiation follows by itself. */
@@ -312,8 +292,6 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
    * the caller's addTransceiver: measured, Chromium still dropped the first frames with it.)
    */
   private async scaleDownStart(): Promise<void> {
-    // A connection rebuilt while a large file moves starts eased too.
-    if (this.videoEased) await this.applyVideoEasing();
     const sender = this.transceiverFor('video')?.sender;
     const scale = startScale(sender?.track ?? null);
     if (!sender || scale === 1) return;
