@@ -43,3 +43,28 @@ export async function clickAccept(page: Page): Promise<void> {
     .getByRole('button', { name: 'Accept', exact: true })
     .click();
 }
+
+/** Open the call's chat panel (where files are sent and offers answered), unless it is open. */
+export async function openChat(page: Page): Promise<void> {
+  const button = page.getByRole('button', { name: 'Chat', exact: true });
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+  await page
+    .getByRole('textbox', { name: 'Message' })
+    .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+}
+
+/** Offer a file on disk the way a person does: the chat's file input (what its paper clip opens). */
+export async function sendFileThroughUi(page: Page, path: string): Promise<void> {
+  await openChat(page);
+  await page.getByTestId('file-input').setInputFiles(path);
+}
+
+/** Wait for the offer of `name` in the receiver's chat and press its "Accept <name>" button. */
+export async function acceptFileThroughUi(
+  page: Page,
+  name: string,
+  timeoutMs = STEP_TIMEOUT_MS,
+): Promise<void> {
+  await openChat(page);
+  await page.getByRole('button', { name: `Accept ${name}`, exact: true }).click({ timeout: timeoutMs });
+}

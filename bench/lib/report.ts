@@ -168,7 +168,8 @@ const SECTIONS: Array<{ name: string; title: string; command: string }> = [
   },
   {
     name: 'file-transfer',
-    title: "File transfer: 200 MiB, receiver's accept → both sides done (MB/s)",
+    title:
+      "File transfer: 200 MiB in an audio-only call, then in a video call with Duet driven through its UI; receiver's accept → both sides done (MB/s)",
     command: 'npm run bench:transfer',
   },
   {

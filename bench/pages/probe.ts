@@ -67,6 +67,24 @@ interface BenchApi {
   sha256(blob: Blob): Promise<string>;
   /** Mark Duet's own milestones from `window.__duet` (call once the app has loaded). */
   watchDuet(): void;
+  /** Video counters summed over the page's open peer connections (the same for every system). */
+  videoStats(): Promise<VideoStats>;
+}
+
+/** Cumulative video counters of a page's open peer connections, and the current frame sizes. */
+interface VideoStats {
+  framesEncoded: number;
+  framesDecoded: number;
+  /** ms spent encoding / decoding (the stats' totalEncodeTime / totalDecodeTime). */
+  encodeMs: number;
+  decodeMs: number;
+  videoBytesSent: number;
+  sentWidth: number;
+  sentHeight: number;
+  receivedWidth: number;
+  receivedHeight: number;
+  /** Why the encoder sends less than its source (`cpu`, `bandwidth`, `none`, `other`). */
+  qualityLimitation: string;
 }
 
 declare global {
@@ -173,6 +191,8 @@ function watchChannel(channel: RTCDataChannel, pc: string): void {
 
 const NativePeerConnection = window.RTCPeerConnection;
 let peerConnections = 0;
+/** Every connection the page made, for videoStats (closed ones are skipped there). */
+const allPeerConnections: RTCPeerConnection[] = [];
 
 class ProbedPeerConnection extends NativePeerConnection {
   private readonly tag: string;
@@ -181,6 +201,7 @@ class ProbedPeerConnection extends NativePeerConnection {
     super(configuration);
     const tag = `pc${++peerConnections}`;
     this.tag = tag;
+    allPeerConnections.push(this);
     mark(`${tag}:created`);
     this.addEventListener('icecandidate', (event) => {
       mark(event.candidate ? `${tag}:first-local-candidate` : `${tag}:gathering-done`);
@@ -226,6 +247,8 @@ window.addEventListener(
   (event) => {
     const button = event.target instanceof Element ? event.target.closest('button') : null;
     if (button?.textContent.trim() === 'Accept') mark('accept-click');
+    // Duet's "Accept <file name>" in the chat: the clock of a transfer through the UI starts here.
+    if (button?.getAttribute('aria-label')?.startsWith('Accept ')) mark('accept');
   },
   true,
 );
@@ -283,6 +306,47 @@ async function sha256(blob: Blob): Promise<string> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Video load: what each page encodes and decodes
+// ---------------------------------------------------------------------------------------------
+
+async function videoStats(): Promise<VideoStats> {
+  const total: VideoStats = {
+    framesEncoded: 0,
+    framesDecoded: 0,
+    encodeMs: 0,
+    decodeMs: 0,
+    videoBytesSent: 0,
+    sentWidth: 0,
+    sentHeight: 0,
+    receivedWidth: 0,
+    receivedHeight: 0,
+    qualityLimitation: 'none',
+  };
+  const open = allPeerConnections.filter((pc) => pc.connectionState !== 'closed');
+  for (const report of await Promise.all(open.map((pc) => pc.getStats()))) {
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.kind !== 'video') return;
+      const n = (key: string): number => (typeof s[key] === 'number' ? s[key] : 0);
+      if (s.type === 'outbound-rtp') {
+        total.framesEncoded += n('framesEncoded');
+        total.encodeMs += n('totalEncodeTime') * 1000;
+        total.videoBytesSent += n('bytesSent');
+        total.sentWidth = Math.max(total.sentWidth, n('frameWidth'));
+        total.sentHeight = Math.max(total.sentHeight, n('frameHeight'));
+        if (typeof s.qualityLimitationReason === 'string')
+          total.qualityLimitation = s.qualityLimitationReason;
+      } else if (s.type === 'inbound-rtp') {
+        total.framesDecoded += n('framesDecoded');
+        total.decodeMs += n('totalDecodeTime') * 1000;
+        total.receivedWidth = Math.max(total.receivedWidth, n('frameWidth'));
+        total.receivedHeight = Math.max(total.receivedHeight, n('frameHeight'));
+      }
+    });
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Duet's own milestones
 // ---------------------------------------------------------------------------------------------
 
@@ -313,6 +377,7 @@ const api: BenchApi = {
   },
   sha256,
   watchDuet,
+  videoStats,
 };
 window.__bench = api;
 

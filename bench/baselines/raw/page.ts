@@ -14,7 +14,8 @@
  * ?mode=data: audio only, and the data channel carries a file: the receiver sends "go", the sender
  * sends the bytes in `chunk`-byte messages read from `slice`-byte Blob slices, pausing above `high`
  * bytes buffered until `bufferedamountlow` (threshold `low`); the receiver collects them into a
- * Blob and answers "done". No hashing, no acks, no progress.
+ * Blob and answers "done". No hashing, no acks, no progress. With ?camera=720p as well, data mode
+ * sends and receives the camera too (a video call during the transfer).
  */
 import type { io as ioType } from 'socket.io-client';
 
@@ -47,11 +48,15 @@ const chunk = Number(params.get('chunk') ?? 65536);
 const sliceBytes = Number(params.get('slice') ?? 1048576);
 const high = Number(params.get('high') ?? 524288);
 const low = Number(params.get('low') ?? 131072);
-/** Diagnostic (?camera=720p): the camera constraints Duet asks for, instead of the browser's 640×480. */
+/**
+ * ?camera=720p: the camera constraints Duet asks for, instead of the browser's 640×480 (a call-setup
+ * diagnostic, and the video call of the transfer benchmark, where data mode otherwise has no video).
+ */
 const camera: boolean | MediaTrackConstraints =
   params.get('camera') === '720p'
     ? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } }
     : true;
+const video = !dataMode || params.has('camera');
 
 const $ = (selector: string): HTMLElement => document.querySelector<HTMLElement>(selector)!;
 const localVideo = $('#local') as HTMLVideoElement;
@@ -188,7 +193,7 @@ function receive(data: ArrayBuffer): void {
 
 const localStream = await navigator.mediaDevices.getUserMedia({
   audio: true,
-  video: dataMode ? false : camera,
+  video: video ? camera : false,
 });
 localVideo.srcObject = localStream;
 socket.emit('join', room, () => {
