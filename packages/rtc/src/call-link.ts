@@ -2,11 +2,11 @@ import { CONTROL_CHANNEL, FILE_CHANNEL_LABEL, type SignalData } from '@duet/prot
 import { CallSession, type PeerConnectionFactory, type SessionState } from './call-session.js';
 import { Chat, type ChatState } from './chat.js';
 import { Emitter } from './emitter.js';
-import { FileTransfers } from './file-transfer.js';
+import { FileTransfers } from './files/file-transfers.js';
 import type { TrackSink } from './media-types.js';
 import { Messenger, type MessengerState } from './messenger.js';
 import type { StorageLike } from './signaling-client.js';
-import type { ChannelProvider, Hasher } from './transfer-types.js';
+import type { ChannelProvider, Hasher } from './files/transfer-types.js';
 
 export interface CallLinkOptions {
   callId: string;

@@ -6,9 +6,9 @@ import {
   FileTransfers,
   nextTransferState,
   type FileTransfersOptions,
-} from '../src/file-transfer.js';
-import { DOWNLOAD_MIME, MemorySink, WritableSink } from '../src/file-sinks.js';
-import type { Hasher, TransferState, TransferView } from '../src/transfer-types.js';
+} from '../src/files/file-transfers.js';
+import { DOWNLOAD_MIME, MemorySink, WritableSink } from '../src/files/sinks.js';
+import type { Hasher, TransferState, TransferView } from '../src/files/transfer-types.js';
 import { TestLink } from './support/link.js';
 import { RecordingSink } from './support/sinks.js';
 import { WrtcNet } from './support/wrtc-net.js';

@@ -1,6 +1,6 @@
 import wrtc from '@roamhq/wrtc';
 import { FILE_CHANNEL_LABEL, FileChannelHeaderSchema, type FileChannelHeader } from '@duet/protocol';
-import type { ChannelProvider } from '../../src/transfer-types.js';
+import type { ChannelProvider } from '../../src/files/transfer-types.js';
 
 /**
  * Two real peer connections (libwebrtc through @roamhq/wrtc) in one process, and for each side a

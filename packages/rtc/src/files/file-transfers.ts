@@ -1,7 +1,7 @@
 import { FILE_CHANNEL_LABEL, FileChannelHeaderSchema, type Body, type BodyOf } from '@duet/protocol';
-import { Emitter } from './emitter.js';
+import { Emitter } from '../emitter.js';
 import { IMAGE_SNIFF_BYTES, sanitizeFileName, sniffImageType } from './file-names.js';
-import { DEFAULT_MAX_IN_MEMORY_BYTES, DOWNLOAD_MIME, MemorySink } from './file-sinks.js';
+import { DEFAULT_MAX_IN_MEMORY_BYTES, DOWNLOAD_MIME, MemorySink } from './sinks.js';
 import { createSha256Hasher } from './hashing.js';
 import type {
   ChannelProvider,
