@@ -4,9 +4,9 @@ import { FILE_CHANNEL_LABEL, type Body } from '@duet/protocol';
 import {
   FILE_TRANSFER_DEFAULTS,
   FileTransfers,
-  nextTransferState,
   type FileTransfersOptions,
 } from '../src/files/file-transfers.js';
+import { nextTransferState } from '../src/files/transfer-machine.js';
 import { DOWNLOAD_MIME, MemorySink, WritableSink } from '../src/files/sinks.js';
 import type { Hasher, TransferState, TransferView } from '../src/files/transfer-types.js';
 import { TestLink } from './support/link.js';
