@@ -57,7 +57,11 @@ export class FlowControl {
     return null;
   }
 
-  /** Resolves when the channel's buffer fell to the low-water mark, it closed, or `signal` aborted. */
+  /**
+   * Resolves when the channel's buffer fell to the low-water mark, it closed, the window moved, or
+   * `signal` aborted. The window too: each ack is a cue to look at `bufferedAmount` again, should
+   * `bufferedamountlow` be late or lost (the poll below may be throttled in a busy or hidden page).
+   */
   private drained(channel: RTCDataChannel, signal: AbortSignal): Promise<void> {
     const { lowWaterMark } = this.limits;
     return new Promise((resolve) => {
@@ -66,11 +70,13 @@ export class FlowControl {
         channel.removeEventListener('bufferedamountlow', done);
         channel.removeEventListener('close', done);
         signal.removeEventListener('abort', done);
+        this.waiters.delete(done);
         resolve();
       };
       channel.addEventListener('bufferedamountlow', done);
       channel.addEventListener('close', done);
       signal.addEventListener('abort', done);
+      this.waiters.add(done);
       // A safety net only: browsers fire `bufferedamountlow`; some Node stacks never do.
       const poll = setInterval(() => {
         if (channel.bufferedAmount <= lowWaterMark || channel.readyState !== 'open') done();
