@@ -1,13 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import type { BodyOf } from '@duet/protocol';
-import {
-  FILE_TRANSFER_DEFAULTS,
-  FileTransfers,
-  type FileTransfersOptions,
-} from '../src/files/file-transfers.js';
-import { FakeChannels, type FakeChannel } from './support/fake-channels.js';
-import { TestLink } from './support/link.js';
+import { FILE_TRANSFER_DEFAULTS, type FileTransfersOptions } from '../src/files/file-transfers.js';
+import type { FakeChannel } from './support/fake-channels.js';
+import { fakeEngine, KiB, MiB, sha256 } from './support/fake-engine.js';
 
 /**
  * The receiving side against fake channels: the test plays the sender (offers on the control link,
@@ -15,22 +11,11 @@ import { TestLink } from './support/link.js';
  * resume and verifies, without libwebrtc.
  */
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
 const CHUNK = 64 * KiB;
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-const cleanups: Array<() => void> = [];
-
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
 
 /** Bob receives `data`: offered, accepted into memory; the test speaks for the sender. */
 async function receiving(data: Uint8Array, options: Partial<FileTransfersOptions> = {}) {
-  const channels = new FakeChannels();
-  const [link, peer] = TestLink.pair();
-  const files = new FileTransfers({ link, channels, ...options });
-  cleanups.push(() => files.dispose());
+  const { files, channels, link, peer } = fakeEngine(options);
   const id = 'incoming-transfer-1';
   peer.send({ kind: 'file-offer', transferId: id, name: 'data.bin', size: data.length, mime: '' });
   await expect.poll(() => files.transfers.length).toBe(1);

@@ -1,12 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  FILE_TRANSFER_DEFAULTS,
-  FileTransfers,
-  type FileTransfersOptions,
-} from '../src/files/file-transfers.js';
-import { FakeChannels, type FakeChannel } from './support/fake-channels.js';
-import { TestLink } from './support/link.js';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { FILE_TRANSFER_DEFAULTS, type FileTransfersOptions } from '../src/files/file-transfers.js';
+import type { FakeChannel } from './support/fake-channels.js';
+import { fakeEngine, KiB, MiB, settle, sha256 } from './support/fake-engine.js';
 
 /**
  * The sending side against fake channels: the test opens, fills, drains and closes the channel and
@@ -14,23 +10,10 @@ import { TestLink } from './support/link.js';
  * step by step, without libwebrtc (file-transfer.test.ts runs the same engine over real channels).
  */
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const cleanups: Array<() => void> = [];
-
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-
 function setup(options: Partial<FileTransfersOptions> = {}) {
-  const channels = new FakeChannels();
-  const [link, peer] = TestLink.pair();
-  const files = new FileTransfers({ link, channels, ...options });
-  cleanups.push(() => files.dispose());
-  const view = (id: string) => files.transfers.find((v) => v.id === id)!;
-  return { files, channels, link, peer, view };
+  const ends = fakeEngine(options);
+  const view = (id: string) => ends.files.transfers.find((v) => v.id === id)!;
+  return { ...ends, view };
 }
 
 /** Offer `data`, have the peer accept, and return the channel the sender opened (not yet open). */

@@ -1,5 +1,6 @@
 import { FILE_CHANNEL_LABEL } from '@duet/protocol';
 import type { ChannelProvider } from '../../src/files/transfer-types.js';
+import { ProviderEvents } from './provider-events.js';
 
 /**
  * Data channels without libwebrtc: the test decides when a channel opens, how full its send buffer
@@ -66,29 +67,17 @@ export class FakeChannel extends EventTarget {
 }
 
 /** A ChannelProvider of fake channels; `connected = false` is a connection that is down. */
-export class FakeChannels implements ChannelProvider {
+export class FakeChannels extends ProviderEvents implements ChannelProvider {
   connected = true;
   maxMessage = 256 * 1024;
   /** Channels the engine opened, in order. */
   readonly opened: FakeChannel[] = [];
-  private readonly channelListeners = new Set<(channel: RTCDataChannel) => void>();
-  private readonly reconnectListeners = new Set<() => void>();
 
   open(label: string): RTCDataChannel | null {
     if (!this.connected) return null;
     const channel = new FakeChannel(label);
     this.opened.push(channel);
     return channel as unknown as RTCDataChannel;
-  }
-
-  onChannel(listener: (channel: RTCDataChannel) => void): () => void {
-    this.channelListeners.add(listener);
-    return () => this.channelListeners.delete(listener);
-  }
-
-  onReconnected(listener: () => void): () => void {
-    this.reconnectListeners.add(listener);
-    return () => this.reconnectListeners.delete(listener);
   }
 
   maxMessageSize(): number {
@@ -106,12 +95,12 @@ export class FakeChannels implements ChannelProvider {
   fromPeer(label = FILE_CHANNEL_LABEL): FakeChannel {
     const channel = new FakeChannel(label);
     channel.readyState = 'open';
-    for (const listener of [...this.channelListeners]) listener(channel as unknown as RTCDataChannel);
+    this.handOver(channel as unknown as RTCDataChannel);
     return channel;
   }
 
   reconnect(): void {
     this.connected = true;
-    for (const listener of [...this.reconnectListeners]) listener();
+    this.fireReconnected();
   }
 }
