@@ -95,7 +95,7 @@ interface Tuning {
 }
 
 async function duetTuning(): Promise<Tuning> {
-  const url = pathToFileURL(new URL('../packages/rtc/dist/file-transfer.js', import.meta.url).pathname).href;
+  const url = pathToFileURL(new URL('../packages/rtc/dist/files/tuning.js', import.meta.url).pathname).href;
   const mod = (await import(url)) as { FILE_TRANSFER_DEFAULTS: Tuning };
   const { chunkSize, highWaterMark, lowWaterMark, sliceBytes, maxUnackedBytes } = mod.FILE_TRANSFER_DEFAULTS;
   return { chunkSize, highWaterMark, lowWaterMark, sliceBytes, maxUnackedBytes };

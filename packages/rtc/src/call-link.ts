@@ -2,13 +2,13 @@ import { CONTROL_CHANNEL, FILE_CHANNEL_LABEL, type MediaState, type SignalData }
 import { CallSession, type PeerConnectionFactory, type SessionState } from './call-session.js';
 import { Chat, type ChatState } from './chat.js';
 import { Emitter } from './emitter.js';
-import { FileTransfers } from './file-transfer.js';
+import { FileTransfers } from './files/file-transfers.js';
 import { randomBase64Url } from './ids.js';
 import { scopedLog } from './logger.js';
 import type { TrackSink } from './media-types.js';
 import { Messenger, type MessengerState } from './messenger.js';
 import type { StorageLike } from './signaling-client.js';
-import type { ChannelProvider, Hasher } from './transfer-types.js';
+import type { ChannelProvider, Hasher } from './files/transfer-types.js';
 
 export interface CallLinkOptions {
   callId: string;

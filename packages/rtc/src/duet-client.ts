@@ -9,7 +9,7 @@ import { MediaController } from './media-controller.js';
 import type { MediaDevicesLike } from './media-types.js';
 import { SignalingClient, type StorageLike } from './signaling-client.js';
 import { StatsSampler } from './stats.js';
-import type { FileSink, Hasher, TransferView } from './transfer-types.js';
+import type { FileSink, Hasher, TransferView } from './files/transfer-types.js';
 import { KeptFiles, type ReceivedFileStore } from './kept-files.js';
 import { scopedLog, silentLog, type Log } from './logger.js';
 

@@ -18,9 +18,9 @@ export { scopedLog, silentLog, type Log } from './logger.js';
 export { CallLink, type CallLinkOptions, type LinkState } from './call-link.js';
 export { Messenger, type MessengerState, type MessengerStats } from './messenger.js';
 export { Chat, type ChatMessage, type ChatState } from './chat.js';
-export { FileTransfers, FILE_TRANSFER_DEFAULTS, type FileTransfersOptions } from './file-transfer.js';
-export { MemorySink, WritableSink, DEFAULT_MAX_IN_MEMORY_BYTES } from './file-sinks.js';
-export { createSha256Hasher } from './hashing.js';
+export { FileTransfers, FILE_TRANSFER_DEFAULTS, type FileTransfersOptions } from './files/file-transfers.js';
+export { MemorySink, WritableSink, DEFAULT_MAX_IN_MEMORY_BYTES } from './files/sinks.js';
+export { createSha256Hasher } from './files/hashing.js';
 export {
   createWorkerHasherFactory,
   serveHashWorker,
@@ -29,8 +29,8 @@ export {
   type HashRequest,
   type HashResponse,
   type WorkerHasherOptions,
-} from './worker-hasher.js';
-export { sanitizeFileName, sniffImageType } from './file-names.js';
+} from './files/worker-hasher.js';
+export { sanitizeFileName, sniffImageType } from './files/file-names.js';
 export { KeptFiles, type KeptFile, type ReceivedFileStore, type RestoredFiles } from './kept-files.js';
 export {
   DuetError,
@@ -40,4 +40,4 @@ export {
 } from './errors.js';
 export type * from './client-types.js';
 export type * from './media-types.js';
-export type * from './transfer-types.js';
+export type * from './files/transfer-types.js';

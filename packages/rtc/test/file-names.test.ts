@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_FILE_NAME_LENGTH, sanitizeFileName, sniffImageType } from '../src/file-names.js';
+import { MAX_FILE_NAME_LENGTH, sanitizeFileName, sniffImageType } from '../src/files/file-names.js';
 
 describe('sanitizeFileName', () => {
   it.each<[string, string, string]>([

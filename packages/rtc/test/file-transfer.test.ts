@@ -4,11 +4,11 @@ import { FILE_CHANNEL_LABEL, type Body } from '@duet/protocol';
 import {
   FILE_TRANSFER_DEFAULTS,
   FileTransfers,
-  nextTransferState,
   type FileTransfersOptions,
-} from '../src/file-transfer.js';
-import { DOWNLOAD_MIME, MemorySink, WritableSink } from '../src/file-sinks.js';
-import type { Hasher, TransferState, TransferView } from '../src/transfer-types.js';
+} from '../src/files/file-transfers.js';
+import { nextTransferState } from '../src/files/transfer-machine.js';
+import { DOWNLOAD_MIME, MemorySink, WritableSink } from '../src/files/sinks.js';
+import type { Hasher, TransferState, TransferView } from '../src/files/transfer-types.js';
 import { TestLink } from './support/link.js';
 import { RecordingSink } from './support/sinks.js';
 import { WrtcNet } from './support/wrtc-net.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KeptFiles, type KeptFile, type ReceivedFileStore } from '../src/kept-files.js';
 import type { StorageLike } from '../src/signaling-client.js';
-import type { TransferView } from '../src/transfer-types.js';
+import type { TransferView } from '../src/files/transfer-types.js';
 
 /** Received files kept across a reload: what comes back, what is named as lost, what is forgotten. */
 

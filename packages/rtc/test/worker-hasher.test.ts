@@ -1,15 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileTransfers } from '../src/file-transfer.js';
-import type { Hasher, TransferState, TransferView } from '../src/transfer-types.js';
+import { FileTransfers } from '../src/files/file-transfers.js';
+import type { Hasher, TransferState, TransferView } from '../src/files/transfer-types.js';
 import {
   createWorkerHasherFactory,
   serveHashWorker,
   type HashRequest,
   type HashResponse,
   type HashWorkerLike,
-} from '../src/worker-hasher.js';
+} from '../src/files/worker-hasher.js';
 import { TestLink } from './support/link.js';
 import { WrtcNet } from './support/wrtc-net.js';
 

@@ -1,5 +1,5 @@
 import { BodySchema, type Body } from '@duet/protocol';
-import type { ControlLink } from '../../src/transfer-types.js';
+import type { ControlLink } from '../../src/files/transfer-types.js';
 
 /**
  * The reliable control link between two engines, in memory: each body is validated (as the

@@ -1,5 +1,5 @@
-import { MemorySink } from '../../src/file-sinks.js';
-import type { FileSink } from '../../src/transfer-types.js';
+import { MemorySink } from '../../src/files/sinks.js';
+import type { FileSink } from '../../src/files/transfer-types.js';
 
 /** A MemorySink that reports what happens to it (and can call back on each write). */
 export class RecordingSink implements FileSink {

@@ -1,6 +1,7 @@
 import wrtc from '@roamhq/wrtc';
 import { FILE_CHANNEL_LABEL, FileChannelHeaderSchema, type FileChannelHeader } from '@duet/protocol';
-import type { ChannelProvider } from '../../src/transfer-types.js';
+import type { ChannelProvider } from '../../src/files/transfer-types.js';
+import { ProviderEvents } from './provider-events.js';
 
 /**
  * Two real peer connections (libwebrtc through @roamhq/wrtc) in one process, and for each side a
@@ -24,7 +25,7 @@ function parseJson(text: string): unknown {
 
 const SPACER_LABEL = 'spacer';
 
-export class TestChannels implements ChannelProvider {
+export class TestChannels extends ProviderEvents implements ChannelProvider {
   pc: RTCPeerConnection | null = null;
   /** What `maxMessageSize()` reports; default: the connection's SCTP value. */
   maxMessage: number | null = null;
@@ -45,8 +46,6 @@ export class TestChannels implements ChannelProvider {
   lowEvents = 0;
   /** The other side, for the `open` adapter below. */
   peer: TestChannels | null = null;
-  private readonly channelListeners = new Set<(channel: RTCDataChannel) => void>();
-  private readonly reconnectListeners = new Set<() => void>();
   /** Our channels the peer has not been handed yet, by SCTP stream id. */
   private readonly opening = new Map<number, () => void>();
   /** Closed channels whose stream id a spacer holds, and the connection each was opened on. */
@@ -65,16 +64,6 @@ export class TestChannels implements ChannelProvider {
     return channel;
   }
 
-  onChannel(listener: (channel: RTCDataChannel) => void): () => void {
-    this.channelListeners.add(listener);
-    return () => this.channelListeners.delete(listener);
-  }
-
-  onReconnected(listener: () => void): () => void {
-    this.reconnectListeners.add(listener);
-    return () => this.reconnectListeners.delete(listener);
-  }
-
   maxMessageSize(): number {
     return this.maxMessage ?? this.pc?.sctp?.maxMessageSize ?? 65_536;
   }
@@ -86,13 +75,9 @@ export class TestChannels implements ChannelProvider {
       const channel = event.channel;
       if (channel.label !== FILE_CHANNEL_LABEL) return;
       this.received.push(channel);
-      for (const listener of [...this.channelListeners]) listener(channel);
+      this.handOver(channel);
       if (channel.id !== null) this.peer?.opening.get(channel.id)?.();
     });
-  }
-
-  fireReconnected(): void {
-    for (const listener of [...this.reconnectListeners]) listener();
   }
 
   /**

@@ -1,5 +1,11 @@
 import type { Body } from '@duet/protocol';
 
+/*
+ * The file engine's contracts with the rest of the core (the control link, the channels, sinks,
+ * hashers) and with the UI (TransferView). Why a types-only module: the messenger, the call link and
+ * the client implement or consume these without loading the engine.
+ */
+
 /**
  * The reliable, ordered control link to the peer (the messenger over the `duet` channel): a body
  * sent here arrives exactly once and in order, even across a lost and rebuilt peer connection.

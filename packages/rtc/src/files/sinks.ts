@@ -1,5 +1,11 @@
 import type { FileSink } from './transfer-types.js';
 
+/*
+ * Where a received file's bytes go. Why apart from the receiver: the choice (memory, or a file on
+ * disk through the File System Access API) is the app's, made at accept time, and each kind has its
+ * own limits (a Blob's size, a stream's backpressure) that the transfer need not know.
+ */
+
 /** Received files are offered for download only, never rendered in the app's origin. */
 export const DOWNLOAD_MIME = 'application/octet-stream';
 

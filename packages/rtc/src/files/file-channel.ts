@@ -1,0 +1,157 @@
+import { FILE_CHANNEL_LABEL, FileChannelHeaderSchema, type FileChannelHeader } from '@duet/protocol';
+import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
+
+/*
+ * The data channels that carry file bytes: one per transfer at a time, opened by the sender, a JSON
+ * header `{v, transferId, offset}` first, then binary chunks in order.
+ *
+ * Why a module of its own: a channel is held by one transfer, which must be able to let go of it
+ * in one call (listeners off, waits ended, channel closed) whenever a resume replaces it or the
+ * transfer ends; and a channel the peer opens belongs to nobody until its header names a transfer,
+ * which is where a hostile peer is kept out (too many channels, no header, a bad one). Both
+ * directions share the first; the receiving side's admission is the second.
+ */
+
+/** A file channel held by one transfer, with everything to undo when it lets go. */
+export class HeldChannel {
+  private readonly controller = new AbortController();
+  private readonly undo: Array<() => void> = [];
+
+  constructor(readonly channel: RTCDataChannel) {}
+
+  /** Aborted when the channel is dropped: every wait on this channel listens to it. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Listen on the channel until it is detached or dropped. */
+  on(type: 'open' | 'close' | 'message', listener: (event: Event) => void): this {
+    this.channel.addEventListener(type, listener);
+    this.undo.push(() => this.channel.removeEventListener(type, listener));
+    return this;
+  }
+
+  /** Run `cleanup` when the channel is detached or dropped (a timer to clear). */
+  onDetach(cleanup: () => void): this {
+    this.undo.push(cleanup);
+    return this;
+  }
+
+  /** Remove our listeners, leaving the channel as it is (it closed by itself). */
+  detach(): void {
+    for (const undo of this.undo.splice(0)) undo();
+  }
+
+  /** Ours to close: listeners off first (so no break follows), waits ended, the channel closed. */
+  drop(): void {
+    this.detach();
+    this.controller.abort();
+    closeQuietly(this.channel);
+  }
+}
+
+export function closeQuietly(channel: RTCDataChannel): void {
+  try {
+    if (channel.readyState !== 'closed') channel.close();
+  } catch {
+    // Already gone with its connection.
+  }
+}
+
+/** The transfer a channel was handed to: it gets the channel's frames and its end. */
+export interface ChannelOwner {
+  /** Whether `channel` is still the one this transfer receives on. */
+  holds(channel: RTCDataChannel): boolean;
+  onFrame(data: unknown): void;
+  /** The channel closed under us. */
+  onBreak(): void;
+}
+
+export interface AdmissionOptions {
+  /** The header named a transfer: hand it `held`, or return null to have the channel rejected. */
+  adopt(header: FileChannelHeader, held: HeldChannel): ChannelOwner | null;
+  /** A channel was closed for a missing, malformed or unexpected header (or for too many). */
+  onReject(): void;
+  /** Run a handler, counting and logging what it throws. */
+  guard(where: string, fn: () => void): void;
+}
+
+/** Channels the peer opened, until their header names a transfer (then that transfer owns them). */
+export class ChannelAdmission {
+  private readonly pending = new Map<RTCDataChannel, HeldChannel>();
+  private closed = false;
+
+  constructor(private readonly options: AdmissionOptions) {}
+
+  readonly onChannel = (channel: RTCDataChannel): void => {
+    const { options } = this;
+    options.guard('incoming channel', () => {
+      if (channel.label !== FILE_CHANNEL_LABEL) return;
+      if (this.closed || this.pending.size >= FILE_TRANSFER_DEFAULTS.maxPendingChannels) {
+        this.reject(channel);
+        return;
+      }
+      channel.binaryType = 'arraybuffer';
+      const held = new HeldChannel(channel);
+      let owner: ChannelOwner | null = null;
+      const timer = setTimeout(() => {
+        this.pending.delete(channel);
+        held.detach();
+        this.reject(channel);
+      }, FILE_TRANSFER_DEFAULTS.headerTimeoutMs);
+      held
+        .on('message', (event) => {
+          options.guard('file frame', () => {
+            const data: unknown = (event as MessageEvent).data;
+            if (owner) {
+              if (owner.holds(channel)) owner.onFrame(data);
+              return;
+            }
+            clearTimeout(timer);
+            this.pending.delete(channel);
+            const header = parseHeader(data);
+            owner = header ? options.adopt(header, held) : null;
+            if (!owner) {
+              held.detach();
+              this.reject(channel);
+            }
+          });
+        })
+        .on('close', () => {
+          options.guard('file channel close', () => {
+            clearTimeout(timer);
+            this.pending.delete(channel);
+            if (owner?.holds(channel)) owner.onBreak();
+            else held.detach();
+          });
+        })
+        .onDetach(() => clearTimeout(timer));
+      this.pending.set(channel, held);
+    });
+  };
+
+  /** Close every channel still waiting for its header, and take no more. */
+  dispose(): void {
+    this.closed = true;
+    for (const held of this.pending.values()) held.drop();
+    this.pending.clear();
+  }
+
+  private reject(channel: RTCDataChannel): void {
+    this.options.onReject();
+    closeQuietly(channel);
+  }
+}
+
+/** A header is short JSON text matching the schema; anything else is no header. */
+function parseHeader(data: unknown): FileChannelHeader | null {
+  if (typeof data !== 'string' || data.length > 1024) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  const header = FileChannelHeaderSchema.safeParse(json);
+  return header.success ? header.data : null;
+}

@@ -1,0 +1,321 @@
+import type { BodyOf } from '@duet/protocol';
+import type { ChannelOwner, HeldChannel } from './file-channel.js';
+import { IMAGE_SNIFF_BYTES, sanitizeFileName, sniffImageType } from './file-names.js';
+import { DOWNLOAD_MIME, MemorySink } from './sinks.js';
+import { Transfer, type TransferContext } from './transfer.js';
+import type { FileSink, Hasher } from './transfer-types.js';
+import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
+
+/*
+ * The receiving side of one transfer.
+ *
+ *   file-offer ──▶ offered; the user accepts (into a sink) or declines
+ *   a channel whose header starts exactly at `received` ──▶ bytes stored and hashed in order;
+ *       file-ack every 256 KiB stored, or 250 ms after the last one
+ *   file-end {sha256} ──▶ kept until every byte is stored, then compared: file-result {ok}
+ *   the channel breaks, the connection comes back, or nothing arrives for too long ──▶
+ *       file-resume {received} (once every received byte is stored, so the offset is exact)
+ *
+ * Why the receiver drives resumes: only it knows what it stored. Why it keeps `received` apart
+ * from `stored`: bytes are counted as they arrive (the size limit is enforced at once) but written
+ * through an async sink; an ack or a resume speaks only of what the sink holds.
+ */
+
+export class IncomingTransfer extends Transfer implements ChannelOwner {
+  readonly direction = 'receive' as const;
+  private sink: FileSink | null = null;
+  private hasher: Hasher | null = null;
+  /** Bytes taken from channels, in order (some may still be on their way into the sink). */
+  private received = 0;
+  /** Bytes written to the sink and hashed. */
+  private stored = 0;
+  private lastAck = 0;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  private writes: Promise<void> = Promise.resolve();
+  /** The first bytes, to tell a raster image by its signature. */
+  private readonly head = new Uint8Array(IMAGE_SNIFF_BYTES);
+  private headLength = 0;
+  private expectedSha256: string | null = null;
+  private verifying = false;
+  /** Bytes delivered by the current channel. */
+  private channelBytes = 0;
+  private emptyChannelsAfterEnd = 0;
+  private resumeTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastResumeAt = -Infinity;
+  /** When a byte or a channel last arrived; checked by the stall watchdog. */
+  private lastProgressAt = 0;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private file: Blob | null = null;
+  private image: Blob | null = null;
+
+  constructor(ctx: TransferContext, offer: BodyOf<'file-offer'>) {
+    const { transferId: id, size, mime } = offer;
+    super(
+      ctx,
+      { id, name: sanitizeFileName(offer.name), size, mime, photo: offer.photo === true },
+      'offered',
+    );
+  }
+
+  protected get bytes(): number {
+    return this.stored;
+  }
+
+  protected override result(): { file: Blob | null; image: Blob | null } {
+    return { file: this.file, image: this.image };
+  }
+
+  /** Take the file into `sink` (default: the engine's). Without a disk sink, a large file fails. */
+  async accept(sink?: FileSink): Promise<void> {
+    const { ctx } = this;
+    let target: FileSink;
+    try {
+      target = sink ?? ctx.createSink({ name: this.name, size: this.size, mime: this.mime });
+    } catch (error) {
+      this.fail('storage_failed', true, error);
+      return;
+    }
+    if (target instanceof MemorySink && this.size > ctx.settings.maxInMemoryBytes) {
+      this.fail('too_large', true);
+      await target.abort();
+      return;
+    }
+    this.sink = target;
+    this.hasher = ctx.createHasher();
+    this.apply({ type: 'accept', by: 'self' });
+    // An empty file is complete at once; it still waits for the sender's hash.
+    if (this.size === 0) {
+      this.complete();
+      return;
+    }
+    this.lastProgressAt = ctx.now();
+    const check = (): void => ctx.guard('watchdog', () => this.checkStall());
+    this.watchdog = setInterval(check, ctx.settings.stallTimeoutMs / 4);
+  }
+
+  decline(): void {
+    this.apply({ type: 'decline', by: 'self' });
+  }
+
+  /**
+   * A channel whose header names this transfer and starts at `offset`: take it if that is exactly
+   * where our bytes end. Otherwise it is from a stale request (or a confused sender): if we have no
+   * channel, say where we are.
+   */
+  adopt(held: HeldChannel, offset: number): boolean {
+    if (!this.moving()) return false;
+    if (offset !== this.received) {
+      if (!this.held) this.scheduleResume(false);
+      return false;
+    }
+    this.dropChannel();
+    clearTimeout(this.resumeTimer);
+    this.ctx.log(`transfer ${this.id}: receiving from ${this.received}`);
+    this.held = held;
+    this.channelBytes = 0;
+    this.lastProgressAt = this.ctx.now();
+    this.apply({ type: 'resume' });
+    return true;
+  }
+
+  holds(channel: RTCDataChannel): boolean {
+    return this.held?.channel === channel;
+  }
+
+  onFrame(data: unknown): void {
+    let bytes: Uint8Array<ArrayBuffer>;
+    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer)
+      bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    else if (typeof Blob !== 'undefined' && data instanceof Blob) {
+      // binaryType was not honoured: convert in order, inside the write queue.
+      if (!this.take(data.size)) return;
+      const converted = data.arrayBuffer().then((buffer) => new Uint8Array(buffer));
+      converted.catch(() => undefined); // the write queue reports it, in its turn
+      this.store(converted);
+      return;
+    } else {
+      this.ctx.counters.ignoredFrames++;
+      return;
+    }
+    if (bytes.byteLength === 0 || !this.take(bytes.byteLength)) return;
+    this.store(bytes);
+  }
+
+  /** The adopted channel closed under us. */
+  onBreak(): void {
+    const delivered = this.channelBytes;
+    this.dropChannel();
+    if (this.received >= this.size || !this.moving()) return;
+    if (this.expectedSha256 !== null && delivered === 0) {
+      // The sender says it sent everything, yet its channels end without bytes.
+      if (++this.emptyChannelsAfterEnd >= FILE_TRANSFER_DEFAULTS.maxEmptyChannelsAfterEnd) {
+        this.fail('peer_failed', true);
+        return;
+      }
+    } else if (delivered > 0) {
+      this.emptyChannelsAfterEnd = 0;
+    }
+    this.apply({ type: 'break' });
+    this.scheduleResume(false);
+  }
+
+  /** The sender's hash. False when it does not apply (the caller counts it). */
+  onEnd(sha256: string): boolean {
+    if (!(this.moving() || this.state === 'verifying') || this.expectedSha256) return false;
+    // Bytes may still be on their way on the data channel: wait for them.
+    this.expectedSha256 = sha256;
+    this.verifyIfReady();
+    return true;
+  }
+
+  /**
+   * The data path is back. Channels from before may be dead without knowing it (a replaced
+   * connection): ask for everything from what is stored, on a fresh channel. The sender's
+   * in-flight bytes are bounded, so this costs at most those.
+   */
+  onReconnected(): void {
+    if (this.received >= this.size) return;
+    this.dropChannel();
+    this.apply({ type: 'break' });
+    this.scheduleResume(true);
+  }
+
+  protected release(): void {
+    clearTimeout(this.resumeTimer);
+    clearTimeout(this.ackTimer);
+    clearInterval(this.watchdog);
+    const sink = this.sink;
+    this.sink = null;
+    this.hasher = null;
+    if (sink) sink.abort().catch((error: unknown) => this.ctx.log('sink abort failed', error));
+  }
+
+  /** Count `length` more bytes in, refusing any beyond the declared size. */
+  private take(length: number): boolean {
+    if (this.received + length > this.size) {
+      this.fail('size_exceeded', true);
+      return false;
+    }
+    this.received += length;
+    this.channelBytes += length;
+    this.lastProgressAt = this.ctx.now();
+    return true;
+  }
+
+  /** Write, then hash, strictly in arrival order. */
+  private store(chunk: Uint8Array | Promise<Uint8Array>): void {
+    this.writes = this.writes
+      .then(async () => {
+        const bytes = await chunk;
+        const { sink, hasher } = this;
+        if (!sink || !hasher || !this.active()) return;
+        await sink.write(bytes);
+        await hasher.update(bytes);
+        if (this.headLength < this.head.byteLength) {
+          const part = bytes.subarray(0, this.head.byteLength - this.headLength);
+          this.head.set(part, this.headLength);
+          this.headLength += part.byteLength;
+        }
+        this.stored += bytes.byteLength;
+        this.meter.add(this.ctx.now(), this.stored);
+        if (this.stored >= this.size) this.complete();
+        else if (this.stored - this.lastAck >= FILE_TRANSFER_DEFAULTS.ackIntervalBytes) this.sendAck();
+        else this.ackTimer ??= setTimeout(() => this.sendAck(), FILE_TRANSFER_DEFAULTS.ackDelayMs);
+        this.ctx.dirty();
+      })
+      .catch((error: unknown) => {
+        if (this.active()) this.fail('storage_failed', true, error);
+      });
+  }
+
+  private sendAck(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (!this.active() || this.stored <= this.lastAck) return;
+    this.lastAck = this.stored;
+    const body = { kind: 'file-ack', transferId: this.id, offset: this.stored } as const;
+    this.ctx.guard('ack', () => this.ctx.link.send(body));
+  }
+
+  private complete(): void {
+    // The final ack, even for an empty file: it tells the sender to close the channel.
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    this.lastAck = this.stored;
+    this.ctx.link.send({ kind: 'file-ack', transferId: this.id, offset: this.stored });
+    this.apply({ type: 'complete' });
+    this.verifyIfReady();
+  }
+
+  private verifyIfReady(): void {
+    if (this.state !== 'verifying' || this.expectedSha256 === null || this.verifying) return;
+    this.verifying = true;
+    void this.ctx.run('verify', () => this.verify());
+  }
+
+  private async verify(): Promise<void> {
+    await this.writes;
+    const { sink, hasher } = this;
+    if (!sink || !hasher || !this.active()) return;
+    let file: Blob | null;
+    let sha256: string;
+    try {
+      sha256 = await hasher.digest();
+      if (!this.active()) return;
+      if (sha256 !== this.expectedSha256) {
+        this.ctx.link.send({ kind: 'file-result', transferId: this.id, ok: false });
+        this.fail('hash_mismatch', false);
+        return;
+      }
+      this.sink = null; // closing, not to be aborted
+      file = await sink.close();
+    } catch (error) {
+      this.fail('storage_failed', true, error);
+      return;
+    }
+    if (!this.active()) return;
+    if (file && file.type !== DOWNLOAD_MIME) file = file.slice(0, file.size, DOWNLOAD_MIME);
+    const imageType = sniffImageType(this.head.subarray(0, this.headLength));
+    this.file = file;
+    this.image = file && imageType ? file.slice(0, file.size, imageType) : null;
+    this.sha256 = sha256;
+    this.ctx.link.send({ kind: 'file-result', transferId: this.id, ok: true });
+    this.apply({ type: 'verified' });
+  }
+
+  /**
+   * Ask the sender for the rest, once every received byte is stored (so the offset is exact).
+   * Rate-limited unless `now`: a channel closed by the sender while it switches to a newer one
+   * must not trigger a request that makes it switch again.
+   */
+  private scheduleResume(now: boolean): void {
+    const { ctx } = this;
+    clearTimeout(this.resumeTimer);
+    const wait = now
+      ? 0
+      : Math.max(0, this.lastResumeAt + FILE_TRANSFER_DEFAULTS.resumeIntervalMs - ctx.now());
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = undefined;
+      void ctx.run('resume', async () => {
+        await this.writes;
+        if (!this.moving() || this.held || this.received >= this.size) return;
+        this.lastResumeAt = ctx.now();
+        ctx.log(`transfer ${this.id}: asking to resume from ${this.received}`);
+        ctx.link.send({ kind: 'file-resume', transferId: this.id, offset: this.received });
+      });
+    }, wait);
+  }
+
+  /** Nothing arrived for too long although bytes are missing: start over from what is stored. */
+  private checkStall(): void {
+    const { ctx } = this;
+    if (!this.moving() || this.received >= this.size) return;
+    if (ctx.now() - this.lastProgressAt < ctx.settings.stallTimeoutMs) return;
+    ctx.log(`transfer ${this.id} stalled at ${this.received}; asking to resume`);
+    this.lastProgressAt = ctx.now();
+    this.dropChannel();
+    this.apply({ type: 'break' });
+    this.scheduleResume(false);
+  }
+}

@@ -1,0 +1,336 @@
+import { FILE_CHANNEL_LABEL, type BodyOf } from '@duet/protocol';
+import { randomBase64Url } from '../random-ids.js';
+import { HeldChannel } from './file-channel.js';
+import { sanitizeFileName } from './file-names.js';
+import { FlowControl } from './flow-control.js';
+import { SliceReader } from './slice-reader.js';
+import { Transfer, type TransferContext } from './transfer.js';
+import type { Hasher } from './transfer-types.js';
+import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
+
+/*
+ * The sending side of one transfer.
+ *
+ *   file-offer ──▶ (accept) open a channel: header, chunk, chunk, … paced by FlowControl
+ *   file-ack ◀── the window moves; every byte acked: the channel is closed
+ *   file-end {sha256} ──▶ once every byte was read and hashed
+ *   file-result {ok} ◀── done or failed
+ *   on a break: wait for the receiver's file-resume {offset} (only it knows what it stored), then
+ *   open a new channel from there; no connection: open it when the connection is back.
+ *
+ * Why this shape: the Blob is never read whole (SliceReader), each byte is hashed once even when a
+ * resume sends it again (`hashedUpTo`), and the receiver can neither make us run ahead of its acks
+ * nor ask for bytes we never sent (`maxSent`).
+ */
+
+type ReceiverBody = BodyOf<'file-accept' | 'file-decline' | 'file-resume' | 'file-ack' | 'file-result'>;
+
+export class OutgoingTransfer extends Transfer {
+  readonly direction = 'send' as const;
+  private blob: Blob | null;
+  private reader: SliceReader | null = null;
+  private hasher: Hasher | null = null;
+  /** Bytes [0, hashedUpTo) went through the hasher: each byte is hashed once, even across resumes. */
+  private hashedUpTo = 0;
+  private readonly flow: FlowControl;
+  /** The furthest byte ever handed to a channel: a resume request can not ask for more. */
+  private maxSent = 0;
+  /** Where the current channel started, and in which connection epoch it was opened. */
+  private channelStart = 0;
+  private channelEpoch = 0;
+  /** A resume (or the start) that found no connection: open a channel from here on reconnect. */
+  private wantOffset: number | null = null;
+  private ending: Promise<void> | null = null;
+
+  constructor(ctx: TransferContext, file: Blob, name: string, photo: boolean) {
+    super(
+      ctx,
+      {
+        id: randomBase64Url(16), // 128 bits, 22 characters: matches FrameIdSchema
+        name: sanitizeFileName(name),
+        size: file.size,
+        mime: file.type.length <= 255 ? file.type : '',
+        photo,
+      },
+      'waiting',
+    );
+    this.blob = file;
+    this.flow = new FlowControl(ctx.settings);
+  }
+
+  protected get bytes(): number {
+    return this.flow.acked;
+  }
+
+  /** Offer the file (again, after a reconnection: the peer may have lost it in a reload). */
+  sendOffer(): void {
+    this.ctx.link.send({
+      kind: 'file-offer',
+      transferId: this.id,
+      name: this.name,
+      size: this.size,
+      mime: this.mime,
+      ...(this.photo ? { photo: true } : {}),
+    });
+  }
+
+  /** A body only a receiver sends. False when it does not apply here (the caller counts it). */
+  handle(body: ReceiverBody): boolean {
+    if (!this.active()) return false;
+    switch (body.kind) {
+      case 'file-accept':
+        if (this.moving()) {
+          // Accepted again: the receiver lost the transfer (a reload), was offered it again on
+          // reconnecting (see onReconnected), and said yes. Start over from the first byte.
+          this.ctx.log(`transfer ${this.id}: accepted again by a receiver that lost it; from the start`);
+          this.onResume(0);
+          return true;
+        }
+        if (this.state !== 'waiting') return false;
+        this.apply({ type: 'accept', by: 'peer' });
+        this.startSending();
+        return true;
+      case 'file-decline':
+        return this.apply({ type: 'decline', by: 'peer' });
+      case 'file-resume':
+        if (!this.moving()) return false;
+        this.onResume(body.offset);
+        return true;
+      case 'file-ack':
+        if (!this.moving() || body.offset > this.maxSent) return false;
+        this.onAck(body.offset);
+        return true;
+      case 'file-result':
+        this.onResult(body.ok);
+        return true;
+    }
+  }
+
+  /** The data path is back: open the channel we could not, drop one that died silently, offer again. */
+  onReconnected(): void {
+    if (this.wantOffset !== null) {
+      this.apply({ type: 'resume' });
+      this.openChannel(this.wantOffset);
+    } else if (this.held && !isLive(this.held.channel)) {
+      // Closed with its old connection without telling (browsers fire no close event then).
+      // The receiver's resume request follows.
+      this.dropChannel();
+      this.apply({ type: 'break' });
+    }
+    // The peer may be a reloaded page that lost the transfer: offer it again. A peer that still
+    // has it ignores the duplicate offer; one that lost it asks its user again, and an accept then
+    // restarts the transfer (see handle).
+    this.sendOffer();
+  }
+
+  protected release(): void {
+    this.reader?.close();
+    this.reader = null;
+    this.blob = null;
+    this.hasher = null;
+    this.wantOffset = null;
+  }
+
+  private startSending(): void {
+    const blob = this.blob;
+    if (!blob) return;
+    this.hasher = this.ctx.createHasher();
+    this.reader = new SliceReader(
+      blob,
+      FILE_TRANSFER_DEFAULTS.sliceBytes,
+      FILE_TRANSFER_DEFAULTS.readAheadSlices,
+      (start, bytes) => this.hashSlice(start, bytes),
+    );
+    if (this.size === 0) {
+      void this.ctx.run('file end', () => this.finishSending());
+      return;
+    }
+    this.openChannel(0);
+  }
+
+  /** Hash what the reader read, once per byte: a re-read after a resume skips what was hashed. */
+  private async hashSlice(start: number, bytes: Uint8Array): Promise<void> {
+    const end = start + bytes.byteLength;
+    if (!this.hasher || start > this.hashedUpTo || end <= this.hashedUpTo) return;
+    await this.hasher.update(bytes.subarray(this.hashedUpTo - start));
+    this.hashedUpTo = end;
+  }
+
+  private onResume(requested: number): void {
+    if (this.flow.acked >= this.size) {
+      this.ctx.counters.ignoredBodies++;
+      return;
+    }
+    // The receiver can hold at most what was sent; a larger claim is clamped (and will not verify).
+    const offset = Math.min(requested, this.maxSent);
+    const held = this.held;
+    if (
+      held &&
+      this.channelStart === offset &&
+      this.channelEpoch === this.ctx.epoch() &&
+      isLive(held.channel)
+    ) {
+      // Already answered: this channel starts there and was opened on the current connection
+      // (e.g. on our own reconnect, while the receiver asked for the same on its reconnect).
+      this.ctx.log(`transfer ${this.id}: resume at ${offset} already under way`);
+      return;
+    }
+    this.flow.reset(offset);
+    this.apply({ type: 'resume' });
+    this.openChannel(offset);
+  }
+
+  private onAck(offset: number): void {
+    if (this.flow.advance(offset)) this.meter.add(this.ctx.now(), offset);
+    if (this.flow.acked >= this.size) {
+      this.dropChannel();
+      this.apply({ type: 'complete' });
+      return;
+    }
+    this.ctx.dirty();
+  }
+
+  private onResult(ok: boolean): void {
+    if (!ok) {
+      this.fail('hash_mismatch', false);
+      return;
+    }
+    this.flow.reset(this.size);
+    this.apply({ type: 'complete' });
+    this.apply({ type: 'verified' });
+  }
+
+  /** A new channel starting at `offset`; the previous one (if any) is closed. */
+  private openChannel(offset: number): void {
+    const { ctx } = this;
+    this.dropChannel();
+    let channel: RTCDataChannel | null = null;
+    try {
+      channel = ctx.channels.open(FILE_CHANNEL_LABEL);
+    } catch (error) {
+      ctx.log('could not open a file channel', error);
+    }
+    ctx.log(`transfer ${this.id}: ${channel ? 'sending' : 'no connection to send'} from ${offset}`);
+    if (!channel) {
+      // No connection now: open one when it is back.
+      this.wantOffset = offset;
+      this.apply({ type: 'break' });
+      return;
+    }
+    this.wantOffset = null;
+    this.channelStart = offset;
+    this.channelEpoch = ctx.epoch();
+    channel.binaryType = 'arraybuffer';
+    channel.bufferedAmountLowThreshold = ctx.settings.lowWaterMark;
+    const held = new HeldChannel(channel);
+    let started = false;
+    const start = (): void => {
+      if (started || held.signal.aborted) return;
+      started = true;
+      void ctx.run('send', () => this.pump(held, offset));
+    };
+    held.on('open', start).on('close', () => {
+      ctx.guard('file channel close', () => {
+        if (this.held !== held) return;
+        this.dropChannel();
+        // Wait for the receiver's file-resume: only it knows what it stored.
+        if (this.flow.acked < this.size) this.apply({ type: 'break' });
+      });
+    });
+    this.held = held;
+    if (channel.readyState === 'open') queueMicrotask(start);
+  }
+
+  /**
+   * Send from `from` on `held` until the end or until the channel is dropped: the header, then
+   * views into slices read ahead, paced by FlowControl (the water marks and the receiver's acks).
+   */
+  private async pump(held: HeldChannel, from: number): Promise<void> {
+    const { channel, signal } = held;
+    const chunkSize = this.chunkSize();
+    const live = (): boolean => !signal.aborted && channel.readyState === 'open';
+    const reader = this.reader;
+    if (!live() || !reader) return;
+    let offset = from;
+    try {
+      channel.send(JSON.stringify({ v: 1, transferId: this.id, offset }));
+      while (offset < this.size) {
+        let slice: { start: number; bytes: Uint8Array<ArrayBuffer> };
+        try {
+          slice = await reader.read(offset);
+        } catch (error) {
+          if (!signal.aborted) this.fail('read_failed', true, error);
+          return;
+        }
+        const { start, bytes } = slice;
+        let at = offset - start;
+        while (at < bytes.byteLength) {
+          if (!live()) return;
+          const wait = this.flow.wait(channel, offset, signal);
+          if (wait) {
+            await wait;
+            continue;
+          }
+          const length = Math.min(chunkSize, bytes.byteLength - at);
+          channel.send(bytes.subarray(at, at + length));
+          at += length;
+          offset += length;
+          if (offset > this.maxSent) this.maxSent = offset;
+        }
+      }
+    } catch (error) {
+      // send() throws once the channel is closing; its close event handles that. Anything else:
+      // drop this channel, the receiver will ask for the rest.
+      if (!live()) return;
+      this.ctx.log('file channel send failed', error);
+      this.dropChannel();
+      this.apply({ type: 'break' });
+      return;
+    }
+    await this.finishSending();
+  }
+
+  /** After the last byte: make sure every byte was hashed, then send the hash (once). */
+  private finishSending(): Promise<void> {
+    this.ending ??= (async () => {
+      const { reader, hasher } = this;
+      if (!reader || !hasher) return;
+      try {
+        while (this.hashedUpTo < this.size && this.active()) await reader.readAt(this.hashedUpTo);
+      } catch (error) {
+        this.fail('read_failed', true, error);
+        return;
+      }
+      if (!this.active()) return;
+      let sha256: string;
+      try {
+        sha256 = await hasher.digest();
+      } catch (error) {
+        this.fail('read_failed', true, error);
+        return;
+      }
+      if (!this.active()) return;
+      this.sha256 = sha256;
+      this.ctx.link.send({ kind: 'file-end', transferId: this.id, sha256 });
+      this.ctx.changed();
+    })();
+    return this.ending;
+  }
+
+  /** Our chunk size, never above the peer's largest message. */
+  private chunkSize(): number {
+    let remoteMax = Infinity;
+    try {
+      const reported = this.ctx.channels.maxMessageSize();
+      if (reported > 0) remoteMax = reported;
+    } catch (error) {
+      this.ctx.log('maxMessageSize failed', error);
+    }
+    return Math.max(1, Math.floor(Math.min(this.ctx.settings.chunkSize, remoteMax)));
+  }
+}
+
+/** Open, or about to be: a channel that can still carry bytes. */
+function isLive(channel: RTCDataChannel): boolean {
+  return channel.readyState === 'open' || channel.readyState === 'connecting';
+}
