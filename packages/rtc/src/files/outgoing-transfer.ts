@@ -1,5 +1,5 @@
 import { FILE_CHANNEL_LABEL, type BodyOf } from '@duet/protocol';
-import { randomBase64Url } from '../random-ids.js';
+import { randomBase64Url } from '../ids.js';
 import { HeldChannel } from './file-channel.js';
 import { sanitizeFileName } from './file-names.js';
 import { FlowControl } from './flow-control.js';
