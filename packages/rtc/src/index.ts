@@ -2,22 +2,26 @@
  * @duet/rtc — Duet's framework-free call core. The UI uses `DuetClient`; the parts are exported for
  * tests and for other front ends (e.g. a terminal peer).
  */
-export { DuetClient, type DuetClientOptions } from './duet-client.js';
-export { SignalingClient, type SignalingClientOptions, type StorageLike } from './signaling-client.js';
+export { DuetClient, type DuetClientOptions } from './client/duet-client.js';
+export {
+  SignalingClient,
+  type SignalingClientOptions,
+  type StorageLike,
+} from './signaling/signaling-client.js';
 export {
   CallSession,
   type CallSessionOptions,
   type PeerConnectionFactory,
   type SessionState,
-} from './call-session.js';
-export { transition, type CallEffect, type CallEvent, type CallState } from './call-state.js';
-export { MediaController, mapMediaError } from './media-controller.js';
-export { StatsSampler, summarizeStats } from './stats.js';
+} from './call/call-session.js';
+export { transition, type CallEffect, type CallEvent, type CallState } from './call/call-state.js';
+export { MediaController, mapMediaError } from './media/media-controller.js';
+export { StatsSampler, summarizeStats } from './media/stats.js';
 export { Emitter } from './emitter.js';
 export { scopedLog, silentLog, type Log } from './logger.js';
-export { CallLink, type CallLinkOptions, type LinkState } from './call-link.js';
-export { Messenger, type MessengerState, type MessengerStats } from './messenger.js';
-export { Chat, type ChatMessage, type ChatState } from './chat.js';
+export { CallLink, type CallLinkOptions, type LinkState } from './call/call-link.js';
+export { Messenger, type MessengerState, type MessengerStats } from './data/messenger.js';
+export { Chat, type ChatMessage, type ChatState } from './data/chat.js';
 export { FileTransfers, FILE_TRANSFER_DEFAULTS, type FileTransfersOptions } from './files/file-transfers.js';
 export { MemorySink, WritableSink, DEFAULT_MAX_IN_MEMORY_BYTES } from './files/sinks.js';
 export { createSha256Hasher } from './files/hashing.js';
@@ -31,13 +35,13 @@ export {
   type WorkerHasherOptions,
 } from './files/worker-hasher.js';
 export { sanitizeFileName, sniffImageType } from './files/file-names.js';
-export { KeptFiles, type KeptFile, type ReceivedFileStore, type RestoredFiles } from './kept-files.js';
+export { KeptFiles, type KeptFile, type ReceivedFileStore, type RestoredFiles } from './files/kept-files.js';
 export {
   DuetError,
   type DuetErrorReason,
   type MediaErrorReason,
   type ConnectionErrorReason,
 } from './errors.js';
-export type * from './client-types.js';
-export type * from './media-types.js';
+export type * from './client/client-types.js';
+export type * from './media/media-types.js';
 export type * from './files/transfer-types.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalData } from '@duet/protocol';
-import { CallLink, type LinkState } from '../src/call-link.js';
-import type { StorageLike } from '../src/signaling-client.js';
+import { CallLink, type LinkState } from '../src/call/call-link.js';
+import type { StorageLike } from '../src/signaling/signaling-client.js';
 import { createModernPeerConnection } from './modern-peer-connection.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { transition, type CallEvent, type CallState } from '../src/call-state.js';
+import { transition, type CallEvent, type CallState } from '../src/call/call-state.js';
 
 const peer = { id: 'p'.repeat(22), name: 'Bob', state: 'free' as const };
 const media = { audio: true, video: true };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KeptFiles, type KeptFile, type ReceivedFileStore } from '../src/kept-files.js';
-import type { StorageLike } from '../src/signaling-client.js';
+import { KeptFiles, type KeptFile, type ReceivedFileStore } from '../src/files/kept-files.js';
+import type { StorageLike } from '../src/signaling/signaling-client.js';
 import type { TransferView } from '../src/files/transfer-types.js';
 
 /** Received files kept across a reload: what comes back, what is named as lost, what is forgotten. */

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { DuetError } from '../src/errors.js';
-import { MediaController, mapMediaError } from '../src/media-controller.js';
-import type { LocalMediaState } from '../src/media-types.js';
+import { MediaController, mapMediaError } from '../src/media/media-controller.js';
+import type { LocalMediaState } from '../src/media/media-types.js';
 import {
   CAM_A,
   FakeMediaDevices,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Body } from '@duet/protocol';
-import { Chat } from '../src/chat.js';
-import { Messenger } from '../src/messenger.js';
+import { Chat } from '../src/data/chat.js';
+import { Messenger } from '../src/data/messenger.js';
 import { connectedPair } from './wrtc-pair.js';
 
 /** The reliable messenger over real libwebrtc data channels, including a connection torn down mid-burst. */

@@ -1,7 +1,7 @@
 import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalData } from '@duet/protocol';
-import { CallSession } from '../src/call-session.js';
+import { CallSession } from '../src/call/call-session.js';
 import { createModernPeerConnection } from './modern-peer-connection.js';
 
 /**

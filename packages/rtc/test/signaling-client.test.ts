@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDuetServer, type DuetServer } from '@duet/server';
 import { DuetError } from '../src/errors.js';
-import { SignalingClient, type StorageLike } from '../src/signaling-client.js';
+import { SignalingClient, type StorageLike } from '../src/signaling/signaling-client.js';
 
 /** The rtc package's signaling client against the real server on a free loopback port. */
 

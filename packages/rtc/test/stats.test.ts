@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { QUALITY_THRESHOLDS, StatsSampler, rateQuality, summarizeStats } from '../src/stats.js';
-import type { StatsSummary } from '../src/media-types.js';
+import { QUALITY_THRESHOLDS, StatsSampler, rateQuality, summarizeStats } from '../src/media/stats.js';
+import type { StatsSummary } from '../src/media/media-types.js';
 
 type Stat = Record<string, unknown> & { id: string; type: string };
 const report = (stats: Stat[]) => new Map(stats.map((s) => [s.id, s]));

@@ -2,7 +2,7 @@
  * Stand-ins for the browser's media APIs, for Node tests: they behave like Chromium where behaviour
  * matters (error names and their order, hidden labels before a grant, `stop()` not firing `ended`).
  */
-import type { MediaDevicesLike, TrackSink } from '../../src/media-types.js';
+import type { MediaDevicesLike, TrackSink } from '../../src/media/media-types.js';
 
 let nextId = 0;
 

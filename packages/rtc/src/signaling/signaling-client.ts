@@ -18,10 +18,10 @@ import {
   type Session,
   type SignalData,
 } from '@duet/protocol';
-import type { ConnectionPhase } from './client-types.js';
-import { Emitter } from './emitter.js';
-import { DuetError } from './errors.js';
-import { randomBase64Url } from './ids.js';
+import type { ConnectionPhase } from '../client/client-types.js';
+import { Emitter } from '../emitter.js';
+import { DuetError } from '../errors.js';
+import { randomBase64Url } from '../ids.js';
 
 /** Where the session token survives a page reload (sessionStorage: per tab, gone with the tab). */
 export interface StorageLike {

@@ -1,7 +1,7 @@
 import { LIMITS, type BodyOf } from '@duet/protocol';
-import { Emitter } from './emitter.js';
-import { DuetError } from './errors.js';
-import { randomBase64Url } from './ids.js';
+import { Emitter } from '../emitter.js';
+import { DuetError } from '../errors.js';
+import { randomBase64Url } from '../ids.js';
 import type { Messenger } from './messenger.js';
 
 export interface ChatMessage {

@@ -1,6 +1,6 @@
 import type { SignalData } from '@duet/protocol';
-import { Emitter } from './emitter.js';
-import type { TrackSink } from './media-types.js';
+import { Emitter } from '../emitter.js';
+import type { TrackSink } from '../media/media-types.js';
 
 export type PeerConnectionFactory = (configuration: RTCConfiguration) => RTCPeerConnection;
 

@@ -1,6 +1,6 @@
 import type { MediaState } from '@duet/protocol';
-import { Emitter } from './emitter.js';
-import { DuetError, type MediaErrorReason } from './errors.js';
+import { Emitter } from '../emitter.js';
+import { DuetError, type MediaErrorReason } from '../errors.js';
 import type { DeviceOption, LocalMediaState, MediaDevicesLike, TrackSink } from './media-types.js';
 
 /** Which browser prompt a media failure came from: camera/microphone, or the screen picker. */

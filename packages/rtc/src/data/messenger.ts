@@ -7,9 +7,9 @@ import {
   type Envelope,
   type LooseEnvelope,
 } from '@duet/protocol';
-import { Emitter } from './emitter.js';
+import { Emitter } from '../emitter.js';
 
-import type { ControlLink } from './files/transfer-types.js';
+import type { ControlLink } from '../files/transfer-types.js';
 
 /** What survives a page reload (kept in sessionStorage by the client). */
 export interface MessengerState {

@@ -1,4 +1,4 @@
-import { Emitter } from './emitter.js';
+import { Emitter } from '../emitter.js';
 import type { StatsSummary } from './media-types.js';
 
 /** Anything shaped like an `RTCStatsReport` (a read-only Map of id → stats): the real one, or a `Map` in tests. */

@@ -1,4 +1,4 @@
-import type { MediaErrorReason } from './errors.js';
+import type { MediaErrorReason } from '../errors.js';
 
 /** The subset of `navigator.mediaDevices` the core uses; injected so Node tests can use a fake. */
 export interface MediaDevicesLike {

@@ -1,17 +1,17 @@
 import type { CallMedia, MediaState, PublicUser, RoomSnapshot, Session, SignalData } from '@duet/protocol';
-import type { PeerConnectionFactory } from './call-session.js';
-import { CallLink } from './call-link.js';
-import { transition, type CallEffect, type CallEvent, type CallState } from './call-state.js';
+import type { PeerConnectionFactory } from '../call/call-session.js';
+import { CallLink } from '../call/call-link.js';
+import { transition, type CallEffect, type CallEvent, type CallState } from '../call/call-state.js';
 import type { CallView, ClientSnapshot, DuetClientEvents, Notice } from './client-types.js';
-import { Emitter } from './emitter.js';
-import { DuetError } from './errors.js';
-import { MediaController } from './media-controller.js';
-import type { MediaDevicesLike } from './media-types.js';
-import { SignalingClient, type StorageLike } from './signaling-client.js';
-import { StatsSampler } from './stats.js';
-import type { FileSink, Hasher, TransferView } from './files/transfer-types.js';
-import { KeptFiles, type ReceivedFileStore } from './kept-files.js';
-import { scopedLog, silentLog, type Log } from './logger.js';
+import { Emitter } from '../emitter.js';
+import { DuetError } from '../errors.js';
+import { MediaController } from '../media/media-controller.js';
+import type { MediaDevicesLike } from '../media/media-types.js';
+import { SignalingClient, type StorageLike } from '../signaling/signaling-client.js';
+import { StatsSampler } from '../media/stats.js';
+import type { FileSink, Hasher, TransferView } from '../files/transfer-types.js';
+import { KeptFiles, type ReceivedFileStore } from '../files/kept-files.js';
+import { scopedLog, silentLog, type Log } from '../logger.js';
 
 /** Where this tab keeps the user's microphone/camera choice in its current call (for a reload). */
 const MEDIA_CHOICE_KEY = 'duet.callMedia';

@@ -1,5 +1,5 @@
-import type { StorageLike } from './signaling-client.js';
-import type { TransferView } from './files/transfer-types.js';
+import type { StorageLike } from '../signaling/signaling-client.js';
+import type { TransferView } from './transfer-types.js';
 
 /**
  * Why this exists: a received file lives in the page's memory (a Blob), so a reload mid-call used to

@@ -1,8 +1,8 @@
 import type { CallEndReason, CallMedia, MediaState, PublicUser, RoomSnapshot } from '@duet/protocol';
-import type { DuetErrorReason } from './errors.js';
-import type { ChatMessage } from './chat.js';
-import type { LocalMediaState, StatsSummary } from './media-types.js';
-import type { TransferView } from './files/transfer-types.js';
+import type { DuetErrorReason } from '../errors.js';
+import type { ChatMessage } from '../data/chat.js';
+import type { LocalMediaState, StatsSummary } from '../media/media-types.js';
+import type { TransferView } from '../files/transfer-types.js';
 
 /** Phases of the current call as the UI shows them (see call-state.ts for the machine). */
 export type CallPhase = 'outgoing' | 'incoming' | 'connecting' | 'connected' | 'reconnecting' | 'ended';

@@ -1,5 +1,5 @@
 import { hangupReason, type CallEndReason, type CallMedia, type PublicUser } from '@duet/protocol';
-import type { CallOutcome } from './client-types.js';
+import type { CallOutcome } from '../client/client-types.js';
 
 /*
  * The call as one party sees it, written as a pure function so every path is a table row in a test.

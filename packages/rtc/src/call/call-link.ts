@@ -1,14 +1,14 @@
 import { CONTROL_CHANNEL, FILE_CHANNEL_LABEL, type MediaState, type SignalData } from '@duet/protocol';
 import { CallSession, type PeerConnectionFactory, type SessionState } from './call-session.js';
-import { Chat, type ChatState } from './chat.js';
-import { Emitter } from './emitter.js';
-import { FileTransfers } from './files/file-transfers.js';
-import { randomBase64Url } from './ids.js';
-import { scopedLog } from './logger.js';
-import type { TrackSink } from './media-types.js';
-import { Messenger, type MessengerState } from './messenger.js';
-import type { StorageLike } from './signaling-client.js';
-import type { ChannelProvider, Hasher } from './files/transfer-types.js';
+import { Chat, type ChatState } from '../data/chat.js';
+import { Emitter } from '../emitter.js';
+import { FileTransfers } from '../files/file-transfers.js';
+import { randomBase64Url } from '../ids.js';
+import { scopedLog } from '../logger.js';
+import type { TrackSink } from '../media/media-types.js';
+import { Messenger, type MessengerState } from '../data/messenger.js';
+import type { StorageLike } from '../signaling/signaling-client.js';
+import type { ChannelProvider, Hasher } from '../files/transfer-types.js';
 
 export interface CallLinkOptions {
   callId: string;
