@@ -1,83 +1,39 @@
 import type { MediaState } from '@duet/protocol';
 import { Emitter } from '../emitter.js';
 import { DuetError, type MediaErrorReason } from '../errors.js';
+import {
+  DEFAULT_VIDEO,
+  defaultCreateStream,
+  deviceIdOf,
+  deviceOptions,
+  idFor,
+  isListed,
+  isLive,
+  isLost,
+  only,
+  sameOptions,
+  sameState,
+  withDevice,
+  type DeviceIds,
+  type Kind,
+  type Wanted,
+} from './devices.js';
+import {
+  MEDIA_ERROR_MESSAGES,
+  isMediaReason,
+  mapMediaError,
+  toDuetError,
+  type CaptureSource,
+} from './media-errors.js';
 import type { DeviceOption, LocalMediaState, MediaDevicesLike, TrackSink } from './media-types.js';
 
-/** Which browser prompt a media failure came from: camera/microphone, or the screen picker. */
-export type CaptureSource = 'user' | 'display';
+export { mapMediaError, type CaptureSource } from './media-errors.js';
 
-const MEDIA_REASONS: ReadonlySet<string> = new Set<MediaErrorReason>([
-  'permission_denied',
-  'no_device',
-  'device_busy',
-  'insecure_context',
-  'overconstrained',
-  'screen_share_denied',
-  'unsupported',
-  'unknown',
-]);
-
-function isMediaReason(reason: string): reason is MediaErrorReason {
-  return MEDIA_REASONS.has(reason);
-}
-
-function errorName(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('name' in error)) return undefined;
-  return typeof error.name === 'string' ? error.name : undefined;
-}
-
-/**
- * Translate a `getUserMedia` / `getDisplayMedia` rejection into a reason the UI can explain.
- *
- * Matches on `name` rather than `instanceof DOMException`: Chrome's `OverconstrainedError` was not a
- * DOMException for years, and the legacy names (`PermissionDeniedError`, `DevicesNotFoundError`,
- * `TrackStartError`, `ConstraintNotSatisfiedError`) come from pre-standard Chrome and adapter shims.
- * With `source: 'display'` a refusal means the user closed the screen picker (or the OS denied screen
- * recording), which the UI words differently from a camera refusal.
+/*
+ * Why one class of ~600 lines: every device operation (start, switch, hot-plug recovery, screen
+ * share, stop) runs through one queue and one epoch, and splitting it would spread that ordering
+ * over several objects; the pure rules live in devices.ts and media-errors.ts.
  */
-export function mapMediaError(error: unknown, source: CaptureSource = 'user'): MediaErrorReason {
-  if (error instanceof DuetError && isMediaReason(error.reason)) return error.reason;
-  switch (errorName(error)) {
-    case 'NotAllowedError':
-    case 'PermissionDeniedError':
-    case 'SecurityError':
-      return source === 'display' ? 'screen_share_denied' : 'permission_denied';
-    case 'NotFoundError':
-    case 'DevicesNotFoundError':
-      return 'no_device';
-    // Firefox reports a camera held by another application as AbortError ("Starting videoinput failed").
-    case 'NotReadableError':
-    case 'TrackStartError':
-    case 'AbortError':
-      return 'device_busy';
-    case 'OverconstrainedError':
-    case 'ConstraintNotSatisfiedError':
-      return 'overconstrained';
-    // A TypeError here means the API (or a method on it) is missing, e.g. getDisplayMedia on a phone.
-    case 'NotSupportedError':
-    case 'TypeError':
-      return 'unsupported';
-    default:
-      return 'unknown';
-  }
-}
-
-const MESSAGES: Record<MediaErrorReason, string> = {
-  permission_denied: 'Camera or microphone access was denied',
-  no_device: 'No camera or microphone was found',
-  device_busy: 'The camera or microphone is in use by another application',
-  insecure_context: 'Camera and microphone need HTTPS (or localhost)',
-  overconstrained: 'The selected device is not available',
-  screen_share_denied: 'Screen sharing was cancelled or denied',
-  unsupported: 'This browser does not support this media feature',
-  unknown: 'Camera or microphone failed',
-};
-
-function toDuetError(error: unknown, source: CaptureSource): DuetError {
-  if (error instanceof DuetError) return error;
-  const reason = mapMediaError(error, source);
-  return new DuetError(reason, MESSAGES[reason], { cause: error });
-}
 
 /**
  * Thrown inside an operation that `stop()` overtook; the queue swallows it, so the caller's promise
@@ -85,11 +41,7 @@ function toDuetError(error: unknown, source: CaptureSource): DuetError {
  */
 class Stale extends Error {}
 
-type Kind = 'audio' | 'video';
-type Wanted = { audio: boolean; video: boolean };
-type DeviceIds = { audio?: string | null; video?: string | null };
 type Captured = { audio: MediaStreamTrack | null; video: MediaStreamTrack | null };
-
 /** Dependencies of {@link MediaController}, injected so Node tests can stand in for the browser. */
 export interface MediaControllerDeps {
   /** `navigator.mediaDevices` (undefined outside a secure context: browsers hide it there). */
@@ -102,82 +54,6 @@ export interface MediaControllerDeps {
   audioConstraints?: MediaTrackConstraints;
   /** Camera constraints; the selected device id is added on top. Default: up to 1280×720 at 30 fps. */
   videoConstraints?: MediaTrackConstraints;
-}
-
-// Browsers open cameras at 640×480 unless asked; `ideal` (never `min`) cannot fail on a weaker camera,
-// and the encoder scales down on its own when the network cannot carry 720p.
-const DEFAULT_VIDEO: MediaTrackConstraints = {
-  width: { ideal: 1280 },
-  height: { ideal: 720 },
-  frameRate: { ideal: 30 },
-};
-
-function defaultCreateStream(tracks: MediaStreamTrack[]): MediaStream | null {
-  return 'MediaStream' in globalThis ? new MediaStream(tracks) : null;
-}
-
-function withDevice(base: MediaTrackConstraints, deviceId: string | null | undefined): MediaTrackConstraints {
-  return deviceId ? { ...base, deviceId: { exact: deviceId } } : { ...base };
-}
-
-function isLive(track: MediaStreamTrack): boolean {
-  return track.readyState === 'live';
-}
-
-function deviceIdOf(track: MediaStreamTrack): string | null {
-  const id = track.getSettings().deviceId;
-  return id === undefined || id === '' ? null : id;
-}
-
-function only(kind: Kind): Wanted {
-  return { audio: kind === 'audio', video: kind === 'video' };
-}
-
-function idFor(kind: Kind, deviceId: string | null): DeviceIds {
-  return kind === 'audio' ? { audio: deviceId } : { video: deviceId };
-}
-
-function deviceOptions(infos: readonly MediaDeviceInfo[], kind: MediaDeviceKind): DeviceOption[] {
-  const seen = new Set<string>();
-  const options: DeviceOption[] = [];
-  for (const info of infos) {
-    // Before the first grant browsers list a placeholder with an empty id: it proves a device exists
-    // (see hasMicrophone/hasCamera) but cannot be selected.
-    if (info.kind !== kind || info.deviceId === '' || seen.has(info.deviceId)) continue;
-    seen.add(info.deviceId);
-    options.push({ deviceId: info.deviceId, label: info.label });
-  }
-  return options;
-}
-
-function sameOptions(a: readonly DeviceOption[], b: readonly DeviceOption[]): boolean {
-  return a.length === b.length && a.every((o, i) => o.deviceId === b[i]?.deviceId && o.label === b[i].label);
-}
-
-function sameState(a: LocalMediaState, b: LocalMediaState): boolean {
-  return (
-    a.stream === b.stream &&
-    a.microphone === b.microphone &&
-    a.camera === b.camera &&
-    a.screen === b.screen &&
-    a.hasMicrophone === b.hasMicrophone &&
-    a.hasCamera === b.hasCamera &&
-    a.microphones === b.microphones &&
-    a.cameras === b.cameras &&
-    a.microphoneId === b.microphoneId &&
-    a.cameraId === b.cameraId &&
-    a.error === b.error
-  );
-}
-
-function isListed(options: readonly DeviceOption[], deviceId: string | null): boolean {
-  return deviceId === null || options.some((o) => o.deviceId === deviceId);
-}
-
-/** Whether the track in use needs replacing after a device change. */
-function isLost(track: MediaStreamTrack, options: readonly DeviceOption[], deviceId: string | null): boolean {
-  // An empty list says nothing (a browser may hide devices); a dead track always needs replacing.
-  return !isLive(track) || (options.length > 0 && !isListed(options, deviceId));
 }
 
 /**
@@ -628,7 +504,7 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
   }
 
   private requireDevices(): MediaDevicesLike {
-    if (!this.secure) throw new DuetError('insecure_context', MESSAGES.insecure_context);
+    if (!this.secure) throw new DuetError('insecure_context', MEDIA_ERROR_MESSAGES.insecure_context);
     // In a secure context a missing API means an old browser or a locked-down webview, not plain HTTP.
     if (!this.devices) throw new DuetError('unsupported', 'This browser has no camera or microphone API');
     return this.devices;
