@@ -38,13 +38,17 @@ class Relay {
 }
 
 const sessions: CallSession[] = [];
+/** Each session's peer connection (private to the session), for what the tests inspect. */
+const connections = new Map<CallSession, RTCPeerConnection>();
+const pcOf = (session: CallSession): RTCPeerConnection => connections.get(session)!;
 
 function pair(relay = new Relay()) {
   const make = (side: Side) => {
+    let made: RTCPeerConnection | null = null;
     const session = new CallSession({
       polite: side === 'callee',
       initiator: side === 'caller',
-      createPeerConnection: createModernPeerConnection,
+      createPeerConnection: (configuration) => (made = createModernPeerConnection(configuration)),
       configuration: { iceServers: [] },
       sendSignal: (data) => relay.send(side, data),
       restartTimeoutMs: 4000,
@@ -52,6 +56,7 @@ function pair(relay = new Relay()) {
     });
     relay.sessions.set(side, session);
     sessions.push(session);
+    connections.set(session, made!);
     return session;
   };
   const caller = make('caller');
@@ -62,7 +67,7 @@ function pair(relay = new Relay()) {
 }
 
 const connected = (session: CallSession) =>
-  session.pc.connectionState === 'connected'
+  pcOf(session).connectionState === 'connected'
     ? Promise.resolve()
     : session.waitFor('state', (s) => s === 'connected').then(() => undefined);
 
@@ -96,7 +101,9 @@ describe('CallSession negotiation (real libwebrtc)', () => {
     expect(descriptionTypes(relay.sent.caller)).toEqual(['offer']);
     expect(descriptionTypes(relay.sent.callee)).toEqual(['answer']);
     for (const session of [caller, callee]) {
-      const kinds = session.pc.getTransceivers().map((t) => [t.receiver.track.kind, t.currentDirection]);
+      const kinds = pcOf(session)
+        .getTransceivers()
+        .map((t) => [t.receiver.track.kind, t.currentDirection]);
       expect(kinds).toEqual([
         ['audio', 'sendrecv'],
         ['video', 'sendrecv'],
@@ -119,7 +126,7 @@ describe('CallSession negotiation (real libwebrtc)', () => {
     relay.release();
 
     await expect
-      .poll(() => [caller.pc.signalingState, callee.pc.signalingState], { timeout: 10_000 })
+      .poll(() => [pcOf(caller).signalingState, pcOf(callee).signalingState], { timeout: 10_000 })
       .toEqual(['stable', 'stable']);
     await Promise.all([connected(caller), connected(callee)]);
     expect(await exchange(channels()[1]!, channels()[0]!, 'after glare')).toBe('after glare');
@@ -144,11 +151,11 @@ describe('CallSession negotiation (real libwebrtc)', () => {
     callee.start({ audio: null, video: null });
     await Promise.all([connected(caller), connected(callee)]);
     const ufrag = (sdp: string | undefined) => /a=ice-ufrag:(\S+)/.exec(sdp ?? '')?.[1];
-    const before = ufrag(caller.pc.localDescription?.sdp);
+    const before = ufrag(pcOf(caller).localDescription?.sdp);
     caller.restartIce();
     await expect.poll(() => relay.sent.caller.filter((d) => d.kind === 'description').length).toBe(2);
-    await expect.poll(() => caller.pc.signalingState, { timeout: 10_000 }).toBe('stable');
-    expect(ufrag(caller.pc.localDescription?.sdp)).not.toBe(before);
+    await expect.poll(() => pcOf(caller).signalingState, { timeout: 10_000 }).toBe('stable');
+    expect(ufrag(pcOf(caller).localDescription?.sdp)).not.toBe(before);
     await connected(caller);
   });
 
@@ -161,7 +168,9 @@ describe('CallSession negotiation (real libwebrtc)', () => {
     const track = source.createTrack();
     const offers = relay.sent.caller.length;
     await caller.replaceTrack('audio', track);
-    const sender = caller.pc.getTransceivers().find((t) => t.receiver.track.kind === 'audio')!.sender;
+    const sender = pcOf(caller)
+      .getTransceivers()
+      .find((t) => t.receiver.track.kind === 'audio')!.sender;
     expect(sender.track).toBe(track);
     await caller.replaceTrack('audio', null);
     expect(sender.track).toBeNull();

@@ -16,7 +16,7 @@ export interface CallLinkOptions {
   caller: boolean;
   polite: boolean;
   createPeerConnection: PeerConnectionFactory;
-  /** Read at each new peer connection, so refreshed TURN credentials are used. */
+  /** Read at each new peer connection, so refreshed TURN credentials are used (see IceConfig). */
   configuration: () => RTCConfiguration;
   sendSignal: (data: SignalData) => void;
   /** The local tracks to send, and where later changes go. */
@@ -78,6 +78,8 @@ export class CallLink extends Emitter<CallLinkEvents> {
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   private key: string | null;
+  /** The connection whose control channel the messenger uses, and whether it is the call's first. */
+  private control: { session: CallSession; first: boolean } | null = null;
 
   constructor(private readonly options: CallLinkOptions) {
     super();
@@ -92,6 +94,20 @@ export class CallLink extends Emitter<CallLinkEvents> {
       log: scopedLog(options.log, 'files'),
     });
     this.messenger.on('state', () => this.scheduleSave());
+    this.messenger.on('open', () => {
+      if (this.options.caller && this.key === null) this.shareKey();
+      this.emit('change', undefined);
+      // A rebuilt connection: transfers resume from what the receiver holds.
+      if (this.control?.first === false) for (const listener of [...this.reconnectListeners]) listener();
+    });
+    // The control channel closing under a live session means the peer's side is gone (it closed
+    // or reloaded): recover instead of waiting ~30 s for ICE consent to expire. (The channel of a
+    // connection we replaced closes too; that one is no news.)
+    this.messenger.on('close', () => {
+      const current = this.current;
+      if (current && this.control?.session === current && !current.closed)
+        this.recover('control channel closed');
+    });
     // The UI's "data channel open" is the messenger's hello, not the channel's open event.
     this.messenger.on('sync', (synced) => {
       this.emit('change', undefined);
@@ -173,18 +189,12 @@ export class CallLink extends Emitter<CallLinkEvents> {
    */
   hangUp(): void {
     if (this.closed) return;
-    const channel = this.messenger.connected ? this.messenger.currentChannel : null;
-    if (!channel) {
+    if (!this.messenger.connected) {
       this.close(true);
       return;
     }
     this.messenger.send({ kind: 'bye' });
-    const deadline = Date.now() + 500;
-    const wait = () => {
-      if (channel.bufferedAmount === 0 || Date.now() > deadline) this.close(true);
-      else setTimeout(wait, 20);
-    };
-    setTimeout(wait, 20);
+    void this.messenger.drain(500).then(() => this.close(true));
   }
 
   close(ended: boolean): void {
@@ -214,10 +224,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       initiator: this.options.caller,
       epoch,
       createPeerConnection: this.options.createPeerConnection,
-      // One transport for audio, video and data from the start: every peer Duet runs in bundles, and
-      // without `max-bundle` each m-line gathers, trickles and checks candidates of its own until the
-      // answer says bundle (three times the ICE work while the call is being set up).
-      configuration: { bundlePolicy: 'max-bundle', ...this.options.configuration() },
+      configuration: this.options.configuration(),
       dataChannels: [{ label: CONTROL_CHANNEL.label, id: CONTROL_CHANNEL.id, init: { ordered: true } }],
       sendSignal: this.options.sendSignal,
       log: scopedLog(this.options.log, `connection ${epoch ?? 'new'}`),
@@ -227,19 +234,9 @@ export class CallLink extends Emitter<CallLinkEvents> {
     session.on('remote-stream', (stream) => this.emit('remote-stream', stream));
     session.on('state', (state) => this.onSessionState(session, state));
     session.on('data-channel', (channel) => {
-      if (channel.label !== CONTROL_CHANNEL.label) return;
+      if (channel.label !== CONTROL_CHANNEL.label || session !== this.current) return;
+      this.control = { session, first: isFirst };
       this.messenger.attach(channel);
-      channel.addEventListener('open', () => {
-        if (this.options.caller && this.key === null) this.shareKey();
-        this.emit('change', undefined);
-        // A rebuilt connection: transfers resume from what the receiver holds.
-        if (!isFirst) for (const listener of [...this.reconnectListeners]) listener();
-      });
-      // The control channel closing under a live session means the peer's side is gone (it closed
-      // or reloaded): recover instead of waiting ~30 s for ICE consent to expire.
-      channel.addEventListener('close', () => {
-        if (this.current === session && !session.closed) this.recover('control channel closed');
-      });
     });
     session.on('remote-channel', (channel) => {
       if (channel.label !== FILE_CHANNEL_LABEL) return;
@@ -306,7 +303,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
         this.reconnectListeners.add(listener);
         return () => this.reconnectListeners.delete(listener);
       },
-      maxMessageSize: () => this.current?.pc.sctp?.maxMessageSize ?? 65_536,
+      maxMessageSize: () => this.current?.maxMessageSize() ?? 65_536,
     };
   }
 

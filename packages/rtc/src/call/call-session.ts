@@ -76,7 +76,8 @@ const DEFAULTS = {
  * sends without renegotiation (mute, camera off, device switch, screen share).
  */
 export class CallSession extends Emitter<CallSessionEvents> implements TrackSink {
-  readonly pc: RTCPeerConnection;
+  /** Ours alone: everyone else goes through the methods below, so no layer races this one's negotiation. */
+  private readonly pc: RTCPeerConnection;
   private readonly options: Required<Omit<CallSessionOptions, 'log'>> & Pick<CallSessionOptions, 'log'>;
   private readonly channels = new Map<string, RTCDataChannel>();
   private readonly remoteStream: MediaStream | null;
@@ -118,6 +119,20 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
 
   get closed(): boolean {
     return this.state === 'closed';
+  }
+
+  /**
+   * New ICE servers (refreshed TURN credentials) for the candidates gathered from now on, e.g. by the
+   * next ICE restart of a long call.
+   */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    if (this.state === 'closed') return;
+    this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+  }
+
+  /** The largest message the peer takes on a data channel (SCTP's answer; 64 KiB until it is known). */
+  maxMessageSize(): number {
+    return this.pc.sctp?.maxMessageSize ?? 65_536;
   }
 
   /** A new ordered, reliable data channel negotiated in band (e.g. one per file transfer). */

@@ -411,8 +411,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
    */
   private adoptIceServers(iceServers: RTCIceServer[], expiresAt: number | null): void {
     this.iceServers = iceServers;
-    const pc = this.link?.session?.pc;
-    if (pc) pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+    this.link?.session?.setIceServers(iceServers);
     clearTimeout(this.iceRefreshTimer);
     if (expiresAt === null) return;
     const delay = Math.max(5000, (expiresAt - Date.now()) * 0.8);

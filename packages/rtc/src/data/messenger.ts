@@ -37,6 +37,10 @@ export interface MessengerEvents extends Record<string, unknown> {
   state: MessengerState;
   /** `connected` changed: the peer's hello arrived (true) or the channel closed (false). */
   sync: boolean;
+  /** The attached channel opened (before the hellos are exchanged). */
+  open: RTCDataChannel;
+  /** The attached channel closed: its connection, or the peer's page, is gone. */
+  close: RTCDataChannel;
 }
 
 /** Acknowledge after this many messages, or after this long, whichever comes first. */
@@ -89,9 +93,21 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
     return { nextSeq: this.nextSeq, expected: this.expected, unacked: [...this.unacked] };
   }
 
-  /** The channel in use (for draining before a close). */
-  get currentChannel(): RTCDataChannel | null {
-    return this.channel;
+  /**
+   * Resolves once what was sent has left this side (the channel's buffer is empty), or after
+   * `timeoutMs`, or at once without an open channel: e.g. a goodbye before the connection closes.
+   */
+  drain(timeoutMs: number): Promise<void> {
+    const channel = this.channel;
+    if (!channel || channel.readyState !== 'open' || channel.bufferedAmount === 0) return Promise.resolve();
+    const deadline = Date.now() + timeoutMs;
+    return new Promise((resolve) => {
+      const wait = (): void => {
+        if (channel.bufferedAmount === 0 || channel.readyState !== 'open' || Date.now() > deadline) resolve();
+        else setTimeout(wait, 20);
+      };
+      setTimeout(wait, 20);
+    });
   }
 
   /** Whether the current channel is open and both sides said hello. */
@@ -126,10 +142,12 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
 
   private readonly onOpen = (): void => {
     this.write({ v: DATA_PROTOCOL_VERSION, t: 'hello', next: this.expected });
+    if (this.channel) this.emit('open', this.channel);
   };
 
   private readonly onClose = (): void => {
     this.setSynced(false);
+    if (this.channel) this.emit('close', this.channel);
   };
 
   private readonly onMessage = (event: MessageEvent): void => {
