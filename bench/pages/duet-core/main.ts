@@ -27,5 +27,5 @@ client.on('change', (snapshot) => {
 acceptButton.onclick = () => void client.accept();
 
 await client.join(params.get('room') ?? 'bench', params.get('name') ?? 'someone');
-await client.startPreview();
+await client.media.start();
 document.body.dataset.ready = 'true';

@@ -5,7 +5,6 @@ import { createDuet, DUET_KEY } from './composables/useDuet.js';
 import { applyDocumentLocale, i18n } from './i18n/index.js';
 import { createLogger } from './lib/logger.js';
 import { readSetting, STORAGE_KEYS, writeSetting } from './lib/storage.js';
-import { PeerConnectionPool } from './lib/peer-connections.js';
 import { IndexedDbFileStore } from './lib/received-file-store.js';
 import './styles.css';
 
@@ -24,10 +23,8 @@ function debugEnabled(): boolean {
   return readSetting(STORAGE_KEYS.debug, 'session') === '1';
 }
 const coreLog = createLogger('core');
-const peerConnections = new PeerConnectionPool();
 const client = new DuetClient({
   isSecureContext: window.isSecureContext,
-  createPeerConnection: peerConnections.create,
   ...(debugEnabled() ? { log: (message: string, detail?: unknown) => coreLog.debug(message, detail) } : {}),
   // Files received in a call survive a reload of the tab.
   ...(typeof indexedDB === 'undefined' ? {} : { receivedFiles: new IndexedDbFileStore() }),
@@ -41,13 +38,6 @@ const client = new DuetClient({
           { log: (message, detail) => log.warn(message, detail) },
         ),
       }),
-});
-
-// A ringing call gets its peer connection made in advance (see PeerConnectionPool).
-client.on('change', ({ call }) => {
-  if (call?.phase === 'outgoing' || call?.phase === 'incoming')
-    peerConnections.prepare(client.peerConnectionConfiguration());
-  else if (!call || call.phase === 'ended') peerConnections.discard();
 });
 
 // For e2e tests and debugging from the console. Read-only: a test cannot swap the client out.

@@ -1,4 +1,10 @@
-import { hangupReason, type CallEndReason, type CallMedia, type PublicUser } from '@duet/protocol';
+import {
+  hangupReason,
+  type CallEndReason,
+  type CallMedia,
+  type MediaState,
+  type PublicUser,
+} from '@duet/protocol';
 import type { CallOutcome } from '../client/client-types.js';
 
 /*
@@ -17,6 +23,11 @@ import type { CallOutcome } from '../client/client-types.js';
  *
  * Effects are what the caller of `transition` must do (send to the server, start or stop the peer
  * connection); the machine itself does nothing.
+ *
+ * Everything the UI shows about the call lives here too, so it has one owner and ends with the call:
+ * when the ring times out, when the media first connected (the call timer), what the peer says
+ * about its microphone and camera, and the peer's stream. Times come in with the events (`Date.now()`
+ * of whoever dispatches), which keeps the function pure.
  */
 
 export type Role = 'caller' | 'callee';
@@ -28,17 +39,29 @@ interface CallBase {
   role: Role;
 }
 
+/** What a live call with a peer connection knows about the media (absent until known). */
+interface MediaFacts {
+  /** When the media first connected (ms since epoch); kept through reconnects. */
+  connectedAt?: number;
+  /** The peer's microphone/camera/screen as it told us; until then, what the call was placed for. */
+  remoteMedia?: MediaState;
+  /** The peer's audio and video, once tracks arrive. */
+  remoteStream?: MediaStream;
+}
+
 export type CallState =
   | { phase: 'idle' }
-  | (CallBase & { phase: 'outgoing' | 'incoming' | 'answering' })
-  | (CallBase & { phase: 'connecting' | 'connected' | 'reconnecting'; polite: boolean })
+  /** `ringsUntil`: when the ring times out (ms since epoch), when known. */
+  | (CallBase & { phase: 'outgoing' | 'incoming'; ringsUntil?: number })
+  | (CallBase & { phase: 'answering' })
+  | (CallBase & MediaFacts & { phase: 'connecting' | 'connected' | 'reconnecting'; polite: boolean })
   | (CallBase & { phase: 'ended'; outcome: CallOutcome });
 
 export type CallEvent =
-  /** Our invite was acknowledged by the server: the peer's phone rings. */
-  | { type: 'dial'; callId: string; peer: PublicUser; media: CallMedia }
+  /** Our invite was acknowledged by the server: the peer's phone rings (until `ringsUntil`). */
+  | { type: 'dial'; callId: string; peer: PublicUser; media: CallMedia; ringsUntil?: number }
   /** Someone calls us. */
-  | { type: 'ring'; callId: string; peer: PublicUser; media: CallMedia }
+  | { type: 'ring'; callId: string; peer: PublicUser; media: CallMedia; ringsUntil?: number }
   /** We pick up. */
   | { type: 'answer' }
   /** We decline a ringing call. */
@@ -53,7 +76,12 @@ export type CallEvent =
   | { type: 'restored'; callId: string; peer: PublicUser }
   /** The server says the call ended. */
   | { type: 'remote-ended'; callId: string; reason: CallEndReason }
-  | { type: 'media-connected' }
+  /** The media path is up; `at` is now (ms since epoch). */
+  | { type: 'media-connected'; at?: number }
+  /** The peer told us its microphone/camera/screen state. */
+  | { type: 'remote-media'; state: MediaState }
+  /** The peer's stream gained a track (the same stream object every time, per connection). */
+  | { type: 'remote-stream'; stream: MediaStream }
   | { type: 'media-interrupted' }
   /** The peer connection failed and ICE restarts could not bring it back. */
   | { type: 'media-failed' }
@@ -91,12 +119,14 @@ export function transition(state: CallState, event: CallEvent): Transition {
       if (state.phase !== 'idle' && state.phase !== 'ended') return same;
       const role: Role = event.type === 'dial' ? 'caller' : 'callee';
       const base = { callId: event.callId, peer: event.peer, media: event.media, role };
-      return { state: { ...base, phase: event.type === 'dial' ? 'outgoing' : 'incoming' }, effects: [] };
+      const phase = event.type === 'dial' ? 'outgoing' : 'incoming';
+      const ringsUntil = event.ringsUntil === undefined ? {} : { ringsUntil: event.ringsUntil };
+      return { state: { ...base, phase, ...ringsUntil }, effects: [] };
     }
     case 'answer':
       if (state.phase !== 'incoming') return same;
       return {
-        state: { ...state, phase: 'answering' },
+        state: { ...baseOf(state), phase: 'answering' },
         effects: [{ type: 'send-accept', callId: state.callId }],
       };
     case 'decline':
@@ -143,12 +173,30 @@ export function transition(state: CallState, event: CallEvent): Transition {
     case 'restored':
       if (!isLive(state) || state.callId !== event.callId) return same;
       return { state: { ...state, peer: event.peer }, effects: [] };
+    case 'remote-media':
+    case 'remote-stream':
+      if (state.phase !== 'connecting' && state.phase !== 'connected' && state.phase !== 'reconnecting')
+        return same;
+      return {
+        state:
+          event.type === 'remote-media'
+            ? { ...state, remoteMedia: event.state }
+            : { ...state, remoteStream: event.stream },
+        effects: [],
+      };
     case 'remote-ended':
       if (!isLive(state) || state.callId !== event.callId) return same;
       return end(state, event.reason, 'remote', []);
     case 'media-connected':
       if (state.phase !== 'connecting' && state.phase !== 'reconnecting') return same;
-      return { state: { ...state, phase: 'connected' }, effects: [] };
+      return {
+        state: {
+          ...state,
+          phase: 'connected',
+          ...(state.connectedAt === undefined && event.at !== undefined ? { connectedAt: event.at } : {}),
+        },
+        effects: [],
+      };
     case 'media-interrupted':
       if (state.phase !== 'connected') return same;
       return { state: { ...state, phase: 'reconnecting' }, effects: [] };

@@ -2,7 +2,9 @@ import type { CallEndReason, CallMedia, MediaState, PublicUser, RoomSnapshot } f
 import type { DuetErrorReason } from '../errors.js';
 import type { ChatMessage } from '../data/chat.js';
 import type { LocalMediaState, StatsSummary } from '../media/media-types.js';
-import type { TransferView } from '../files/transfer-types.js';
+import type { FileSink, TransferView } from '../files/transfer-types.js';
+import type { MediaController } from '../media/media-controller.js';
+import type { MessengerStats } from '../data/messenger.js';
 
 /** Phases of the current call as the UI shows them (see call-state.ts for the machine). */
 export type CallPhase = 'outgoing' | 'incoming' | 'connecting' | 'connected' | 'reconnecting' | 'ended';
@@ -78,4 +80,61 @@ export type Notice =
 export interface DuetClientEvents extends Record<string, unknown> {
   change: ClientSnapshot;
   notice: Notice;
+}
+
+/** `client.media`: the local microphone, camera and screen share (failures reject with a DuetError). */
+export type MediaControls = Pick<
+  MediaController,
+  | 'start'
+  | 'setMicrophoneEnabled'
+  | 'setCameraEnabled'
+  | 'selectMicrophone'
+  | 'selectCamera'
+  | 'startScreenShare'
+  | 'stopScreenShare'
+>;
+
+/** `client.chat`: the current call's chat. */
+export interface ChatControls {
+  /** Send a message; throws a DuetError for empty or over-long text, or without a call (nothing is sent). */
+  send(text: string): void;
+  /** The user has seen the chat: unread goes to zero. */
+  markRead(): void;
+}
+
+/** `client.files`: the current call's file transfers. */
+export interface FileControls {
+  /** Offer a file (or a photo) to the peer; returns the transfer id. Throws without a call. */
+  send(file: Blob, name: string, options?: { photo?: boolean }): string;
+  /** Accept an offered file; `sink` writes it to disk (File System Access API), else it stays in memory. */
+  accept(transferId: string, sink?: FileSink): Promise<void>;
+  decline(transferId: string): void;
+  /** Stop a transfer either way (or withdraw an offer). */
+  cancel(transferId: string): void;
+  /** Forget the files kept from the last call (the user saved them, or does not want them). */
+  dismissLastCall(): void;
+}
+
+/** `client.diagnostics()`: what this tab's Duet is doing, JSON-safe and without secrets. */
+export interface Diagnostics {
+  at: string;
+  connection: ConnectionPhase;
+  self: { id: string; name: string } | null;
+  room: { name: string; people: number } | null;
+  call: {
+    id: string;
+    phase: string;
+    role: 'caller' | 'callee';
+    /** The current peer connection's epoch (each rebuilt connection has a new one). */
+    epoch: string | null;
+    dataChannelOpen: boolean;
+    connectedAt: number | null;
+    messenger: MessengerStats | null;
+  } | null;
+  ice: { servers: number; policy: RTCIceTransportPolicy; spareConnection: boolean };
+  local: Pick<LocalMediaState, 'microphone' | 'camera' | 'screen' | 'error'>;
+  stats: StatsSummary | null;
+  transfers: Array<Pick<TransferView, 'id' | 'direction' | 'state' | 'size' | 'bytes' | 'error'>>;
+  /** The core's last log lines, oldest first, whether or not a log sink was given. */
+  log: string[];
 }

@@ -1,39 +1,51 @@
-import type { CallMedia, MediaState, PublicUser, RoomSnapshot, Session, SignalData } from '@duet/protocol';
-import type { PeerConnectionFactory } from '../call/call-session.js';
+import type { CallMedia, MediaState, Session, SignalData } from '@duet/protocol';
 import { CallLink } from '../call/call-link.js';
+import type { PeerConnectionFactory } from '../call/call-session.js';
 import { transition, type CallEffect, type CallEvent, type CallState } from '../call/call-state.js';
-import type { CallView, ClientSnapshot, DuetClientEvents, Notice } from './client-types.js';
+import { PeerConnectionPool } from '../call/peer-connection-pool.js';
 import { Emitter } from '../emitter.js';
 import { DuetError } from '../errors.js';
+import type { ReceivedFileStore } from '../files/kept-files.js';
+import type { FileSink, Hasher } from '../files/transfer-types.js';
+import { scopedLog, type Log } from '../logger.js';
 import { MediaController } from '../media/media-controller.js';
 import type { MediaDevicesLike } from '../media/media-types.js';
-import { SignalingClient, type StorageLike } from '../signaling/signaling-client.js';
 import { StatsSampler } from '../media/stats.js';
-import type { FileSink, Hasher, TransferView } from '../files/transfer-types.js';
-import { KeptFiles, type ReceivedFileStore } from '../files/kept-files.js';
-import { scopedLog, silentLog, type Log } from '../logger.js';
+import { SignalingClient, type SignalingPort, type StorageLike } from '../signaling/signaling-client.js';
+import { CallFiles } from './call-files.js';
+import type {
+  ChatControls,
+  ClientSnapshot,
+  Diagnostics,
+  DuetClientEvents,
+  FileControls,
+  MediaControls,
+  Notice,
+} from './client-types.js';
+import { IceConfig } from './ice-config.js';
+import { MediaChoiceMemory } from './media-choice.js';
+import { applyPresence, isArrivalOrDeparture, type RoomView } from './room-state.js';
+import { viewOfCall } from './snapshot.js';
 
-/** Where this tab keeps the user's microphone/camera choice in its current call (for a reload). */
-const MEDIA_CHOICE_KEY = 'duet.callMedia';
-
-type MediaChoice = { microphone: boolean; camera: boolean };
-
-/**
- * A photo taken in the call ("Take photo") shows in the peer's chat at once, like a picture in any
- * messenger, instead of waiting behind an Accept button: it is received into memory without asking,
- * still verified by its SHA-256 and previewed only when its bytes are a raster image. Bounded, since
- * the sender decides what it calls a photo: up to this size each...
+/*
+ * Why this module is the size it is: it is the one place that wires the parts of a call together
+ * (signaling → call state → call link → media, files, stats) and turns their events into one
+ * snapshot. Each rule it used to hold has an owner of its own now: the call's facts (call-state),
+ * the room (room-state), ICE servers (ice-config), the files' promises (call-files), the mute memory
+ * (media-choice), what the UI sees (snapshot).
  */
-const PHOTO_AUTO_ACCEPT_MAX_BYTES = 16 * 1024 * 1024;
-/** ...and this much per call in all; past that, photos wait for Accept like any file. */
-const PHOTO_AUTO_ACCEPT_CALL_BUDGET = 128 * 1024 * 1024;
 
 export interface DuetClientOptions {
   /** Signaling server URL; default: the page's own origin. */
   url?: string;
+  /** The signaling client; default: a Socket.IO client for `url`. Tests pass a fake. */
+  signaling?: SignalingPort;
   /** Default: `navigator.mediaDevices` (undefined on insecure origins). */
   mediaDevices?: MediaDevicesLike;
-  /** Default: `new RTCPeerConnection(config)`. */
+  /**
+   * Default: `new RTCPeerConnection(config)`, with one made in advance while a call rings (see
+   * PeerConnectionPool).
+   */
   createPeerConnection?: PeerConnectionFactory;
   /** Where the session token survives a reload; default: `sessionStorage`. */
   storage?: StorageLike;
@@ -55,70 +67,126 @@ export interface DuetClientOptions {
   log?: Log;
 }
 
+/** Log lines kept for `diagnostics()`, newest last. */
+const RECENT_LOG_LINES = 200;
+
 /**
  * Duet's call core for a UI: one object that joins a room, keeps presence, places and answers calls,
  * runs the peer connection and local media, and samples statistics. The UI renders `snapshot` (a new
- * object on every `change`) and calls the methods; it never touches WebRTC itself.
+ * object on every `change`), calls the call methods here and the rest through `media`, `chat` and
+ * `files`; it never touches WebRTC itself.
  */
 export class DuetClient extends Emitter<DuetClientEvents> {
-  private readonly signaling: SignalingClient;
-  private readonly media: MediaController;
+  /** The local microphone, camera and screen share. */
+  readonly media: MediaControls;
+  /** The current call's chat. */
+  readonly chat: ChatControls;
+  /** The current call's files, and those kept from the last call. */
+  readonly files: FileControls;
+
+  private readonly signaling: SignalingPort;
+  private readonly devices: MediaController;
   private readonly createPeerConnection: PeerConnectionFactory;
+  private readonly pool: PeerConnectionPool | null;
   private readonly log: Log;
+  private readonly recentLog: Array<{ at: number; line: string }> = [];
+  private readonly ice: IceConfig;
+  private readonly callFiles: CallFiles;
+  private readonly mediaChoice: MediaChoiceMemory;
+  private readonly createHasher: (() => Hasher) | undefined;
   private callState: CallState = { phase: 'idle' };
   private link: CallLink | null = null;
   private sampler: StatsSampler | null = null;
   /** Chat messages from the peer the user has seen (the rest are unread). */
   private chatRead = 0;
   private readonly storage: StorageLike | undefined;
-  private lastCallFiles: ClientSnapshot['lastCallFiles'] = null;
-  /** The call whose files `lastCallFiles` shows (they are kept until dismissed). */
-  private lastCallId: string | null = null;
-  private readonly kept: KeptFiles;
-  /** Files this tab received in the current call before it reloaded (kept, then restored). */
-  private restoredFiles: TransferView[] = [];
-  /** Photos of the current call received without asking, and their bytes (see the limits above). */
-  private autoAccepted = new Set<string>();
-  private autoAcceptedBytes = 0;
   /** Signals that arrived before our session existed (the peer can be a few ms ahead of us). */
   private earlySignals: SignalData[] = [];
-  private remoteMedia: MediaState = { microphone: true, camera: true, screen: false };
   private lastSentMediaState: MediaState | null = null;
-  private remoteStream: MediaStream | null = null;
-  private connectedAt: number | null = null;
-  private ringsUntil: number | null = null;
-  private self: PublicUser | null = null;
-  private room: RoomSnapshot | null = null;
-  private iceServers: RTCIceServer[] = [];
-  private iceTransportPolicy: RTCIceTransportPolicy = 'all';
-  private iceRefreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private roomView: RoomView = { self: null, room: null };
   private current: ClientSnapshot;
 
-  constructor(private readonly options: DuetClientOptions = {}) {
+  constructor(options: DuetClientOptions = {}) {
     super();
-    this.log = options.log ?? silentLog;
+    const sink = options.log;
+    this.log = (message, detail) => {
+      this.recentLog.push({
+        at: Date.now(),
+        line: detail === undefined ? message : `${message}: ${describe(detail)}`,
+      });
+      if (this.recentLog.length > RECENT_LOG_LINES) this.recentLog.shift();
+      sink?.(message, detail);
+    };
     const storage = options.storage ?? (typeof sessionStorage === 'undefined' ? undefined : sessionStorage);
     this.storage = storage;
-    this.kept = new KeptFiles({
+    this.createHasher = options.createHasher;
+    this.mediaChoice = new MediaChoiceMemory(storage);
+    this.signaling = options.signaling ?? new SignalingClient({ url: options.url, storage });
+    this.ice = new IceConfig({
+      refresh: () => this.signaling.refreshIceServers(),
+      onChange: (iceServers) => this.link?.session?.setIceServers(iceServers),
+      forcedPolicy: options.iceTransportPolicy,
+      log: scopedLog(this.log, 'ice'),
+    });
+    this.callFiles = new CallFiles({
       store: options.receivedFiles,
       storage,
       log: scopedLog(this.log, 'kept files'),
+      changed: () => this.publish(),
+      lost: (names) => {
+        if ('peer' in this.callState)
+          this.notify({ kind: 'files-lost', names, peerName: this.callState.peer.name });
+      },
     });
-    this.signaling = new SignalingClient({ url: options.url, storage });
     const mediaDevices =
       options.mediaDevices ?? (typeof navigator === 'undefined' ? undefined : navigator.mediaDevices);
-    this.media = new MediaController({
+    this.devices = new MediaController({
       mediaDevices,
       isSecureContext:
         options.isSecureContext ?? (typeof window === 'undefined' ? true : window.isSecureContext),
     });
-    this.createPeerConnection =
-      options.createPeerConnection ?? ((configuration) => new RTCPeerConnection(configuration));
+    if (options.createPeerConnection) {
+      this.pool = null;
+      this.createPeerConnection = options.createPeerConnection;
+    } else {
+      const pool =
+        typeof RTCPeerConnection === 'undefined'
+          ? null
+          : new PeerConnectionPool((configuration) => new RTCPeerConnection(configuration));
+      this.pool = pool;
+      this.createPeerConnection = pool?.create ?? ((configuration) => new RTCPeerConnection(configuration));
+    }
+    this.media = this.devices;
+    this.chat = {
+      send: (text) => {
+        if (!this.link) throw new DuetError('not_in_call', 'Chat works during a call.');
+        this.link.chat.send(text);
+      },
+      markRead: () => {
+        const count = this.peerMessageCount();
+        if (count === this.chatRead) return;
+        this.chatRead = count;
+        this.publish();
+      },
+    };
+    this.files = {
+      send: (file, name, sendOptions = {}) => {
+        if (!this.link) throw new DuetError('not_in_call', 'Files can be sent during a call.');
+        return this.link.transfers.send(file, name, sendOptions);
+      },
+      accept: (transferId: string, fileSink?: FileSink) =>
+        this.link?.transfers.accept(transferId, fileSink) ?? Promise.resolve(),
+      decline: (transferId) => this.link?.transfers.decline(transferId),
+      cancel: (transferId) => this.link?.transfers.cancel(transferId),
+      dismissLastCall: () => {
+        if (this.callFiles.forgetLastCall()) this.publish();
+      },
+    };
     this.current = this.buildSnapshot();
     this.wireSignaling();
     // A reload must not lose the last chat message or its delivery state (saving is debounced).
     if (typeof window !== 'undefined') window.addEventListener('pagehide', () => this.link?.persist());
-    this.media.on('change', () => {
+    this.devices.on('change', () => {
       this.sendMediaState();
       this.saveMediaChoice();
       this.publish();
@@ -148,30 +216,23 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   async leave(): Promise<void> {
     if (this.callState.phase !== 'idle' && this.callState.phase !== 'ended') await this.hangup();
     await this.signaling.leave();
-    clearTimeout(this.iceRefreshTimer);
+    this.ice.stop();
     // Out of the room, the camera light goes off.
-    this.media.stop();
-    this.forgetLastCallFiles();
-    this.self = null;
-    this.room = null;
+    this.devices.stop();
+    this.callFiles.forgetLastCall();
+    this.roomView = { self: null, room: null };
     this.dispatch({ type: 'dismiss' });
     this.publish();
   }
 
-  /** Start the camera and microphone preview. Failures also land in `snapshot.local.error`. */
-  startPreview(): Promise<void> {
-    return this.media.start();
-  }
-
   /** Call someone in the room. Rejects with a DuetError (`busy`, `already_in_call`, …). */
   async call(userId: string, options: { video?: boolean } = {}): Promise<void> {
-    const peer = this.room?.users.find((user) => user.id === userId);
+    const peer = this.roomView.room?.users.find((user) => user.id === userId);
     if (!peer) throw new DuetError('user_not_found', 'That person is not in this room.');
     const media: CallMedia = { audio: true, video: options.video ?? true };
     await this.prepareMedia(media);
     const { callId, ringTimeoutMs } = await this.signaling.invite(userId, media);
-    this.ringsUntil = Date.now() + ringTimeoutMs;
-    this.dispatch({ type: 'dial', callId, peer, media });
+    this.dispatch({ type: 'dial', callId, peer, media, ringsUntil: Date.now() + ringTimeoutMs });
   }
 
   async accept(): Promise<void> {
@@ -193,70 +254,6 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.dispatch({ type: 'dismiss' });
   }
 
-  setMicrophoneEnabled(on: boolean): void {
-    this.media.setMicrophoneEnabled(on);
-  }
-
-  setCameraEnabled(on: boolean): Promise<void> {
-    return this.media.setCameraEnabled(on);
-  }
-
-  selectMicrophone(deviceId: string): Promise<void> {
-    return this.media.selectMicrophone(deviceId);
-  }
-
-  selectCamera(deviceId: string): Promise<void> {
-    return this.media.selectCamera(deviceId);
-  }
-
-  startScreenShare(): Promise<void> {
-    return this.media.startScreenShare();
-  }
-
-  stopScreenShare(): Promise<void> {
-    return this.media.stopScreenShare();
-  }
-
-  /** Send a chat message; rejects empty or over-long text with a DuetError (nothing is sent). */
-  sendChat(text: string): void {
-    if (!this.link) throw new DuetError('not_in_call', 'Chat works during a call.');
-    this.link.chat.send(text);
-  }
-
-  /** Forget the files kept from the last call (the user saved them, or does not want them). */
-  dismissLastCallFiles(): void {
-    if (!this.lastCallFiles) return;
-    this.forgetLastCallFiles();
-    this.publish();
-  }
-
-  /** The user has seen the chat: unread goes to zero. */
-  markChatRead(): void {
-    const count = this.peerMessageCount();
-    if (count === this.chatRead) return;
-    this.chatRead = count;
-    this.publish();
-  }
-
-  /** Offer a file (or a photo) to the peer; returns the transfer id. */
-  sendFile(file: Blob, name: string, options: { photo?: boolean } = {}): string {
-    if (!this.link) throw new DuetError('not_in_call', 'Files can be sent during a call.');
-    return this.link.transfers.send(file, name, options);
-  }
-
-  /** Accept an offered file; `sink` writes it to disk (File System Access API), else it stays in memory. */
-  acceptFile(transferId: string, sink?: FileSink): Promise<void> {
-    return this.link?.transfers.accept(transferId, sink) ?? Promise.resolve();
-  }
-
-  declineFile(transferId: string): void {
-    this.link?.transfers.decline(transferId);
-  }
-
-  cancelFile(transferId: string): void {
-    this.link?.transfers.cancel(transferId);
-  }
-
   /**
    * For tests and diagnostics: drop the current peer connection as a dead network would. The call
    * rebuilds it (a new epoch); chat resends and transfers resume.
@@ -265,10 +262,59 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.link?.dropConnection();
   }
 
+  /**
+   * A plain, JSON-safe report of what this tab's Duet is doing, for a bug report: the connection,
+   * the call, the data path, transfers, ICE (never credentials) and the core's recent log lines.
+   */
+  diagnostics(): Diagnostics {
+    const call = this.callState;
+    const snapshot = this.current;
+    return {
+      at: new Date().toISOString(),
+      connection: snapshot.connection,
+      self: snapshot.self ? { id: snapshot.self.id, name: snapshot.self.name } : null,
+      room: snapshot.room ? { name: snapshot.room.name, people: snapshot.room.users.length } : null,
+      call:
+        call.phase === 'idle'
+          ? null
+          : {
+              id: call.callId,
+              phase: call.phase,
+              role: call.role,
+              epoch: this.link?.session?.epoch ?? null,
+              dataChannelOpen: snapshot.dataChannelOpen,
+              connectedAt: snapshot.call?.connectedAt ?? null,
+              messenger: this.link ? { ...this.link.messenger.stats } : null,
+            },
+      ice: {
+        servers: this.ice.serverCount,
+        policy: this.ice.configuration().iceTransportPolicy ?? 'all',
+        spareConnection: this.pool?.ready ?? false,
+      },
+      local: {
+        microphone: snapshot.local.microphone,
+        camera: snapshot.local.camera,
+        screen: snapshot.local.screen,
+        error: snapshot.local.error,
+      },
+      stats: snapshot.stats,
+      transfers: snapshot.transfers.map((t) => ({
+        id: t.id,
+        direction: t.direction,
+        state: t.state,
+        size: t.size,
+        bytes: t.bytes,
+        error: t.error,
+      })),
+      log: this.recentLog.map(({ at, line }) => `${new Date(at).toISOString()} ${line}`),
+    };
+  }
+
   dispose(): void {
-    clearTimeout(this.iceRefreshTimer);
+    this.ice.stop();
+    this.pool?.discard();
     this.stopSession();
-    this.media.stop();
+    this.devices.stop();
     this.signaling.close();
     this.removeAllListeners();
   }
@@ -289,24 +335,22 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         (error: unknown) => this.notifyError(error),
       );
     });
-    s.on('presence', ({ change, user }) => {
-      if (!this.room) return;
-      const others = this.room.users.filter((u) => u.id !== user.id);
-      const index = this.room.users.findIndex((u) => u.id === user.id);
-      let users: PublicUser[];
-      if (change === 'left') users = others;
-      else if (index >= 0) users = this.room.users.map((u) => (u.id === user.id ? user : u));
-      else users = [...this.room.users, user];
-      this.room = { ...this.room, users };
-      if (this.self?.id === user.id && change !== 'left') this.self = user;
+    s.on('presence', (event) => {
+      const before = this.roomView;
+      this.roomView = applyPresence(before, event);
+      if (this.roomView === before) return;
       this.publish();
-      if (change !== 'updated' && user.id !== this.self?.id) {
-        this.notify({ kind: 'presence', change, userId: user.id, name: user.name });
+      if (isArrivalOrDeparture(before, event)) {
+        this.notify({
+          kind: 'presence',
+          change: event.change as 'joined' | 'left',
+          userId: event.user.id,
+          name: event.user.name,
+        });
       }
     });
     s.on('call:incoming', ({ callId, from, media, ringTimeoutMs }) => {
-      this.ringsUntil = Date.now() + ringTimeoutMs;
-      this.dispatch({ type: 'ring', callId, peer: from, media });
+      this.dispatch({ type: 'ring', callId, peer: from, media, ringsUntil: Date.now() + ringTimeoutMs });
     });
     s.on('call:accepted', ({ callId, polite }) => this.dispatch({ type: 'accepted', callId, polite }));
     s.on('call:ended', ({ callId, reason }) => this.dispatch({ type: 'remote-ended', callId, reason }));
@@ -315,8 +359,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       if (!('callId' in this.callState) || this.callState.callId !== callId) return;
       // Older clients tell their media state through the server; ours do it peer to peer (CallLink).
       if (data.kind === 'media') {
-        this.remoteMedia = data.state;
-        this.publish();
+        this.dispatch({ type: 'remote-media', state: data.state });
         return;
       }
       if (this.link) this.link.handleSignal(data);
@@ -331,10 +374,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   }
 
   private adoptSession(session: Session): void {
-    this.self = session.self;
-    this.room = session.room;
-    this.iceTransportPolicy = session.iceTransportPolicy;
-    this.adoptIceServers(session.iceServers, session.iceServersExpireAt);
+    this.roomView = { self: session.self, room: session.room };
+    this.ice.adopt(session.iceServers, session.iceServersExpireAt, session.iceTransportPolicy);
     // The server forgot a call that has no media yet (it restarted while ringing): it is over.
     if (
       session.call === null &&
@@ -356,11 +397,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
    */
   private adoptServerCall(session: Session): void {
     const call = session.call;
-    if (!call) return;
     const ours = this.callState;
+    if (!call) return;
     if ('callId' in ours && ours.callId === call.callId && ours.phase !== 'ended') return;
     if (call.state === 'ringing') {
-      this.ringsUntil = null;
       const type = call.role === 'caller' ? 'dial' : 'ring';
       this.dispatch({ type, callId: call.callId, peer: call.peer, media: call.media });
       // A caller's camera and microphone went with the page; the callee's start when it accepts.
@@ -370,7 +410,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     // An active call: our peer connection and our camera and microphone died with the page. Build a
     // new connection (a new epoch) at once and open the devices meanwhile: the tracks join the
     // connection when they are ready, with the mute and camera choice the user had before the reload.
-    const choice = this.loadMediaChoice(call.callId);
+    const choice = this.mediaChoice.load(call.callId);
     void this.prepareMedia({
       audio: call.media.audio && (choice?.microphone ?? true),
       video: call.media.video && (choice?.camera ?? true),
@@ -405,36 +445,24 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     );
   }
 
-  /**
-   * Keep TURN credentials valid for as long as we stay: refresh at 80% of their lifetime and hand the
-   * new ones to a running peer connection, so an ICE restart late in a long call still authenticates.
-   */
-  private adoptIceServers(iceServers: RTCIceServer[], expiresAt: number | null): void {
-    this.iceServers = iceServers;
-    this.link?.session?.setIceServers(iceServers);
-    clearTimeout(this.iceRefreshTimer);
-    if (expiresAt === null) return;
-    const delay = Math.max(5000, (expiresAt - Date.now()) * 0.8);
-    this.iceRefreshTimer = setTimeout(() => {
-      this.signaling.refreshIceServers().then(
-        (fresh) => this.adoptIceServers(fresh.iceServers, fresh.iceServersExpireAt),
-        (error: unknown) => {
-          this.log('TURN credential refresh failed; retrying', error);
-          this.adoptIceServers(this.iceServers, Date.now() + 60_000);
-        },
-      );
-    }, delay);
-  }
-
   // ---------------------------------------------------------------------------------------------
   // The state machine and its effects
   // ---------------------------------------------------------------------------------------------
 
   private dispatch(event: CallEvent): void {
     const { state, effects } = transition(this.callState, event);
+    if (state === this.callState && effects.length === 0) return;
     this.callState = state;
     for (const effect of effects) this.run(effect);
+    this.prepareConnection();
     this.publish();
+  }
+
+  /** While a call rings, a peer connection is made for it in advance; otherwise none is kept. */
+  private prepareConnection(): void {
+    const phase = this.callState.phase;
+    if (phase === 'outgoing' || phase === 'incoming') this.pool?.prepare(this.ice.configuration());
+    else if (phase === 'idle' || phase === 'ended') this.pool?.discard();
   }
 
   private run(effect: CallEffect): void {
@@ -459,7 +487,6 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         this.stopSession(effect.endedBy);
         break;
       case 'announce-end':
-        this.ringsUntil = null;
         this.notify({
           kind: 'call-ended',
           callId: effect.callId,
@@ -472,15 +499,6 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     }
   }
 
-  /** The ICE servers and policy a call's peer connection gets now (what `createPeerConnection` is given). */
-  peerConnectionConfiguration(): RTCConfiguration {
-    return {
-      bundlePolicy: 'max-bundle',
-      iceServers: this.iceServers,
-      iceTransportPolicy: this.options.iceTransportPolicy ?? this.iceTransportPolicy,
-    };
-  }
-
   private startSession(callId: string, polite: boolean, caller: boolean, rejoin: boolean): void {
     if (this.callState.phase !== 'connecting') return;
     const link = new CallLink({
@@ -488,47 +506,32 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       caller,
       polite,
       createPeerConnection: this.createPeerConnection,
-      configuration: () => this.peerConnectionConfiguration(),
+      configuration: () => this.ice.configuration(),
       // The peer's id can change during the call (restored on a restarted server): always the current one.
       sendSignal: (data) => {
         if ('peer' in this.callState) this.signaling.signal(callId, this.callState.peer.id, data);
       },
-      tracks: () => this.media.currentTracks(),
-      attachMedia: (sink) => void this.media.attach(sink),
+      tracks: () => this.devices.currentTracks(),
+      attachMedia: (sink) => void this.devices.attach(sink),
       storage: this.storage,
-      createHasher: this.options.createHasher,
+      createHasher: this.createHasher,
       log: scopedLog(this.log, 'call'),
     });
     this.link = link;
-    this.ringsUntil = null;
-    if (this.lastCallId !== callId) this.forgetLastCallFiles();
-    this.restoredFiles = [];
-    this.autoAccepted = new Set();
-    this.autoAcceptedBytes = 0;
-    if (rejoin) this.restoreFiles(link, callId);
+    this.callFiles.begin(link, callId, rejoin);
     this.chatRead = this.peerMessageCount();
-    // Until the peer says otherwise, expect what the call was placed for (no camera on audio calls).
-    this.remoteMedia = { microphone: true, camera: this.callState.media.video, screen: false };
-    link.on('remote-stream', (stream) => {
-      this.remoteStream = stream;
-      this.publish();
-    });
+    link.on('remote-stream', (stream) => this.dispatch({ type: 'remote-stream', stream }));
     link.on('change', () => {
-      this.kept.keep(callId, link.transfers.transfers);
-      this.acceptPhotos(link);
+      this.callFiles.update(link, callId);
       this.publish();
     });
     link.on('bye', () => this.dispatch({ type: 'remote-ended', callId, reason: 'hangup' }));
-    link.on('remote-media', (state) => {
-      this.remoteMedia = state;
-      this.publish();
-    });
+    link.on('remote-media', (state) => this.dispatch({ type: 'remote-media', state }));
     // Once per (re)opened data channel: a peer that reloaded starts from its defaults.
     link.on('synced', () => this.sendMediaState(true));
     link.on('state', (state) => {
       if (state === 'connected') {
-        this.connectedAt ??= Date.now();
-        this.dispatch({ type: 'media-connected' });
+        this.dispatch({ type: 'media-connected', at: Date.now() });
       } else if (state === 'interrupted') {
         this.dispatch({ type: 'media-interrupted' });
       } else if (state === 'failed') {
@@ -558,65 +561,15 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private stopSession(endedBy: 'self' | 'remote' = 'remote'): void {
     this.sampler?.stop();
     this.sampler = null;
-    const received = this.transfers().filter(
-      (t) => t.direction === 'receive' && t.state === 'done' && t.file !== null,
-    );
-    if (received.length > 0 && 'peer' in this.callState) {
-      this.lastCallFiles = { peerName: this.callState.peer.name, transfers: received };
-      this.lastCallId = this.callState.callId;
-    } else if ('callId' in this.callState) {
-      this.kept.forget(this.callState.callId);
-    }
-    this.restoredFiles = [];
+    const call = this.callState;
+    this.callFiles.end(this.link, 'peer' in call ? { callId: call.callId, peerName: call.peer.name } : null);
     if (endedBy === 'self') this.link?.hangUp();
     else this.link?.close(true);
     this.link = null;
-    this.storage?.removeItem(MEDIA_CHOICE_KEY);
+    this.mediaChoice.forget();
     this.earlySignals = [];
-    this.remoteStream = null;
-    this.connectedAt = null;
     this.chatRead = 0;
-    void this.media.attach(null);
-  }
-
-  /** The current call's transfers: those restored after a reload, then the live ones. */
-  private transfers(): readonly TransferView[] {
-    const live = this.link?.transfers.transfers ?? [];
-    return this.restoredFiles.length === 0 ? live : [...this.restoredFiles, ...live];
-  }
-
-  /** Receive offered photos without asking, within the limits (see PHOTO_AUTO_ACCEPT_MAX_BYTES). */
-  private acceptPhotos(link: CallLink): void {
-    for (const t of link.transfers.transfers) {
-      if (t.direction !== 'receive' || t.state !== 'offered' || !t.photo || this.autoAccepted.has(t.id))
-        continue;
-      if (t.size > PHOTO_AUTO_ACCEPT_MAX_BYTES) continue;
-      if (this.autoAcceptedBytes + t.size > PHOTO_AUTO_ACCEPT_CALL_BUDGET) continue;
-      this.autoAccepted.add(t.id);
-      this.autoAcceptedBytes += t.size;
-      link.transfers
-        .accept(t.id)
-        .catch((error: unknown) => this.log(`could not receive the photo ${t.name}`, error));
-    }
-  }
-
-  /** After a reload into a running call: the files received before it, or a notice naming the lost. */
-  private restoreFiles(link: CallLink, callId: string): void {
-    void this.kept.restore(callId).then(({ transfers, lost }) => {
-      if (this.link !== link) return;
-      const live = new Set(link.transfers.transfers.map((t) => t.id));
-      this.restoredFiles = transfers.filter((t) => !live.has(t.id));
-      if (lost.length > 0 && 'peer' in this.callState) {
-        this.notify({ kind: 'files-lost', names: lost, peerName: this.callState.peer.name });
-      }
-      this.publish();
-    });
-  }
-
-  private forgetLastCallFiles(): void {
-    if (this.lastCallId) this.kept.forget(this.lastCallId);
-    this.lastCallId = null;
-    this.lastCallFiles = null;
+    void this.devices.attach(null);
   }
 
   private peerMessageCount(): number {
@@ -627,31 +580,15 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private saveMediaChoice(): void {
     const call = this.callState;
     if (!this.link || !('callId' in call)) return;
-    try {
-      this.storage?.setItem(MEDIA_CHOICE_KEY, JSON.stringify({ callId: call.callId, ...this.media.choices }));
-    } catch {
-      // Quota: the reloaded tab then starts unmuted with its camera on, as a new call would.
-    }
-  }
-
-  private loadMediaChoice(callId: string): MediaChoice | null {
-    try {
-      const raw = this.storage?.getItem(MEDIA_CHOICE_KEY);
-      // This tab's own earlier state; checked lightly, a broken entry is no entry.
-      const value = raw ? (JSON.parse(raw) as Partial<MediaChoice> & { callId?: unknown }) : null;
-      if (value?.callId !== callId) return null;
-      return { microphone: value.microphone !== false, camera: value.camera !== false };
-    } catch {
-      return null;
-    }
+    this.mediaChoice.save(call.callId, this.devices.choices);
   }
 
   /** Start local media for a call; without a camera or permission the call still goes ahead. */
   private async prepareMedia(media: CallMedia): Promise<void> {
     try {
-      await this.media.start({ audio: media.audio, video: media.video });
+      await this.devices.start({ audio: media.audio, video: media.video });
       // A preview may have started the camera already; an audio call sends none.
-      if (!media.video && this.media.state.camera) await this.media.setCameraEnabled(false);
+      if (!media.video && this.devices.state.camera) await this.devices.setCameraEnabled(false);
     } catch (error) {
       // Receive-only is better than no call; the UI shows why we send nothing.
       this.notifyError(error);
@@ -662,7 +599,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private sendMediaState(force = false): void {
     const link = this.link;
     if (!link) return;
-    const state = this.media.mediaState();
+    const state = this.devices.mediaState();
     const last = this.lastSentMediaState;
     if (
       !force &&
@@ -690,35 +627,17 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private buildSnapshot(): ClientSnapshot {
     return {
       connection: this.signaling.connection,
-      self: this.self,
-      room: this.room,
-      call: this.callView(),
-      local: this.media.state,
+      self: this.roomView.self,
+      room: this.roomView.room,
+      call: viewOfCall(this.callState, this.roomView.room),
+      local: this.devices.state,
       stats: this.sampler?.latest ?? null,
       statsHistory: this.sampler?.history ?? [],
       chat: this.link?.chat.list ?? [],
       unreadChat: Math.max(0, this.peerMessageCount() - this.chatRead),
-      transfers: this.transfers(),
+      transfers: this.callFiles.transfers(this.link),
       dataChannelOpen: this.link?.messenger.connected ?? false,
-      lastCallFiles: this.lastCallFiles,
-    };
-  }
-
-  private callView(): CallView | null {
-    const call = this.callState;
-    if (call.phase === 'idle') return null;
-    const phase = call.phase === 'answering' ? 'connecting' : call.phase;
-    return {
-      id: call.callId,
-      phase,
-      role: call.role,
-      peer: this.room?.users.find((u) => u.id === call.peer.id) ?? call.peer,
-      media: call.media,
-      remoteMedia: this.remoteMedia,
-      remoteStream: this.remoteStream,
-      connectedAt: this.connectedAt,
-      ringsUntil: phase === 'outgoing' || phase === 'incoming' ? this.ringsUntil : null,
-      outcome: call.phase === 'ended' ? call.outcome : null,
+      lastCallFiles: this.callFiles.lastCallFiles,
     };
   }
 
@@ -735,5 +654,17 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         reason: 'unknown',
         message: error instanceof Error ? error.message : String(error),
       });
+  }
+}
+
+/** A log line's detail as text (errors by name and message; the rest as JSON where it can be). */
+function describe(detail: unknown): string {
+  if (detail instanceof Error) return `${detail.name}: ${detail.message}`;
+  try {
+    // undefined for a function or a symbol
+    const text = JSON.stringify(detail) as string | undefined;
+    return text ?? String(detail);
+  } catch {
+    return String(detail);
   }
 }

@@ -67,6 +67,28 @@ interface StoredSession {
  * with a DuetError carrying the server's code. After a reconnect it restores the session by itself:
  * Socket.IO's state recovery when it can, `session:resume` with the stored token otherwise.
  */
+/**
+ * What the call core needs of a signaling client: `DuetClient` takes any object of this shape, so
+ * it can be tested against a fake server and another transport could stand in.
+ */
+export type SignalingPort = Pick<
+  SignalingClient,
+  | 'connection'
+  | 'sessionInfo'
+  | 'connect'
+  | 'join'
+  | 'leave'
+  | 'invite'
+  | 'accept'
+  | 'decline'
+  | 'hangup'
+  | 'restoreCall'
+  | 'refreshIceServers'
+  | 'signal'
+  | 'close'
+  | 'on'
+>;
+
 export class SignalingClient extends Emitter<SignalingEvents> {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   private readonly storage: StorageLike | undefined;

@@ -241,7 +241,7 @@ export function createDuet(client: DuetClient): Duet {
   }
 
   async function startPreview(): Promise<void> {
-    await attempt(() => client.startPreview(), { action: 'media' });
+    await attempt(() => client.media.start(), { action: 'media' });
   }
 
   async function join(room: string, name: string): Promise<boolean> {
@@ -292,29 +292,30 @@ export function createDuet(client: DuetClient): Duet {
     },
     toggleMicrophone() {
       try {
-        client.setMicrophoneEnabled(!client.snapshot.local.microphone);
+        client.media.setMicrophoneEnabled(!client.snapshot.local.microphone);
       } catch (error) {
         fail(error, { action: 'media' });
       }
     },
     async toggleCamera() {
-      await attempt(() => client.setCameraEnabled(!client.snapshot.local.camera), { action: 'media' });
+      await attempt(() => client.media.setCameraEnabled(!client.snapshot.local.camera), { action: 'media' });
     },
     async toggleScreenShare() {
       await attempt(
-        () => (client.snapshot.local.screen ? client.stopScreenShare() : client.startScreenShare()),
+        () =>
+          client.snapshot.local.screen ? client.media.stopScreenShare() : client.media.startScreenShare(),
         { action: 'media' },
       );
     },
     async selectMicrophone(deviceId) {
-      await attempt(() => client.selectMicrophone(deviceId), { action: 'media' });
+      await attempt(() => client.media.selectMicrophone(deviceId), { action: 'media' });
     },
     async selectCamera(deviceId) {
-      await attempt(() => client.selectCamera(deviceId), { action: 'media' });
+      await attempt(() => client.media.selectCamera(deviceId), { action: 'media' });
     },
     sendChat(text) {
       try {
-        client.sendChat(text);
+        client.chat.send(text);
         return true;
       } catch (error) {
         fail(error, { action: 'chat', peerName: currentPeerName() });
@@ -322,14 +323,14 @@ export function createDuet(client: DuetClient): Duet {
       }
     },
     dismissLastCallFiles() {
-      client.dismissLastCallFiles();
+      client.files.dismissLastCall();
     },
     markChatRead() {
-      client.markChatRead();
+      client.chat.markRead();
     },
     sendFile(file, name, options = {}) {
       try {
-        client.sendFile(file, name, options);
+        client.files.send(file, name, options);
         return true;
       } catch (error) {
         fail(error, { action: 'file', peerName: currentPeerName() });
@@ -337,7 +338,7 @@ export function createDuet(client: DuetClient): Duet {
       }
     },
     async acceptFile(transferId, sink) {
-      const ok = await attempt(() => client.acceptFile(transferId, sink), {
+      const ok = await attempt(() => client.files.accept(transferId, sink), {
         action: 'file',
         peerName: currentPeerName(),
       });
@@ -347,14 +348,14 @@ export function createDuet(client: DuetClient): Duet {
     },
     declineFile(transferId) {
       try {
-        client.declineFile(transferId);
+        client.files.decline(transferId);
       } catch (error) {
         fail(error, { action: 'file' });
       }
     },
     cancelFile(transferId) {
       try {
-        client.cancelFile(transferId);
+        client.files.cancel(transferId);
       } catch (error) {
         fail(error, { action: 'file' });
       }
