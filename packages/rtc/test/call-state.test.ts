@@ -209,3 +209,38 @@ describe('call state machine', () => {
     expect(frozen.phase).toBe('incoming');
   });
 });
+
+describe('the facts of a call kept in its state', () => {
+  const stream = {} as MediaStream;
+  const muted = { microphone: false, camera: true, screen: false };
+
+  it('keeps the ring deadline while ringing, and drops it once the call is answered', () => {
+    const ringing = transition(idle, { type: 'dial', ...base, ringsUntil: 5000 }).state;
+    expect(ringing).toEqual({ ...outgoing, ringsUntil: 5000 });
+    const incomingWithDeadline = transition(idle, { type: 'ring', ...base, ringsUntil: 7000 }).state;
+    expect(transition(incomingWithDeadline, { type: 'answer' }).state).toEqual(answering);
+    expect(transition(ringing, { type: 'accepted', callId, polite: false }).state).toEqual(connecting);
+  });
+
+  it('notes when the media first connected, and keeps it through a reconnect', () => {
+    const up = transition(connecting, { type: 'media-connected', at: 1000 }).state;
+    expect(up).toEqual({ ...connected, connectedAt: 1000 });
+    const down = transition(up, { type: 'media-interrupted' }).state;
+    expect(transition(down, { type: 'media-connected', at: 9000 }).state).toEqual({
+      ...connected,
+      connectedAt: 1000,
+    });
+  });
+
+  it("holds the peer's media state and stream while the call is live, and forgets them when it ends", () => {
+    const told = transition(connected, { type: 'remote-media', state: muted }).state;
+    const withStream = transition(told, { type: 'remote-stream', stream }).state;
+    expect(withStream).toEqual({ ...connected, remoteMedia: muted, remoteStream: stream });
+    expect(transition(outgoing, { type: 'remote-media', state: muted })).toEqual({
+      state: outgoing,
+      effects: [],
+    });
+    const ended = transition(withStream, { type: 'remote-ended', callId, reason: 'hangup' }).state;
+    expect(ended).toEqual(endedBy('hangup'));
+  });
+});

@@ -1,0 +1,183 @@
+import type { CallMedia, PublicUser, RoomSnapshot, Session, SignalData } from '@duet/protocol';
+import { Emitter } from '../../src/emitter.js';
+import type { SignalingEvents, SignalingPort } from '../../src/signaling/signaling-client.js';
+import type { ConnectionPhase } from '../../src/client/client-types.js';
+
+/**
+ * A stand-in for the signaling server and one client's connection to it, in memory: enough of the
+ * server's rules (rooms, invites, accept, relay, hang-up) to drive DuetClients through calls without
+ * a socket. Every request is recorded, so a test can see what a client asked of the server; events
+ * are delivered asynchronously, as a socket would.
+ */
+export class FakeServer {
+  readonly clients = new Map<string, FakeSignaling>();
+  private room: RoomSnapshot = { name: 'lobby', capacity: 2, users: [] };
+  private calls = new Map<string, { caller: string; callee: string }>();
+  private nextId = 1;
+  ringTimeoutMs = 30_000;
+  iceServers: RTCIceServer[] = [];
+  iceServersExpireAt: number | null = null;
+
+  connect(name: string): FakeSignaling {
+    return new FakeSignaling(this, name);
+  }
+
+  id(prefix: string): string {
+    return `${prefix}${String(this.nextId++)}`.padEnd(22, 'x');
+  }
+
+  join(client: FakeSignaling, room: string): Session {
+    const self: PublicUser = { id: client.userId, name: client.name, state: 'free' };
+    for (const other of this.clients.values())
+      other.deliver('presence', { room, change: 'joined', user: self });
+    this.room = { ...this.room, name: room, users: [...this.room.users, self] };
+    this.clients.set(client.userId, client);
+    return {
+      self,
+      sessionToken: 't'.repeat(43),
+      room: this.room,
+      iceServers: this.iceServers,
+      iceServersExpireAt: this.iceServersExpireAt,
+      iceTransportPolicy: 'all',
+      call: null,
+    };
+  }
+
+  leave(client: FakeSignaling): void {
+    this.clients.delete(client.userId);
+    const user = this.user(client.userId);
+    this.room = { ...this.room, users: this.room.users.filter((u) => u.id !== client.userId) };
+    for (const other of this.clients.values())
+      other.deliver('presence', { room: this.room.name, change: 'left', user });
+  }
+
+  invite(from: FakeSignaling, to: string, media: CallMedia): { callId: string; ringTimeoutMs: number } {
+    const callId = this.id('call');
+    this.calls.set(callId, { caller: from.userId, callee: to });
+    this.clients.get(to)?.deliver('call:incoming', {
+      callId,
+      from: this.user(from.userId),
+      media,
+      ringTimeoutMs: this.ringTimeoutMs,
+    });
+    return { callId, ringTimeoutMs: this.ringTimeoutMs };
+  }
+
+  accept(callId: string): void {
+    const call = this.calls.get(callId);
+    if (!call) return;
+    this.clients
+      .get(call.caller)
+      ?.deliver('call:accepted', { callId, peer: this.user(call.callee), polite: false });
+    this.clients
+      .get(call.callee)
+      ?.deliver('call:accepted', { callId, peer: this.user(call.caller), polite: true });
+  }
+
+  end(from: FakeSignaling, callId: string, reason: 'declined' | 'hangup' | 'cancelled'): void {
+    const call = this.calls.get(callId);
+    if (!call) return;
+    this.calls.delete(callId);
+    const other = call.caller === from.userId ? call.callee : call.caller;
+    this.clients.get(other)?.deliver('call:ended', { callId, reason, by: from.userId });
+  }
+
+  relay(from: FakeSignaling, callId: string, to: string, data: SignalData): void {
+    this.clients.get(to)?.deliver('signal', { callId, from: from.userId, data });
+  }
+
+  private user(id: string): PublicUser {
+    return this.room.users.find((u) => u.id === id) ?? { id, name: 'gone', state: 'free' };
+  }
+}
+
+type Request = { event: string; payload: unknown };
+
+export class FakeSignaling extends Emitter<SignalingEvents> implements SignalingPort {
+  readonly userId: string;
+  /** Every request this client made, in order. */
+  readonly requests: Request[] = [];
+  /** While true, nothing reaches the server or comes back from it (the server is down). */
+  down = false;
+  connection: ConnectionPhase = 'idle';
+  sessionInfo: { room: string; name: string } | null = null;
+
+  constructor(
+    private readonly server: FakeServer,
+    readonly name: string,
+  ) {
+    super();
+    this.userId = server.id(`user-${name}-`);
+  }
+
+  deliver<E extends keyof SignalingEvents>(event: E, payload: SignalingEvents[E]): void {
+    setTimeout(() => {
+      if (!this.down) this.emit(event, payload);
+    }, 1);
+  }
+
+  private record(event: string, payload: unknown): void {
+    this.requests.push({ event, payload });
+  }
+
+  async connect(): Promise<void> {
+    this.connection = 'connected';
+    this.emit('connection', 'connected');
+  }
+
+  async join(room: string, name: string): Promise<Session> {
+    this.record('room:join', { room, name });
+    const session = this.server.join(this, room);
+    this.sessionInfo = { room, name };
+    this.emit('session', session);
+    return session;
+  }
+
+  async leave(): Promise<void> {
+    this.record('room:leave', {});
+    this.server.leave(this);
+    this.sessionInfo = null;
+  }
+
+  async invite(to: string, media: CallMedia) {
+    this.record('call:invite', { to, media });
+    return this.server.invite(this, to, media);
+  }
+
+  async accept(callId: string) {
+    this.record('call:accept', { callId });
+    this.server.accept(callId);
+    return { callId };
+  }
+
+  async decline(callId: string) {
+    this.record('call:decline', { callId });
+    this.server.end(this, callId, 'declined');
+    return { callId };
+  }
+
+  async hangup(callId: string) {
+    this.record('call:hangup', { callId });
+    this.server.end(this, callId, 'hangup');
+    return { callId };
+  }
+
+  async restoreCall(callId: string, key: string, role: 'caller' | 'callee') {
+    this.record('call:restore', { callId, key, role });
+    return { state: 'waiting' as const, peer: null };
+  }
+
+  async refreshIceServers() {
+    this.record('ice:refresh', {});
+    return { iceServers: this.server.iceServers, iceServersExpireAt: this.server.iceServersExpireAt };
+  }
+
+  signal(callId: string, to: string, data: SignalData): void {
+    this.record('signal', { callId, to, data });
+    if (!this.down) this.server.relay(this, callId, to, data);
+  }
+
+  close(): void {
+    this.connection = 'disconnected';
+  }
+}
