@@ -26,13 +26,17 @@ import { IceConfig } from './ice-config.js';
 import { MediaChoiceMemory } from './media-choice.js';
 import { applyPresence, isArrivalOrDeparture, type RoomView } from './room-state.js';
 import { viewOfCall } from './snapshot.js';
+import { reconcile } from './reconcile.js';
+import { buildDiagnostics, RecentLog } from './diagnostics.js';
 
 /*
- * Why this module is the size it is: it is the one place that wires the parts of a call together
+ * Why this module is ~580 lines: it is the one place that wires the parts of a call together
  * (signaling → call state → call link → media, files, stats) and turns their events into one
- * snapshot. Each rule it used to hold has an owner of its own now: the call's facts (call-state),
- * the room (room-state), ICE servers (ice-config), the files' promises (call-files), the mute memory
- * (media-choice), what the UI sees (snapshot).
+ * snapshot; what is left here is that wiring, one handler per event. Every rule it used to hold has
+ * an owner of its own: the call's facts (call/call-state), the room (room-state), ICE servers and
+ * their refresh (ice-config), a session that disagrees with the tab (reconcile), the files'
+ * promises (call-files), the mute memory (media-choice), what the UI sees (snapshot), bug reports
+ * (diagnostics).
  */
 
 export interface DuetClientOptions {
@@ -89,7 +93,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private readonly createPeerConnection: PeerConnectionFactory;
   private readonly pool: PeerConnectionPool | null;
   private readonly log: Log;
-  private readonly recentLog: Array<{ at: number; line: string }> = [];
+  private readonly recentLog = new RecentLog(RECENT_LOG_LINES);
   private readonly ice: IceConfig;
   private readonly callFiles: CallFiles;
   private readonly mediaChoice: MediaChoiceMemory;
@@ -108,15 +112,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
 
   constructor(options: DuetClientOptions = {}) {
     super();
-    const sink = options.log;
-    this.log = (message, detail) => {
-      this.recentLog.push({
-        at: Date.now(),
-        line: detail === undefined ? message : `${message}: ${describe(detail)}`,
-      });
-      if (this.recentLog.length > RECENT_LOG_LINES) this.recentLog.shift();
-      sink?.(message, detail);
-    };
+    this.log = this.recentLog.tee(options.log);
     const storage = options.storage ?? (typeof sessionStorage === 'undefined' ? undefined : sessionStorage);
     this.storage = storage;
     this.createHasher = options.createHasher;
@@ -268,46 +264,17 @@ export class DuetClient extends Emitter<DuetClientEvents> {
    */
   diagnostics(): Diagnostics {
     const call = this.callState;
-    const snapshot = this.current;
-    return {
-      at: new Date().toISOString(),
-      connection: snapshot.connection,
-      self: snapshot.self ? { id: snapshot.self.id, name: snapshot.self.name } : null,
-      room: snapshot.room ? { name: snapshot.room.name, people: snapshot.room.users.length } : null,
-      call:
-        call.phase === 'idle'
-          ? null
-          : {
-              id: call.callId,
-              phase: call.phase,
-              role: call.role,
-              epoch: this.link?.session?.epoch ?? null,
-              dataChannelOpen: snapshot.dataChannelOpen,
-              connectedAt: snapshot.call?.connectedAt ?? null,
-              messenger: this.link ? { ...this.link.messenger.stats } : null,
-            },
+    return buildDiagnostics({
+      snapshot: this.current,
+      call: call.phase === 'idle' ? null : { id: call.callId, phase: call.phase, role: call.role },
+      link: this.link,
       ice: {
         servers: this.ice.serverCount,
         policy: this.ice.configuration().iceTransportPolicy ?? 'all',
         spareConnection: this.pool?.ready ?? false,
       },
-      local: {
-        microphone: snapshot.local.microphone,
-        camera: snapshot.local.camera,
-        screen: snapshot.local.screen,
-        error: snapshot.local.error,
-      },
-      stats: snapshot.stats,
-      transfers: snapshot.transfers.map((t) => ({
-        id: t.id,
-        direction: t.direction,
-        state: t.state,
-        size: t.size,
-        bytes: t.bytes,
-        error: t.error,
-      })),
-      log: this.recentLog.map(({ at, line }) => `${new Date(at).toISOString()} ${line}`),
-    };
+      log: this.recentLog.lines(),
+    });
   }
 
   dispose(): void {
@@ -376,53 +343,14 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private adoptSession(session: Session): void {
     this.roomView = { self: session.self, room: session.room };
     this.ice.adopt(session.iceServers, session.iceServersExpireAt, session.iceTransportPolicy);
-    // The server forgot a call that has no media yet (it restarted while ringing): it is over.
-    if (
-      session.call === null &&
-      this.callState.phase !== 'idle' &&
-      this.callState.phase !== 'ended' &&
-      !this.link
-    ) {
-      this.dispatch({ type: 'remote-ended', callId: this.callState.callId, reason: 'peer_left' });
-    }
-    this.adoptServerCall(session);
-    this.restoreForgottenCall(session);
+    const plan = reconcile(session.call, this.callState, {
+      hasConnection: this.link !== null,
+      choice: (callId) => this.mediaChoice.load(callId),
+    });
+    if (plan.media) void this.prepareMedia(plan.media);
+    for (const event of plan.events) this.dispatch(event);
+    if (plan.restore) this.restoreForgottenCall();
     this.publish();
-  }
-
-  /**
-   * Reconcile with a call the server knows and we do not (after a reload). A ringing call rings
-   * again (or keeps calling); an active one gets a new peer connection, its chat restored from this
-   * tab's storage and unacknowledged messages resent.
-   */
-  private adoptServerCall(session: Session): void {
-    const call = session.call;
-    const ours = this.callState;
-    if (!call) return;
-    if ('callId' in ours && ours.callId === call.callId && ours.phase !== 'ended') return;
-    if (call.state === 'ringing') {
-      const type = call.role === 'caller' ? 'dial' : 'ring';
-      this.dispatch({ type, callId: call.callId, peer: call.peer, media: call.media });
-      // A caller's camera and microphone went with the page; the callee's start when it accepts.
-      if (call.role === 'caller') void this.prepareMedia(call.media);
-      return;
-    }
-    // An active call: our peer connection and our camera and microphone died with the page. Build a
-    // new connection (a new epoch) at once and open the devices meanwhile: the tracks join the
-    // connection when they are ready, with the mute and camera choice the user had before the reload.
-    const choice = this.mediaChoice.load(call.callId);
-    void this.prepareMedia({
-      audio: call.media.audio && (choice?.microphone ?? true),
-      video: call.media.video && (choice?.camera ?? true),
-    });
-    this.dispatch({
-      type: 'rejoin',
-      callId: call.callId,
-      peer: call.peer,
-      media: call.media,
-      role: call.role,
-      polite: call.polite,
-    });
   }
 
   /**
@@ -430,11 +358,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
    * connection carries on. Claim the call back with the key both parties hold, so the server relays
    * for it and shows us as busy again.
    */
-  private restoreForgottenCall(session: Session): void {
+  private restoreForgottenCall(): void {
     const call = this.callState;
     const key = this.link?.restoreKey;
-    if (session.call !== null || !key || !('callId' in call)) return;
-    if (call.phase !== 'connecting' && call.phase !== 'connected' && call.phase !== 'reconnecting') return;
+    if (!key || !('callId' in call)) return;
     this.signaling.restoreCall(call.callId, key, call.role).then(
       (result) => {
         if (result.state === 'restored' && result.peer) {
@@ -654,17 +581,5 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         reason: 'unknown',
         message: error instanceof Error ? error.message : String(error),
       });
-  }
-}
-
-/** A log line's detail as text (errors by name and message; the rest as JSON where it can be). */
-function describe(detail: unknown): string {
-  if (detail instanceof Error) return `${detail.name}: ${detail.message}`;
-  try {
-    // undefined for a function or a symbol
-    const text = JSON.stringify(detail) as string | undefined;
-    return text ?? String(detail);
-  } catch {
-    return String(detail);
   }
 }
