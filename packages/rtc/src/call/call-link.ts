@@ -29,7 +29,11 @@ export interface CallLinkOptions {
   log: (message: string, detail?: unknown) => void;
 }
 
-export type LinkState = 'connecting' | 'connected' | 'interrupted' | 'failed';
+/**
+ * The call's media path as a whole: the current connection's state, except that a connection that
+ * closed is not news (the link builds the next one) and `failed` means no rebuild could help.
+ */
+export type LinkState = Exclude<SessionState, 'closed'>;
 
 export interface CallLinkEvents extends Record<string, unknown> {
   state: LinkState;
