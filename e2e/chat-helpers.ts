@@ -9,14 +9,6 @@ import type { FirefoxPerson } from './firefox.js';
 import type { Evaluate } from './media.js';
 import type { Participant, Person } from './person.js';
 
-/** The chat part of the app's debug hook (the DuetClient) that these tests read and call. */
-export interface ChatMessageView {
-  id: string;
-  from: 'self' | 'peer';
-  text: string;
-  status: 'sending' | 'delivered' | 'received';
-}
-
 /** `caller` calls `callee`, who accepts; both see the call connected. */
 export async function startCall(caller: Participant, callee: Participant): Promise<void> {
   await caller.callPerson(callee.name);
@@ -32,20 +24,17 @@ export async function startCall(caller: Participant, callee: Participant): Promi
 
 /** The texts of the chat messages the app holds from `from`, in order. */
 export function chatTexts(from: 'self' | 'peer'): string[] {
-  const duet = window.__duet as unknown as { snapshot: { chat: readonly ChatMessageView[] } } | undefined;
-  return (duet?.snapshot.chat ?? []).filter((m) => m.from === from).map((m) => m.text);
+  return (window.__duet?.snapshot.chat ?? []).filter((m) => m.from === from).map((m) => m.text);
 }
 
 /** Our own messages' delivery states, as the app holds them. */
 export function chatStatuses(): string[] {
-  const duet = window.__duet as unknown as { snapshot: { chat: readonly ChatMessageView[] } } | undefined;
-  return (duet?.snapshot.chat ?? []).filter((m) => m.from === 'self').map((m) => m.status);
+  return (window.__duet?.snapshot.chat ?? []).filter((m) => m.from === 'self').map((m) => m.status);
 }
 
 /** Whether the messenger channel to the peer is open (both sides said hello). */
 export function dataChannelOpen(): boolean {
-  const duet = window.__duet as unknown as { snapshot: { dataChannelOpen: boolean } } | undefined;
-  return duet?.snapshot.dataChannelOpen ?? false;
+  return window.__duet?.snapshot.dataChannelOpen ?? false;
 }
 
 /** The texts of the rendered chat messages from `from` (each bubble's text paragraph), in order. */

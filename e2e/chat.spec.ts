@@ -66,8 +66,7 @@ test('chat both ways through the UI: Sending… becomes Delivered, unread badge 
     await openChat(bob);
     await expect(badge).toHaveCount(0);
     await expect(messageTexts(bob, 'peer')).toHaveText(['Hello Bob', 'Are you there?', 'Third one']);
-    const unread = (): number =>
-      (window.__duet as unknown as { snapshot: { unreadChat: number } }).snapshot.unreadChat;
+    const unread = (): number => window.__duet!.snapshot.unreadChat;
     await expect.poll(() => bob.evaluate(unread, undefined), { message: "Bob's unread count" }).toBe(0);
   });
 
@@ -144,7 +143,7 @@ test('1000 messages in a burst arrive exactly once and in order', async ({ join 
   await test.step('Alice sends 1000 messages in one tight loop', async () => {
     await expect.poll(() => alice.evaluate(() => window.__duet !== undefined, undefined)).toBe(true);
     await alice.evaluate((count) => {
-      const duet = window.__duet as unknown as { sendChat(text: string): void };
+      const duet = window.__duet!;
       for (let i = 0; i < count; i++) duet.sendChat(`burst ${i}`);
     }, COUNT);
   });
@@ -224,7 +223,7 @@ test('hostile text is shown as text, links are safe, an over-long message is not
     // The core refuses it too (the UI is not the only guard).
     const refused = await alice.evaluate(() => {
       try {
-        (window.__duet as unknown as { sendChat(text: string): void }).sendChat('y'.repeat(4001));
+        window.__duet!.sendChat('y'.repeat(4001));
         return null;
       } catch (error) {
         return (error as { reason?: string }).reason ?? String(error);

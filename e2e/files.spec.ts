@@ -291,10 +291,7 @@ test('a hostile file name arrives as a plain base name, shown literally; a photo
       .poll(
         async () => {
           const offer = (await bob.evaluate(() => {
-            const duet = window.__duet as unknown as {
-              snapshot: { transfers: ReadonlyArray<{ name: string; photo: boolean; state: string }> };
-            };
-            return duet.snapshot.transfers.find((t) => t.photo) ?? null;
+            return window.__duet!.snapshot.transfers.find((t) => t.photo) ?? null;
           }, undefined)) as { name: string } | null;
           name = offer?.name ?? '';
           return name;
@@ -323,10 +320,7 @@ test('a hostile file name arrives as a plain base name, shown literally; a photo
     // The bytes behind the preview (the page's CSP does not let fetch() read blob: URLs, so from the
     // app's Blob): a JPEG by its magic number, typed as one for the <img> only.
     const blob = await bob.evaluate(async (photoName) => {
-      const duet = window.__duet as unknown as {
-        snapshot: { transfers: ReadonlyArray<{ name: string; image: Blob | null; file: Blob | null }> };
-      };
-      const t = duet.snapshot.transfers.find((x) => x.name === photoName);
+      const t = window.__duet!.snapshot.transfers.find((x) => x.name === photoName);
       const head = new Uint8Array(await (t?.image ?? new Blob()).slice(0, 3).arrayBuffer());
       return { imageType: t?.image?.type, fileType: t?.file?.type, magic: Array.from(head) };
     }, name);

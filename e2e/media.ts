@@ -3,41 +3,18 @@
  * puppeteer-core for Firefox): each takes an `Evaluate` for its page. The in-page functions below are
  * serialized into the page, so they must not reference anything outside themselves.
  */
+import type { MediaState } from '@duet/protocol';
+import type { StatsSummary } from '@duet/rtc';
 import { expect } from '@playwright/test';
 
 /** Runs `fn(arg)` in a page and resolves with its (JSON) result. */
 export type Evaluate = <Arg, R>(fn: (arg: Arg) => R | Promise<R>, arg: Arg) => Promise<R>;
 
-/** The parts of the app's debug hook (`window.__duet`, the DuetClient) the tests read. */
-export interface DuetStats {
-  at: number;
-  audioLevel: number | null;
-  audioPacketsReceived: number | null;
-  framesDecoded: number | null;
-  frameWidth: number | null;
-  frameHeight: number | null;
-  path: 'direct' | 'relay' | null;
-}
+/** The app's call statistics (`window.__duet.snapshot.stats`), sampled about once a second. */
+export type DuetStats = StatsSummary;
 
-export interface RemoteMediaState {
-  microphone: boolean;
-  camera: boolean;
-  screen: boolean;
-}
-
-interface DuetHook {
-  snapshot: {
-    stats: DuetStats | null;
-    call: { phase: string; remoteMedia: RemoteMediaState } | null;
-    local: { microphoneId: string | null; cameraId: string | null; microphone: boolean; camera: boolean };
-  };
-}
-
-declare global {
-  interface Window {
-    __duet?: DuetHook;
-  }
-}
+/** What the peer says about its microphone, camera and screen share. */
+export type RemoteMediaState = MediaState;
 
 export interface VideoState {
   found: boolean;

@@ -662,20 +662,7 @@ export interface PathState {
 }
 
 export function pathState(): PathState {
-  const duet = (
-    window as unknown as {
-      __duet?: {
-        snapshot: {
-          stats: {
-            path?: 'direct' | 'relay' | null;
-            localCandidateType?: string | null;
-            remoteCandidateType?: string | null;
-          } | null;
-          dataChannelOpen?: boolean;
-        };
-      };
-    }
-  ).__duet;
+  const duet = window.__duet;
   const stats = duet?.snapshot.stats;
   return {
     path: stats?.path ?? null,

@@ -53,10 +53,7 @@ function nextRemoteFrameAt(timeoutMs: number): Promise<number | null> {
 
 /** In the page: inbound audio packets so far (the app's stats, sampled about once a second). */
 function audioPackets(): number {
-  const duet = window.__duet as unknown as {
-    snapshot: { stats: { audioPacketsReceived: number | null } | null };
-  };
-  return duet.snapshot.stats?.audioPacketsReceived ?? -1;
+  return window.__duet!.snapshot.stats?.audioPacketsReceived ?? -1;
 }
 
 async function expectAudioArriving(evaluate: Evaluate, who: string): Promise<void> {

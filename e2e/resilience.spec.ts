@@ -85,15 +85,7 @@ interface DropRecord {
  * network would) and at once send the chat message `text`, into the outage.
  */
 function dropConnectionAt(arg: { name: string; fraction: number; text: string }): void {
-  interface Hook {
-    snapshot: {
-      transfers: ReadonlyArray<{ name: string; bytes: number; size: number }>;
-    };
-    on(event: 'change', listener: () => void): () => void;
-    dropConnection(): void;
-    sendChat(text: string): void;
-  }
-  const duet = window.__duet as unknown as Hook;
+  const duet = window.__duet!;
   const record: { drop: DropRecord | null } = { drop: null };
   (window as unknown as { __e2eDrop: typeof record }).__e2eDrop = record;
   const off = duet.on('change', () => {
@@ -114,12 +106,7 @@ function dropConnectionAt(arg: { name: string; fraction: number; text: string })
  * chat message `text`, into the outage.
  */
 function chatWhenChannelDrops(text: string): void {
-  interface Hook {
-    snapshot: { dataChannelOpen: boolean };
-    on(event: 'change', listener: () => void): () => void;
-    sendChat(text: string): void;
-  }
-  const duet = window.__duet as unknown as Hook;
+  const duet = window.__duet!;
   const record = { sentWhileOpen: null as boolean | null };
   (window as unknown as { __e2eOutageChat: typeof record }).__e2eOutageChat = record;
   let wasOpen = duet.snapshot.dataChannelOpen;
@@ -145,14 +132,11 @@ function dropRecord(): DropRecord | null {
 }
 
 function callPhase(): string | null {
-  return (
-    (window.__duet as unknown as { snapshot: { call: { phase: string } | null } }).snapshot.call?.phase ??
-    null
-  );
+  return window.__duet!.snapshot.call?.phase ?? null;
 }
 
 function serverConnection(): string {
-  return (window.__duet as unknown as { snapshot: { connection: string } }).snapshot.connection;
+  return window.__duet!.snapshot.connection;
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ async function socketsOn(node: RunningServer): Promise<number> {
 }
 
 function serverConnection(): string {
-  return (window.__duet as unknown as { snapshot: { connection: string } }).snapshot.connection;
+  return window.__duet!.snapshot.connection;
 }
 
 async function call(alice: Person, bob: Person): Promise<void> {

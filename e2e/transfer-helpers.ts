@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import type { TransferView } from '@duet/rtc';
 import type { ConsoleMessage, Locator, Page } from '@playwright/test';
 import { openChat } from './chat-helpers.js';
 import { expect, test as base } from './fixtures.js';
@@ -20,17 +21,10 @@ export { expect };
 export const MiB = 1024 * 1024;
 
 /** A transfer as the app's debug hook reports it (`snapshot.transfers`), without its Blobs. */
-export interface TransferSummary {
-  id: string;
-  direction: 'send' | 'receive';
-  name: string;
-  size: number;
-  photo: boolean;
-  state: string;
-  bytes: number;
-  error: string | null;
-  cancelledBy: 'self' | 'peer' | null;
-  sha256: string | null;
+export interface TransferSummary extends Pick<
+  TransferView,
+  'id' | 'direction' | 'name' | 'size' | 'photo' | 'state' | 'bytes' | 'error' | 'cancelledBy' | 'sha256'
+> {
   hasFile: boolean;
   hasImage: boolean;
 }
@@ -104,12 +98,7 @@ export async function sha256File(path: string): Promise<string> {
 
 /** The transfers the app holds (without their Blobs, which do not cross into the test). */
 export function transferSummaries(): TransferSummary[] {
-  interface View extends Omit<TransferSummary, 'hasFile' | 'hasImage'> {
-    file: Blob | null;
-    image: Blob | null;
-  }
-  const duet = window.__duet as unknown as { snapshot: { transfers: readonly View[] } } | undefined;
-  return (duet?.snapshot.transfers ?? []).map((t) => ({
+  return (window.__duet?.snapshot.transfers ?? []).map((t) => ({
     id: t.id,
     direction: t.direction,
     name: t.name,
@@ -130,24 +119,19 @@ export function transferSummaries(): TransferSummary[] {
  * from the app's `change` events: states that last a few milliseconds (paused) are seen too.
  */
 export function recordTransferStates(): void {
-  const w = window as unknown as {
-    __duet: {
-      snapshot: { transfers: ReadonlyArray<{ id: string; state: string; bytes: number }> };
-      on(event: 'change', listener: (snapshot: unknown) => void): () => void;
-    };
-    __e2eTransferStates?: Record<string, StateEntry[]>;
-  };
+  const w = window as Window & { __e2eTransferStates?: Record<string, StateEntry[]> };
   if (w.__e2eTransferStates) return;
+  const duet = w.__duet!;
   const log: Record<string, StateEntry[]> = {};
   w.__e2eTransferStates = log;
   const record = (): void => {
-    for (const t of w.__duet.snapshot.transfers) {
+    for (const t of duet.snapshot.transfers) {
       const entries = (log[t.id] ??= []);
       if (entries.at(-1)?.state !== t.state) entries.push({ state: t.state, at: Date.now(), bytes: t.bytes });
     }
   };
   record();
-  w.__duet.on('change', record);
+  duet.on('change', record);
 }
 
 export function transferStates(): Record<string, StateEntry[]> {

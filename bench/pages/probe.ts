@@ -8,40 +8,15 @@
  * decoded remote video frame (requestVideoFrameCallback on `video[data-testid="remote-video"]`).
  * Marks are "first occurrence" per name. It also builds the test file for transfers.
  *
- * Runs as a classic script (see transpileToScript): no imports.
+ * Runs as a classic script (see transpileToScript): no imports but type-only ones, which vanish.
+ * `window.__duet` (the app's DuetClient) is declared once for the e2e tests and benchmarks, in
+ * e2e/duet-hook.d.ts.
  */
+import type { ClientSnapshot } from '@duet/rtc';
 
 interface Mark {
   name: string;
   at: number;
-}
-
-interface DuetTransferView {
-  id: string;
-  direction: 'send' | 'receive';
-  state: string;
-  bytes: number;
-  sha256: string | null;
-  file: Blob | null;
-}
-
-interface DuetSnapshot {
-  self: { id: string; name: string } | null;
-  room: { users: ReadonlyArray<{ id: string; name: string }> } | null;
-  local: { stream: MediaStream | null };
-  dataChannelOpen: boolean;
-  call: { phase: string } | null;
-  transfers: readonly DuetTransferView[];
-}
-
-/** The parts of `window.__duet` (the app's DuetClient) the benchmarks use. */
-interface DuetHook {
-  snapshot: DuetSnapshot;
-  on(event: 'change', listener: (snapshot: DuetSnapshot) => void): () => void;
-  call(userId: string, options: { video?: boolean }): Promise<void>;
-  accept(): Promise<void>;
-  sendFile(file: Blob, name: string): string;
-  acceptFile(transferId: string): Promise<void>;
 }
 
 /** Something that happened at a time: a WebSocket frame, a long task. */
@@ -90,7 +65,6 @@ interface VideoStats {
 declare global {
   interface Window {
     __bench: BenchApi;
-    __duet?: DuetHook;
   }
 }
 
@@ -353,7 +327,7 @@ async function videoStats(): Promise<VideoStats> {
 function watchDuet(): void {
   const duet = window.__duet;
   if (!duet) throw new Error('window.__duet is missing: is this the Duet app?');
-  const onChange = (snapshot: DuetSnapshot): void => {
+  const onChange = (snapshot: ClientSnapshot): void => {
     // The product's "data channel open": the control channel is open and both sides said hello.
     if (snapshot.dataChannelOpen) mark('duet-dc-ready');
     if (snapshot.call) mark(`duet-call-${snapshot.call.phase}`);
