@@ -1,7 +1,7 @@
 /**
  * File transfer: 200 MiB between two pages over loopback, three systems side by side:
  *
- * - duet:   the product's real path (`window.__duet.sendFile` / `acceptFile`: chunking, backpressure,
+ * - duet:   the product's real path (`window.__duet.files.send` / `files.accept`: chunking, backpressure,
  *           acks, streaming SHA-256 on both sides, progress), in an audio-only call;
  * - raw:    RTCDataChannel sends of the same bytes with Duet's chunk size, slice size and water
  *           marks, a plain `bufferedamountlow` loop, no hashing (bench/baselines/raw, audio call too);
@@ -330,7 +330,7 @@ async function runOnce(
       sendDone = 'transfer-send-done';
       receiveDone = 'transfer-receive-done';
     } else if (system.startsWith('duet')) {
-      const id = await sender.evaluate(() => window.__duet!.sendFile(window.__bench.blob!, 'bench.bin'));
+      const id = await sender.evaluate(() => window.__duet!.files.send(window.__bench.blob!, 'bench.bin'));
       await receiver.waitForFunction(
         (transferId) =>
           window.__duet!.snapshot.transfers.some((t) => t.id === transferId && t.state === 'offered'),
@@ -339,7 +339,7 @@ async function runOnce(
       );
       await receiver.evaluate((transferId) => {
         window.__bench.mark('accept');
-        void window.__duet!.acceptFile(transferId);
+        void window.__duet!.files.accept(transferId);
       }, id);
       sendDone = 'transfer-send-done';
       receiveDone = 'transfer-receive-done';

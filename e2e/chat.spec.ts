@@ -144,7 +144,7 @@ test('1000 messages in a burst arrive exactly once and in order', async ({ join 
     await expect.poll(() => alice.evaluate(() => window.__duet !== undefined, undefined)).toBe(true);
     await alice.evaluate((count) => {
       const duet = window.__duet!;
-      for (let i = 0; i < count; i++) duet.sendChat(`burst ${i}`);
+      for (let i = 0; i < count; i++) duet.chat.send(`burst ${i}`);
     }, COUNT);
   });
 
@@ -223,7 +223,7 @@ test('hostile text is shown as text, links are safe, an over-long message is not
     // The core refuses it too (the UI is not the only guard).
     const refused = await alice.evaluate(() => {
       try {
-        window.__duet!.sendChat('y'.repeat(4001));
+        window.__duet!.chat.send('y'.repeat(4001));
         return null;
       } catch (error) {
         return (error as { reason?: string }).reason ?? String(error);

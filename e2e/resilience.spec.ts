@@ -96,7 +96,7 @@ function dropConnectionAt(arg: { name: string; fraction: number; text: string })
     // Outside the app's own event dispatch. The message goes out after the connection is closed.
     setTimeout(() => {
       duet.dropConnection();
-      duet.sendChat(arg.text);
+      duet.chat.send(arg.text);
     }, 0);
   });
 }
@@ -114,7 +114,7 @@ function chatWhenChannelDrops(text: string): void {
     const open = duet.snapshot.dataChannelOpen;
     if (wasOpen && !open) {
       off();
-      duet.sendChat(text);
+      duet.chat.send(text);
       record.sentWhileOpen = duet.snapshot.dataChannelOpen;
     }
     wasOpen = open;
