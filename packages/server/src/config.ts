@@ -152,187 +152,86 @@ function parseJsonText(value: unknown, ctx: z.RefinementCtx): unknown {
   }
 }
 
-/** One row per option: flag, env variable, help text. The README's configuration table mirrors it. */
-const OPTIONS: ReadonlyArray<{ key: keyof ServerConfig; flag: string; env: string; help: string }> = [
-  { key: 'host', flag: '--host <address>', env: 'DUET_HOST', help: 'address to listen on' },
-  {
-    key: 'port',
-    flag: '--port <n>',
-    env: 'DUET_PORT',
-    help: 'port for HTTP and Socket.IO (0 = any free port)',
-  },
-  { key: 'roomCapacity', flag: '--room-capacity <n>', env: 'DUET_ROOM_CAPACITY', help: 'people per room' },
-  {
-    key: 'ringTimeoutMs',
-    flag: '--ring-timeout-ms <ms>',
-    env: 'DUET_RING_TIMEOUT_MS',
-    help: 'unanswered call ends after',
-  },
-  {
-    key: 'reconnectGraceMs',
-    flag: '--reconnect-grace-ms <ms>',
-    env: 'DUET_RECONNECT_GRACE_MS',
-    help: 'a dropped user keeps their seat for',
-  },
-  {
-    key: 'eventsPerSecond',
-    flag: '--events-per-second <n>',
-    env: 'DUET_EVENTS_PER_SECOND',
-    help: 'sustained events per socket',
-  },
-  {
-    key: 'eventBurst',
-    flag: '--event-burst <n>',
-    env: 'DUET_EVENT_BURST',
-    help: 'burst of events per socket',
-  },
-  {
-    key: 'maxConnectionsPerIp',
-    flag: '--max-connections-per-ip <n>',
-    env: 'DUET_MAX_CONNECTIONS_PER_IP',
-    help: 'concurrent connections per client address',
-  },
-  {
-    key: 'allowedOrigins',
-    flag: '--allowed-origins <list>',
-    env: 'DUET_ALLOWED_ORIGINS',
+/** How a setting is offered besides its names: the flag's value placeholder and the help text. */
+interface OptionRow {
+  /** Commander's placeholder: `<x>` takes a value, `[x]` may stand alone (`--https`). */
+  value: string;
+  help: string;
+}
+
+/**
+ * One row per setting, keyed by the schema: a setting without a row, or a row for no setting, does
+ * not compile. The flag and env variable are not written here but derived from the key
+ * (`roomCapacity` → `--room-capacity`, `DUET_ROOM_CAPACITY`), so they cannot drift from it; every
+ * published name follows that rule, so none needs an override. The order is the order of `--help`.
+ * The README's configuration table mirrors it (a test checks every name is there).
+ */
+const OPTION_ROWS = {
+  host: { value: '<address>', help: 'address to listen on' },
+  port: { value: '<n>', help: 'port for HTTP and Socket.IO (0 = any free port)' },
+  roomCapacity: { value: '<n>', help: 'people per room' },
+  ringTimeoutMs: { value: '<ms>', help: 'unanswered call ends after' },
+  reconnectGraceMs: { value: '<ms>', help: 'a dropped user keeps their seat for' },
+  eventsPerSecond: { value: '<n>', help: 'sustained events per socket' },
+  eventBurst: { value: '<n>', help: 'burst of events per socket' },
+  maxConnectionsPerIp: { value: '<n>', help: 'concurrent connections per client address' },
+  allowedOrigins: {
+    value: '<list>',
     help: 'comma-separated extra origins (same origin and localhost are always allowed)',
   },
-  {
-    key: 'trustProxy',
-    flag: '--trust-proxy <bool>',
-    env: 'DUET_TRUST_PROXY',
-    help: 'use X-Forwarded-For for client addresses',
-  },
-  {
-    key: 'metricsToken',
-    flag: '--metrics-token <token>',
-    env: 'DUET_METRICS_TOKEN',
-    help: 'bearer token for /metrics (without it: loopback clients only)',
-  },
-  {
-    key: 'logLevel',
-    flag: '--log-level <level>',
-    env: 'DUET_LOG_LEVEL',
-    help: 'fatal|error|warn|info|debug|trace|silent',
-  },
-  {
-    key: 'shutdownTimeoutMs',
-    flag: '--shutdown-timeout-ms <ms>',
-    env: 'DUET_SHUTDOWN_TIMEOUT_MS',
-    help: 'graceful shutdown bound',
-  },
-  { key: 'webRoot', flag: '--web-root <dir>', env: 'DUET_WEB_ROOT', help: 'built web app to serve' },
-  {
-    key: 'iceServers',
-    flag: '--ice-servers <json>',
-    env: 'DUET_ICE_SERVERS',
-    help: 'JSON array of RTCIceServer',
-  },
-  {
-    key: 'iceTransportPolicy',
-    flag: '--ice-transport-policy <policy>',
-    env: 'DUET_ICE_TRANSPORT_POLICY',
+  trustProxy: { value: '<bool>', help: 'use X-Forwarded-For for client addresses' },
+  metricsToken: { value: '<token>', help: 'bearer token for /metrics (without it: loopback clients only)' },
+  logLevel: { value: '<level>', help: 'fatal|error|warn|info|debug|trace|silent' },
+  shutdownTimeoutMs: { value: '<ms>', help: 'graceful shutdown bound' },
+  webRoot: { value: '<dir>', help: 'built web app to serve' },
+  iceServers: { value: '<json>', help: 'JSON array of RTCIceServer' },
+  iceTransportPolicy: {
+    value: '<policy>',
     help: 'all|relay (relay: connect only through TURN, hiding addresses)',
   },
-  {
-    key: 'https',
-    flag: '--https [bool]',
-    env: 'DUET_HTTPS',
-    help: 'serve HTTPS (self-signed unless --tls-cert/--tls-key)',
-  },
-  {
-    key: 'tlsCert',
-    flag: '--tls-cert <path>',
-    env: 'DUET_TLS_CERT',
-    help: 'PEM certificate (chain) for --https',
-  },
-  { key: 'tlsKey', flag: '--tls-key <path>', env: 'DUET_TLS_KEY', help: 'PEM private key for --https' },
-  { key: 'stunUrls', flag: '--stun-urls <list>', env: 'DUET_STUN_URLS', help: 'comma-separated stun: URLs' },
-  {
-    key: 'turnUrls',
-    flag: '--turn-urls <list>',
-    env: 'DUET_TURN_URLS',
-    help: 'comma-separated turn:/turns: URLs',
-  },
-  {
-    key: 'turnSecret',
-    flag: '--turn-secret <secret>',
-    env: 'DUET_TURN_SECRET',
-    help: "coturn's static-auth-secret",
-  },
-  {
-    key: 'turnSecretFile',
-    flag: '--turn-secret-file <path>',
-    env: 'DUET_TURN_SECRET_FILE',
-    help: 'file holding the TURN secret',
-  },
-  {
-    key: 'turnTtlSeconds',
-    flag: '--turn-ttl-seconds <s>',
-    env: 'DUET_TURN_TTL_SECONDS',
-    help: 'lifetime of issued TURN credentials',
-  },
-  {
-    key: 'turnServer',
-    flag: '--turn-server <mode>',
-    env: 'DUET_TURN_SERVER',
-    help: 'off|local (run and supervise a local turnserver)',
-  },
-  {
-    key: 'turnRealm',
-    flag: '--turn-realm <domain>',
-    env: 'DUET_TURN_REALM',
-    help: 'realm of the local turnserver',
-  },
-  { key: 'turnPort', flag: '--turn-port <n>', env: 'DUET_TURN_PORT', help: 'port of the local turnserver' },
-  {
-    key: 'turnListenIps',
-    flag: '--turn-listen-ips <list>',
-    env: 'DUET_TURN_LISTEN_IPS',
-    help: 'addresses the local turnserver listens on (default: all)',
-  },
-  {
-    key: 'turnRelayIp',
-    flag: '--turn-relay-ip <ip>',
-    env: 'DUET_TURN_RELAY_IP',
-    help: 'address relayed traffic leaves from (local turnserver)',
-  },
-  {
-    key: 'turnExternalIp',
-    flag: '--turn-external-ip <ip>',
-    env: 'DUET_TURN_EXTERNAL_IP',
-    help: 'public[/private] address behind 1:1 NAT (local turnserver)',
-  },
-  { key: 'turnMinPort', flag: '--turn-min-port <n>', env: 'DUET_TURN_MIN_PORT', help: 'lowest relay port' },
-  { key: 'turnMaxPort', flag: '--turn-max-port <n>', env: 'DUET_TURN_MAX_PORT', help: 'highest relay port' },
-  {
-    key: 'redisUrl',
-    flag: '--redis-url <url>',
-    env: 'DUET_REDIS_URL',
+  https: { value: '[bool]', help: 'serve HTTPS (self-signed unless --tls-cert/--tls-key)' },
+  tlsCert: { value: '<path>', help: 'PEM certificate (chain) for --https' },
+  tlsKey: { value: '<path>', help: 'PEM private key for --https' },
+  stunUrls: { value: '<list>', help: 'comma-separated stun: URLs' },
+  turnUrls: { value: '<list>', help: 'comma-separated turn:/turns: URLs' },
+  turnSecret: { value: '<secret>', help: "coturn's static-auth-secret" },
+  turnSecretFile: { value: '<path>', help: 'file holding the TURN secret' },
+  turnTtlSeconds: { value: '<s>', help: 'lifetime of issued TURN credentials' },
+  turnServer: { value: '<mode>', help: 'off|local (run and supervise a local turnserver)' },
+  turnRealm: { value: '<domain>', help: 'realm of the local turnserver' },
+  turnPort: { value: '<n>', help: 'port of the local turnserver' },
+  turnListenIps: { value: '<list>', help: 'addresses the local turnserver listens on (default: all)' },
+  turnRelayIp: { value: '<ip>', help: 'address relayed traffic leaves from (local turnserver)' },
+  turnExternalIp: { value: '<ip>', help: 'public[/private] address behind 1:1 NAT (local turnserver)' },
+  turnMinPort: { value: '<n>', help: 'lowest relay port' },
+  turnMaxPort: { value: '<n>', help: 'highest relay port' },
+  redisUrl: {
+    value: '<url>',
     help: 'redis:// URL: share state with other Duet processes (unset: one process, in memory)',
   },
-  {
-    key: 'redisAdapter',
-    flag: '--redis-adapter <kind>',
-    env: 'DUET_REDIS_ADAPTER',
-    help: 'sharded|streams (Socket.IO Redis adapter)',
-  },
-  {
-    key: 'nodeName',
-    flag: '--node-name <name>',
-    env: 'DUET_NODE_NAME',
-    help: 'name of this process in logs and metrics (default: host-pid)',
-  },
-  {
-    key: 'nodeTimeoutMs',
-    flag: '--node-timeout-ms <ms>',
-    env: 'DUET_NODE_TIMEOUT_MS',
-    help: 'a process whose heartbeat is older is dead (with Redis)',
-  },
-];
+  redisAdapter: { value: '<kind>', help: 'sharded|streams (Socket.IO Redis adapter)' },
+  nodeName: { value: '<name>', help: 'name of this process in logs and metrics (default: host-pid)' },
+  nodeTimeoutMs: { value: '<ms>', help: 'a process whose heartbeat is older is dead (with Redis)' },
+} satisfies Record<keyof ServerConfig, OptionRow>;
 
-/** For the README and its test: every option's flag and environment variable. */
+/** `roomCapacity` → `room-capacity`. Commander reads `--room-capacity` back as `roomCapacity`. */
+const kebabCase = (key: string): string => key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+/** `roomCapacity` → `--room-capacity`. */
+const flagName = (key: string): string => `--${kebabCase(key)}`;
+
+/** `roomCapacity` → `DUET_ROOM_CAPACITY`: prefixed, so Duet never reads another program's settings. */
+const envName = (key: string): string => `DUET_${kebabCase(key).replaceAll('-', '_').toUpperCase()}`;
+
+const OPTIONS = (Object.keys(OPTION_ROWS) as Array<keyof ServerConfig>).map((key) => ({
+  key,
+  name: flagName(key),
+  flag: `${flagName(key)} ${OPTION_ROWS[key].value}`,
+  env: envName(key),
+  help: OPTION_ROWS[key].help,
+}));
+
+/** For the README and its test: every option's flag (with its placeholder) and environment variable. */
 export const CONFIG_OPTIONS: ReadonlyArray<{ key: string; flag: string; env: string }> = OPTIONS;
 
 export class ConfigError extends Error {
@@ -368,7 +267,7 @@ export function parseConfig(raw: ServerConfigInput | Record<string, unknown>): S
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const option = OPTIONS.find((o) => o.key === issue.path[0]);
-      const where = option ? `${option.flag.split(' ')[0]} / ${option.env}` : issue.path.join('.');
+      const where = option ? `${option.name} / ${option.env}` : issue.path.join('.');
       return `  ${where}: ${issue.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

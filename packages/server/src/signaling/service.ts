@@ -1,3 +1,12 @@
+/**
+ * Why this module is long (over 500 lines) and stays one file: SignalingService is the single owner
+ * of the state machine drawn above the class, and its parts finish each other's transitions. Leaving
+ * a room ends the user's call; a due timer ends a ringing call or gives up a seat; a resume cancels
+ * a grace; a restored call re-enters the same call states. All of them go through the same store,
+ * timers and Socket.IO rooms, so split over files one transition would be spread over several.
+ * What has a job of its own already lives elsewhere: validating and rate-limiting events
+ * (dispatcher.ts), timers (cluster/scheduler.ts), ICE servers (turn/ice-servers.ts), state (store/).
+ */
 import { timingSafeEqual } from 'node:crypto';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import {

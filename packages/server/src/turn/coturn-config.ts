@@ -135,8 +135,8 @@ export function hasZeroBound(range: string): boolean {
 /** 127.0.0.0/8 or ::1: coturn refuses such peers unless `allow-loopback-peers` is set. */
 export const isLoopbackIp = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
 
-/** A hardened turnserver.conf for Duet (TURN REST API auth, no relay into private space). */
-export function renderCoturnConfig(options: CoturnOptions): string {
+/** Refuse options that would make a weak or broken turnserver.conf, before any line is written. */
+function checkCoturnOptions(options: CoturnOptions): void {
   if (!/^[\x21-\x7e]{16,}$/.test(options.secret)) {
     throw new Error('the TURN secret must be at least 16 printable ASCII characters without spaces');
   }
@@ -155,6 +155,12 @@ export function renderCoturnConfig(options: CoturnOptions): string {
       );
     }
   }
+}
+
+/** A hardened turnserver.conf for Duet (TURN REST API auth, no relay into private space). */
+export function renderCoturnConfig(options: CoturnOptions): string {
+  checkCoturnOptions(options);
+  const allowedPeers = options.allowedPeers ?? [];
   const lines: string[] = [
     '# turnserver.conf for Duet, generated. Keep it private: it holds the shared secret.',
     '',
