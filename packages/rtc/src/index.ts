@@ -35,6 +35,13 @@ export {
   type WorkerHasherOptions,
 } from './files/worker-hasher.js';
 export { sanitizeFileName, sniffImageType } from './files/file-names.js';
+export {
+  canCancelTransfer,
+  isMovingBytes,
+  isTransferFinal,
+  isTransferLive,
+  showsProgress,
+} from './files/transfer-states.js';
 export { KeptFiles, type KeptFile, type ReceivedFileStore, type RestoredFiles } from './files/kept-files.js';
 export {
   DuetError,

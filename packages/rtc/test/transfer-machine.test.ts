@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  isActive,
-  isMoving,
   nextTransferState,
   transition,
   type TransferEffect,
   type TransferEvent,
 } from '../src/files/transfer-machine.js';
+import { isMovingBytes, isTransferLive } from '../src/files/transfer-states.js';
 import type { TransferState } from '../src/files/transfer-types.js';
 
 const emit: TransferEffect = { type: 'emit' };
@@ -145,8 +144,10 @@ describe('transfer state machine', () => {
         expect(result.state).toBe(next);
         // Effects only when the state changes; `release` exactly when it becomes final.
         expect(result.effects.length > 0).toBe(next !== state);
-        expect(result.effects.some((e) => e.type === 'release')).toBe(next !== state && !isActive(next));
-        if (next === 'transferring' || next === 'paused') expect(isMoving(next)).toBe(true);
+        expect(result.effects.some((e) => e.type === 'release')).toBe(
+          next !== state && !isTransferLive(next),
+        );
+        if (next === 'transferring' || next === 'paused') expect(isMovingBytes(next)).toBe(true);
       }
     }
   });

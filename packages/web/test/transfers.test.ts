@@ -4,7 +4,7 @@ import { createI18n } from 'vue-i18n';
 import en from '../src/i18n/en.js';
 import zhCN from '../src/i18n/zh-CN.js';
 import { describeFailure, type Message } from '../src/lib/messages.js';
-import { canCancel, transferNotice, transferStatus } from '../src/lib/transfers.js';
+import { transferNotice, transferStatus } from '../src/lib/transfers.js';
 
 const i18n = createI18n({ legacy: false, locale: 'en', messages: { en, 'zh-CN': zhCN } });
 const render = (message: Message | null | undefined, locale: 'en' | 'zh-CN' = 'en') =>
@@ -110,14 +110,6 @@ describe('transfer status', () => {
         expect(text).not.toContain('transferErrors');
       }
     }
-  });
-
-  it('offers Cancel while there is something to stop', () => {
-    expect(canCancel(view({ direction: 'send', state: 'waiting' }))).toBe(true);
-    expect(canCancel(view({ state: 'transferring' }))).toBe(true);
-    expect(canCancel(view({ direction: 'send', state: 'paused' }))).toBe(true);
-    expect(canCancel(view({ state: 'offered' }))).toBe(false);
-    expect(canCancel(view({ state: 'done' }))).toBe(false);
   });
 });
 

@@ -1,3 +1,4 @@
+import { isTransferFinal } from './transfer-states.js';
 import type { TransferError, TransferState } from './transfer-types.js';
 
 /*
@@ -13,9 +14,9 @@ import type { TransferError, TransferState } from './transfer-types.js';
  *   paused             --resume-->   transferring
  *   transferring | paused --complete--> verifying  (receiver: every byte stored; sender: every byte acked)
  *   verifying          --verified--> done
- *   any active         --fail-->     failed        (hash mismatch, size overrun, read/storage error, peer error)
- *   any active         --cancel-->   cancelled
- *   done, failed, cancelled, declined: final.
+ *   any live           --fail-->     failed        (hash mismatch, size overrun, read/storage error, peer error)
+ *   any live           --cancel-->   cancelled
+ *   done, failed, cancelled, declined: final (the predicates on states are in transfer-states.ts).
  *
  * Effects are what the transfer must do because its state changed (tell the peer, note who ended
  * it, restart the speed meter, show the change, free what it holds); the machine itself does
@@ -58,16 +59,9 @@ export interface TransferTransition {
   effects: TransferEffect[];
 }
 
-const FINAL_STATES: ReadonlySet<TransferState> = new Set(['done', 'failed', 'cancelled', 'declined']);
-
-/** Not final: the transfer still holds something, and the peer may still talk about it. */
-export const isActive = (state: TransferState): boolean => !FINAL_STATES.has(state);
-/** Bytes are (or will again be) on their way. */
-export const isMoving = (state: TransferState): boolean => state === 'transferring' || state === 'paused';
-
 /** The next state of a transfer, or null when `event` does not apply in `state` (ignore it). */
 export function nextTransferState(state: TransferState, event: TransferEventType): TransferState | null {
-  if (FINAL_STATES.has(state)) return null;
+  if (isTransferFinal(state)) return null;
   if (event === 'fail') return 'failed';
   if (event === 'cancel') return 'cancelled';
   switch (state) {
@@ -112,6 +106,6 @@ export function transition(state: TransferState, event: TransferEvent): Transfer
   if (next === 'transferring') effects.push({ type: 'restart-meter' });
   effects.push({ type: 'emit' });
   if (event.type === 'accept' && event.by === 'self') effects.push({ type: 'tell-peer', notice: 'accept' });
-  if (FINAL_STATES.has(next)) effects.push({ type: 'release' });
+  if (isTransferFinal(next)) effects.push({ type: 'release' });
   return { state: next, effects };
 }

@@ -1,6 +1,7 @@
 import { HeldChannel } from './file-channel.js';
 import { RateMeter } from './rate-meter.js';
-import { isActive, isMoving, transition, type PeerNotice, type TransferEvent } from './transfer-machine.js';
+import { transition, type PeerNotice, type TransferEvent } from './transfer-machine.js';
+import { isMovingBytes, isTransferLive } from './transfer-states.js';
 import type {
   ChannelProvider,
   ControlLink,
@@ -93,14 +94,17 @@ export abstract class Transfer implements TransferIdentity {
     return this.stateNow;
   }
 
-  /** Not final. (A method, not a getter: it changes across awaits, and must not be narrowed.) */
+  /**
+   * Not final ({@link isTransferLive}). A method, not a getter: it changes across awaits, and must not
+   * be narrowed.
+   */
   active(): boolean {
-    return isActive(this.stateNow);
+    return isTransferLive(this.stateNow);
   }
 
-  /** Transferring or paused. */
+  /** Transferring or paused ({@link isMovingBytes}). */
   moving(): boolean {
-    return isMoving(this.stateNow);
+    return isMovingBytes(this.stateNow);
   }
 
   /** The user (`self`) or the peer stops the transfer. */

@@ -5,3 +5,12 @@ export interface CallControlsApi {
   /** Return focus to the Chat button when the chat closes from inside. */
   focusChat(): void;
 }
+
+/** The call screen's side panels; one is open at a time. */
+export type CallPanel = 'settings' | 'stats' | 'people';
+
+/** What the call bar offers its parent through a template ref (`defineExpose`). */
+export interface CallBarApi {
+  /** Return focus to the People or Statistics button when that panel closes from inside. */
+  focusPanelButton(panel: 'people' | 'stats'): void;
+}

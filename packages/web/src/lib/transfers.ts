@@ -1,30 +1,12 @@
 /**
  * What the UI says about a file transfer: its status line and the notices for changes that matter
- * while the user may be looking elsewhere. Pure (message keys, translated when rendered).
+ * while the user may be looking elsewhere. Pure (message keys, translated when rendered). What the
+ * states mean (live, showing progress, cancellable) is the core's: see @duet/rtc's transfer-states.
  */
 import type { TransferError, TransferState, TransferView } from '@duet/rtc';
 import type { NoticeTone } from '../composables/useDuet.js';
 import en from '../i18n/en.js';
 import type { Message } from './messages.js';
-
-/** Moving bytes, or about to again: progress, speed and time left are shown. */
-export function isActive(state: TransferState): boolean {
-  return state === 'transferring' || state === 'paused' || state === 'verifying';
-}
-
-/** Over: nothing more will happen to it. */
-export function isFinished(state: TransferState): boolean {
-  return state === 'done' || state === 'failed' || state === 'cancelled' || state === 'declined';
-}
-
-/** Either side may stop a transfer until its bytes are all there; the sender may withdraw an offer. */
-export function canCancel(view: TransferView): boolean {
-  return (
-    (view.direction === 'send' && view.state === 'waiting') ||
-    view.state === 'transferring' ||
-    view.state === 'paused'
-  );
-}
 
 function isKnownError(error: string): error is TransferError {
   return Object.hasOwn(en.transferErrors, error);
