@@ -1,5 +1,13 @@
 import type { PublicUser } from '@duet/protocol';
-import { DuetError, type ClientSnapshot, type DuetClient, type FileSink, type Notice } from '@duet/rtc';
+import {
+  DuetError,
+  type ChatControls,
+  type ClientSnapshot,
+  type DuetClient,
+  type FileControls,
+  type MediaControls,
+  type Notice,
+} from '@duet/rtc';
 import { inject, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
 import { createLogger } from '../lib/logger.js';
 import { describeCallEnd, describeFailure, type FailureContext, type Message } from '../lib/messages.js';
@@ -15,6 +23,15 @@ export interface UiNotice {
 
 /** Failures that replace the normal UI until the user acts (reload, or the server comes back). */
 export type Blocker = 'unsupported_protocol_version';
+
+/** An API whose methods never throw: they say whether they worked, and a failure is a notice. */
+export type Guarded<T> = {
+  readonly [K in keyof T]: T[K] extends (...args: infer A) => Promise<unknown>
+    ? (...args: A) => Promise<boolean>
+    : T[K] extends (...args: infer A) => unknown
+      ? (...args: A) => boolean
+      : never;
+};
 
 /**
  * The Vue side of the call core: reactive state plus actions that never throw. Components read
@@ -36,7 +53,6 @@ export interface Duet {
   storedSession(): { room: string; name: string } | null;
   join(room: string, name: string): Promise<boolean>;
   leave(): Promise<void>;
-  startPreview(): Promise<void>;
   call(user: PublicUser, options: { video: boolean }): Promise<void>;
   accept(): Promise<void>;
   decline(): Promise<void>;
@@ -45,23 +61,15 @@ export interface Duet {
   toggleMicrophone(): void;
   toggleCamera(): Promise<void>;
   toggleScreenShare(): Promise<void>;
-  selectMicrophone(deviceId: string): Promise<void>;
-  selectCamera(deviceId: string): Promise<void>;
   /**
-   * Send a chat message. False when it was not sent (empty, too long, no call): the notice says why
-   * and the input keeps the text.
+   * The client's own `media`, `chat` and `files`, guarded: each method returns whether it worked
+   * (a promise of it for the asynchronous ones) and a failure becomes a notice. For a chat message
+   * `false` means it was not sent (empty, too long, no call) and the input keeps the text.
    */
-  sendChat(text: string): boolean;
-  /** The user has seen the chat: the unread count goes to zero. */
-  markChatRead(): void;
-  dismissLastCallFiles(): void;
-  /** Offer a file or photo to the peer; false (with a notice) when it could not be offered. */
-  sendFile(file: Blob, name: string, options?: { photo?: boolean }): boolean;
-  /** Accept an offered file, into memory or into `sink` (a file the user picked). */
-  acceptFile(transferId: string, sink?: FileSink): Promise<boolean>;
-  declineFile(transferId: string): void;
-  /** Stop a transfer either way (or withdraw an offer). */
-  cancelFile(transferId: string): void;
+  readonly media: Guarded<MediaControls>;
+  readonly chat: Guarded<ChatControls>;
+  /** `accept` also closes a picked file the core refused, so no temporary file stays behind. */
+  readonly files: Guarded<FileControls>;
   notify(message: Message, tone?: NoticeTone): void;
   dismissNotice(id: number): void;
   dispose(): void;
@@ -240,8 +248,56 @@ export function createDuet(client: DuetClient): Duet {
     return ok;
   }
 
+  /**
+   * `api` with every method guarded: a throw or a rejection becomes a notice (in `context`, read at
+   * the time of the failure) and the method returns false. Which methods are asynchronous is seen
+   * from what they return, so one wrapper serves every part of the client.
+   */
+  function guard<T extends object>(api: T, context: () => FailureContext): Guarded<T> {
+    return new Proxy(api, {
+      get(target, key) {
+        const method: unknown = Reflect.get(target, key);
+        if (typeof method !== 'function') return method;
+        return (...args: unknown[]) => {
+          try {
+            const result: unknown = Reflect.apply(method, target, args);
+            if (!(result instanceof Promise)) return true;
+            return result.then(
+              () => true,
+              (error: unknown) => {
+                fail(error, context());
+                return false;
+              },
+            );
+          } catch (error) {
+            fail(error, context());
+            return false;
+          }
+        };
+      },
+    }) as unknown as Guarded<T>;
+  }
+
+  const media = guard(client.media, () => ({ action: 'media' }));
+  const chat = guard(client.chat, () => ({ action: 'chat', peerName: currentPeerName() }));
+  const files = guard<FileControls>(
+    {
+      ...client.files,
+      async accept(transferId, sink) {
+        try {
+          await client.files.accept(transferId, sink);
+        } catch (error) {
+          // Refused before the core took the sink: close the picked file, or a temporary one stays behind.
+          if (sink) await sink.abort().catch(() => undefined);
+          throw error;
+        }
+      },
+    },
+    () => ({ action: 'file', peerName: currentPeerName() }),
+  );
+
   async function startPreview(): Promise<void> {
-    await attempt(() => client.media.start(), { action: 'media' });
+    await media.start();
   }
 
   async function join(room: string, name: string): Promise<boolean> {
@@ -277,7 +333,6 @@ export function createDuet(client: DuetClient): Duet {
     storedSession: () => client.storedSession,
     join,
     leave,
-    startPreview,
     async call(user, { video }) {
       await attempt(() => client.call(user.id, { video }), { action: 'call', peerName: user.name });
     },
@@ -291,75 +346,17 @@ export function createDuet(client: DuetClient): Duet {
       await attempt(() => client.hangup(), { action: 'other', peerName: currentPeerName() });
     },
     toggleMicrophone() {
-      try {
-        client.media.setMicrophoneEnabled(!client.snapshot.local.microphone);
-      } catch (error) {
-        fail(error, { action: 'media' });
-      }
+      media.setMicrophoneEnabled(!client.snapshot.local.microphone);
     },
     async toggleCamera() {
-      await attempt(() => client.media.setCameraEnabled(!client.snapshot.local.camera), { action: 'media' });
+      await media.setCameraEnabled(!client.snapshot.local.camera);
     },
     async toggleScreenShare() {
-      await attempt(
-        () =>
-          client.snapshot.local.screen ? client.media.stopScreenShare() : client.media.startScreenShare(),
-        { action: 'media' },
-      );
+      await (client.snapshot.local.screen ? media.stopScreenShare() : media.startScreenShare());
     },
-    async selectMicrophone(deviceId) {
-      await attempt(() => client.media.selectMicrophone(deviceId), { action: 'media' });
-    },
-    async selectCamera(deviceId) {
-      await attempt(() => client.media.selectCamera(deviceId), { action: 'media' });
-    },
-    sendChat(text) {
-      try {
-        client.chat.send(text);
-        return true;
-      } catch (error) {
-        fail(error, { action: 'chat', peerName: currentPeerName() });
-        return false;
-      }
-    },
-    dismissLastCallFiles() {
-      client.files.dismissLastCall();
-    },
-    markChatRead() {
-      client.chat.markRead();
-    },
-    sendFile(file, name, options = {}) {
-      try {
-        client.files.send(file, name, options);
-        return true;
-      } catch (error) {
-        fail(error, { action: 'file', peerName: currentPeerName() });
-        return false;
-      }
-    },
-    async acceptFile(transferId, sink) {
-      const ok = await attempt(() => client.files.accept(transferId, sink), {
-        action: 'file',
-        peerName: currentPeerName(),
-      });
-      // Refused before the core took the sink: close the picked file, or a temporary one stays behind.
-      if (!ok && sink) await sink.abort().catch(() => undefined);
-      return ok;
-    },
-    declineFile(transferId) {
-      try {
-        client.files.decline(transferId);
-      } catch (error) {
-        fail(error, { action: 'file' });
-      }
-    },
-    cancelFile(transferId) {
-      try {
-        client.files.cancel(transferId);
-      } catch (error) {
-        fail(error, { action: 'file' });
-      }
-    },
+    media,
+    chat,
+    files,
     notify,
     dismissNotice,
     dispose() {
