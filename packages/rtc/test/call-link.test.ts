@@ -3,18 +3,12 @@ import type { SignalData } from '@duet/protocol';
 import { CallLink, type LinkState } from '../src/call/call-link.js';
 import type { StorageLike } from '../src/signaling/signaling-client.js';
 import { createModernPeerConnection } from './modern-peer-connection.js';
+import { MemoryStorage } from './support/memory-storage.js';
 
 /**
  * A call's data path across lost peer connections, with real libwebrtc: two CallLinks joined by an
  * in-memory relay that, like the signaling server, delivers each side's signals in order.
  */
-
-class MemoryStorage implements StorageLike {
-  readonly items = new Map<string, string>();
-  getItem = (key: string) => this.items.get(key) ?? null;
-  setItem = (key: string, value: string) => void this.items.set(key, value);
-  removeItem = (key: string) => void this.items.delete(key);
-}
 
 const links: CallLink[] = [];
 afterEach(() => {
