@@ -24,8 +24,10 @@
  *   npx tsx bench/scale-out.ts --clients 5000 --window 10 --rounds 2 --interval 2000 [--no-streams] [--sequential] [--only TEXT]
  */
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, rssBytes, startDuet, stopProcess, type Server } from './lib/processes.js';
+import { arg } from './lib/args.js';
+import { cpuSeconds, duetLoadArgs, rssBytes, startDuet, type Server } from './lib/processes.js';
 import { startRedis, type RedisServer } from './lib/redis.js';
 import {
   BUILD_DIR,
@@ -39,21 +41,13 @@ import {
   writeResult,
   runIfMain,
 } from './lib/report.js';
-import type { WorkerConfig } from './lib/signaling-worker.js';
-import { median, percentile, ratio, round } from './lib/stats.js';
-import { protocolVersion, spawnWorker, type Worker } from './signaling.js';
+import { SignalingClients, protocolVersion } from './lib/signaling-clients.js';
+import { median, p99PerSecond, percentile, ratio, round } from './lib/stats.js';
 
-const WORKERS = 4;
 const SETTLE_MS = 5000;
 const SETUP_TIMEOUT_MS = 90_000;
 const MiB = 2 ** 20;
 const WEB_DIST = fileURLToPath(new URL('../packages/web/dist/', import.meta.url));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
 
 interface Case {
   name: string;
@@ -254,7 +248,8 @@ interface Running {
   redis: RedisServer | null;
   nodes: Server[];
   names: string[];
-  workers: Worker[];
+  /** Its client processes, once spawned. */
+  fleet: SignalingClients | null;
   /** Epoch ms: when its clients started joining, were all set up, and it began stopping. */
   setupFrom: number;
   setupTo: number;
@@ -291,7 +286,7 @@ async function startSetup(
     redis: null,
     nodes: [],
     names: ['node-a', 'node-b'].slice(0, c.nodes),
-    workers: [],
+    fleet: null,
     setupFrom: NaN,
     setupTo: NaN,
     teardownFrom: NaN,
@@ -309,10 +304,9 @@ async function startSetup(
   try {
     if (c.adapter) r.redis = await startRedis();
     const redis = r.redis;
-    const args = ['--max-connections-per-ip', String(clients + 100), '--shutdown-timeout-ms', '2000'];
     const starts = await Promise.allSettled(
       r.names.map((name) =>
-        startDuet(args, {
+        startDuet(duetLoadArgs(clients), {
           webDist,
           env: redis
             ? { DUET_REDIS_URL: redis.url, DUET_REDIS_ADAPTER: c.adapter!, DUET_NODE_NAME: name }
@@ -325,32 +319,23 @@ async function startSetup(
     for (const s of starts) if (s.status === 'fulfilled') r.nodes.push(s.value);
     const failedStart = starts.find((s) => s.status === 'rejected');
     if (failedStart) throw failedStart.reason;
-    const pairs = Math.floor(clients / 2);
-    const per = Math.ceil(pairs / WORKERS);
-    for (let w = 0; w < WORKERS && w * per < pairs; w++) r.workers.push(spawnWorker());
-    await Promise.all(r.workers.map((w) => w.next('loaded', 30_000)));
-    await sleep(1000);
+    const fleet = (r.fleet = new SignalingClients(clients));
+    await fleet.loaded();
 
     r.base = sample(pidsOf(r));
     r.setupFrom = Date.now();
     const setupStart = performance.now();
     const urls = r.nodes.map((n) => `http://127.0.0.1:${n.port}`);
-    for (const [w, worker] of r.workers.entries()) {
-      const config: WorkerConfig = {
-        system: 'duet',
-        url: urls[0]!,
-        nodes: urls,
-        first: w * per,
-        pairs: Math.min(per, pairs - w * per),
-        intervalMs,
-        windowMs,
-        setupTimeoutMs: SETUP_TIMEOUT_MS,
-        concurrency: 50,
-        protocolVersion: version,
-      };
-      worker.child.send({ type: 'start', config });
-    }
-    r.ready = await Promise.all(r.workers.map((w) => w.next('ready', SETUP_TIMEOUT_MS + 30_000)));
+    r.ready = await fleet.connect({
+      system: 'duet',
+      url: urls[0]!,
+      nodes: urls,
+      intervalMs,
+      windowMs,
+      setupTimeoutMs: SETUP_TIMEOUT_MS,
+      concurrency: 50,
+      protocolVersion: version,
+    });
     r.setupSeconds = (performance.now() - setupStart) / 1000;
     r.afterSetup = sample(pidsOf(r));
     r.setupTo = Date.now();
@@ -376,24 +361,22 @@ async function settle(running: readonly Running[]): Promise<void> {
 }
 
 /** One message window against one setup (the others stay connected and idle meanwhile). */
-async function measureWindow(r: Running, windowMs: number): Promise<void> {
+async function measureWindow(r: Running): Promise<void> {
+  const fleet = r.fleet!;
   const pids = pidsOf(r);
   const before = await Promise.all(r.nodes.map(scrape)); // also restarts the event-loop histograms
   const statsBefore = await r.redis?.info('stats');
   const commandsBefore = await r.redis?.info('commandstats');
   const cpuBefore = pids.map(cpuSeconds);
-  const clientCpu = (): number => r.workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid!), 0);
-  const clientBefore = clientCpu();
+  const clientBefore = fleet.cpuSeconds();
   const pressureBefore = cpuPressureUs();
   const from = Date.now();
   const start = performance.now();
-  const results = r.workers.map((w) => w.next('result', windowMs + 30_000));
-  for (const w of r.workers) w.child.send({ type: 'measure' });
-  const done = await Promise.all(results);
+  const done = await fleet.measure();
   const seconds = (performance.now() - start) / 1000;
   const cpu = pids.map((pid, i) => cpuSeconds(pid) - cpuBefore[i]!);
   const pressureSeconds = (cpuPressureUs() - pressureBefore) / 1e6;
-  const clientCpuSeconds = clientCpu() - clientBefore;
+  const clientCpuSeconds = fleet.cpuSeconds() - clientBefore;
   const to = Date.now();
   r.afterLoad = sample(pids);
   const after = await Promise.all(r.nodes.map(scrape));
@@ -423,8 +406,7 @@ async function measureWindow(r: Running, windowMs: number): Promise<void> {
 /** Clients first (their disconnects are part of Duet's normal work), then Duet, then Redis. */
 async function stopSetup(r: Running): Promise<void> {
   r.teardownFrom = Date.now();
-  for (const w of r.workers) if (w.child.connected) w.child.send({ type: 'exit' });
-  await Promise.all(r.workers.map((w) => stopProcess(w.child, w.exited)));
+  await r.fleet?.stop();
   // Let the nodes finish handling those disconnects (with Redis, each is a script or two) before
   // they are told to stop, so what they log at teardown is about stopping, not about work cut off.
   await drained(r.nodes);
@@ -437,15 +419,8 @@ function summarizeSetup(r: Running, windowMs: number): CaseResult {
   const w = r.windows;
   const windowSeconds = w.reduce((sum, x) => sum + x.seconds, 0);
   const latencies = w.flatMap((x) => x.latenciesMs);
-  const seconds = Math.ceil(windowMs / 1000);
   // Per-second p99 over every window's seconds (second s of window k is one entry).
-  const p99PerSecond = w.flatMap((x) => {
-    const bySecond: number[][] = Array.from({ length: seconds }, () => []);
-    x.sentAtMs.forEach((at, i) =>
-      bySecond[Math.min(bySecond.length - 1, Math.floor(at / 1000))]!.push(x.latenciesMs[i]!),
-    );
-    return bySecond.map((l) => round(percentile(l, 99), 1));
-  });
+  const perSecond = w.flatMap((x) => p99PerSecond(x.latenciesMs, x.sentAtMs, windowMs));
   const sent = w.reduce((sum, x) => sum + x.sent, 0);
   const cpuPct = (i: number): number =>
     round((w.reduce((sum, x) => sum + x.cpu[i]!, 0) / windowSeconds) * 100);
@@ -508,8 +483,8 @@ function summarizeSetup(r: Running, windowMs: number): CaseResult {
     deliveredPerSecond: round(latencies.length / (w.length * (windowMs / 1000))),
     p50Ms: round(percentile(latencies, 50), 2),
     p99Ms: round(percentile(latencies, 99), 2),
-    p99MedianSecondMs: round(median(p99PerSecond), 2),
-    p99PerSecond,
+    p99MedianSecondMs: round(median(perSecond), 2),
+    p99PerSecond: perSecond,
     p99PerWindowMs: w.map((x) => round(percentile(x.latenciesMs, 99), 1)),
     maxMs: round(Math.max(...latencies), 1),
     nodeFigures,
@@ -599,7 +574,7 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
   const window = async (r: Running): Promise<void> => {
     if (broken.has(r)) return;
     try {
-      await measureWindow(r, windowMs);
+      await measureWindow(r);
       const x = r.windows.at(-1)!;
       progress(
         `  window ${r.windows.length} of ${r.c.name}: p50 ${round(percentile(x.latenciesMs, 50), 2)} ms, ` +
@@ -784,7 +759,7 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
       clients,
       windowSeconds: windowMs / 1000,
       intervalMs,
-      clientProcesses: WORKERS,
+      clientProcesses: SignalingClients.PROCESSES,
       settleMs: SETTLE_MS,
       cases: cases.map((c) => c.name),
       placement:

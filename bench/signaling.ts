@@ -20,16 +20,15 @@
  *   npm run bench:signaling            (builds first)
  *   npx tsx bench/signaling.ts --clients 1000,5000,10000 --window 10 --interval 2000
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { arg } from './lib/args.js';
 import {
   cpuSeconds,
+  duetLoadArgs,
   rssBytes,
   startBaseline,
   startDuet,
-  stopProcess,
-  track,
   type Server,
 } from './lib/processes.js';
 import {
@@ -45,23 +44,14 @@ import {
   runIfMain,
 } from './lib/report.js';
 import { summarizeProfile, type CpuProfile, type ProfileSummary } from './lib/profile.js';
-import type { WorkerConfig, WorkerMessage } from './lib/signaling-worker.js';
-import { median, percentile, ratio, round } from './lib/stats.js';
+import { SignalingClients, protocolVersion } from './lib/signaling-clients.js';
+import { median, p99PerSecond, percentile, ratio, round } from './lib/stats.js';
 
 const SYSTEMS = ['duet', 'raw', 'peerjs'] as const;
 type System = (typeof SYSTEMS)[number];
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const WORKER = fileURLToPath(new URL('./lib/signaling-worker.ts', import.meta.url));
-const WORKERS = 4;
 const SETTLE_MS = 5000;
 const SETUP_TIMEOUT_MS = 120_000;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
 
 interface LoadResult {
   system: System;
@@ -102,17 +92,8 @@ interface LoadResult {
   received: number;
 }
 
-export async function protocolVersion(): Promise<number> {
-  const url = pathToFileURL(`${ROOT}packages/protocol/dist/index.js`).href;
-  return ((await import(url)) as { PROTOCOL_VERSION: number }).PROTOCOL_VERSION;
-}
-
 function startServer(system: System, clients: number, nodeArgs: readonly string[] = []): Promise<Server> {
-  if (system === 'duet') {
-    // A short shutdown bound only makes teardown quicker (and lets a profiled server exit in time).
-    const args = ['--max-connections-per-ip', String(clients + 100), '--shutdown-timeout-ms', '2000'];
-    return startDuet(args, { nodeArgs });
-  }
+  if (system === 'duet') return startDuet(duetLoadArgs(clients), { nodeArgs });
   if (system === 'raw') return startBaseline('bench/baselines/raw-relay.ts', [], nodeArgs);
   return startBaseline(
     'bench/baselines/peer-server.ts',
@@ -137,47 +118,6 @@ async function duetGauges(
   };
 }
 
-export interface Worker {
-  child: ChildProcess;
-  exited: Promise<void>;
-  next<T extends WorkerMessage['type']>(
-    type: T,
-    timeoutMs: number,
-  ): Promise<Extract<WorkerMessage, { type: T }>>;
-}
-
-export function spawnWorker(): Worker {
-  const child = fork(WORKER, [], {
-    cwd: ROOT,
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  track(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    child,
-    exited,
-    next: (type, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          child.off('message', onMessage);
-          reject(new Error(`worker ${child.pid}: no ${type} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const onMessage = (message: WorkerMessage): void => {
-          if (message.type !== type) return;
-          clearTimeout(timer);
-          child.off('message', onMessage);
-          resolve(message as never);
-        };
-        child.on('message', onMessage);
-        void exited.then(() => {
-          clearTimeout(timer);
-          reject(new Error(`worker ${child.pid} exited`));
-        });
-      }),
-  };
-}
-
 async function measureLoad(
   system: System,
   clients: number,
@@ -191,33 +131,22 @@ async function measureLoad(
     : [];
   const server = await startServer(system, clients, nodeArgs);
   const gauges = system === 'duet' ? (): ReturnType<typeof duetGauges> => duetGauges(server) : null;
-  const workers: Worker[] = [];
+  const fleet = new SignalingClients(clients);
   try {
-    const pairs = Math.floor(clients / 2);
-    const per = Math.ceil(pairs / WORKERS);
-    for (let w = 0; w < WORKERS && w * per < pairs; w++) workers.push(spawnWorker());
-    // Client processes loaded (tsx compiles them) before anything is measured.
-    await Promise.all(workers.map((w) => w.next('loaded', 30_000)));
-    await sleep(1000);
+    await fleet.loaded();
     const rssBase = rssBytes(server.pid);
     const gaugesBase = await gauges?.();
     const cpuStart = cpuSeconds(server.pid);
     const setupStart = performance.now();
-    for (const [w, worker] of workers.entries()) {
-      const config: WorkerConfig = {
-        system,
-        url: `http://127.0.0.1:${server.port}`,
-        first: w * per,
-        pairs: Math.min(per, pairs - w * per),
-        intervalMs,
-        windowMs,
-        setupTimeoutMs: SETUP_TIMEOUT_MS,
-        concurrency: 50,
-        protocolVersion: version,
-      };
-      worker.child.send({ type: 'start', config });
-    }
-    const ready = await Promise.all(workers.map((w) => w.next('ready', SETUP_TIMEOUT_MS + 30_000)));
+    const ready = await fleet.connect({
+      system,
+      url: `http://127.0.0.1:${server.port}`,
+      intervalMs,
+      windowMs,
+      setupTimeoutMs: SETUP_TIMEOUT_MS,
+      concurrency: 50,
+      protocolVersion: version,
+    });
     const setupSeconds = (performance.now() - setupStart) / 1000;
     const cpuAfterSetup = cpuSeconds(server.pid);
     await sleep(SETTLE_MS);
@@ -226,27 +155,22 @@ async function measureLoad(
     const gaugesIdle = await gauges?.();
     const connected = ready.reduce((sum, r) => sum + r.connected, 0);
 
-    const clientCpu = (): number => workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid!), 0);
-    const clientCpuStart = clientCpu();
+    const clientCpuStart = fleet.cpuSeconds();
     const windowStart = performance.now();
     const windowFromUs = Number(process.hrtime.bigint() / 1000n);
-    const results = workers.map((w) => w.next('result', windowMs + 30_000));
-    for (const w of workers) w.child.send({ type: 'measure' });
-    const done = await Promise.all(results);
+    const done = await fleet.measure();
     const windowSeconds = (performance.now() - windowStart) / 1000;
     const windowToUs = Number(process.hrtime.bigint() / 1000n);
     const gaugesAfter = await gauges?.();
     const cpuAfterLoad = cpuSeconds(server.pid);
-    const clientCpuLoad = clientCpu() - clientCpuStart;
+    const clientCpuLoad = fleet.cpuSeconds() - clientCpuStart;
     const rssAfterLoad = rssBytes(server.pid);
     const latencies = done.flatMap((r) => r.latenciesMs);
-    const sentAtMs = done.flatMap((r) => r.sentAtMs);
-    // p99 of each second of the window: one stall (a GC pause, a neighbour's burst) shows as one bad
-    // second; the median second is what the server sustains.
-    const seconds = Math.ceil(windowMs / 1000);
-    const bySecond: number[][] = Array.from({ length: seconds }, () => []);
-    sentAtMs.forEach((at, i) => bySecond[Math.min(seconds - 1, Math.floor(at / 1000))]!.push(latencies[i]!));
-    const p99PerSecond = bySecond.map((l) => round(percentile(l, 99), 1));
+    const perSecond = p99PerSecond(
+      latencies,
+      done.flatMap((r) => r.sentAtMs),
+      windowMs,
+    );
     const sent = done.reduce((sum, r) => sum + r.sent, 0);
     const MiB = 2 ** 20;
     return {
@@ -267,8 +191,8 @@ async function measureLoad(
       messagesPerSecond: round(sent / (windowMs / 1000)),
       p50Ms: round(percentile(latencies, 50), 2),
       p99Ms: round(percentile(latencies, 99), 2),
-      p99MedianSecondMs: round(median(p99PerSecond), 2),
-      p99PerSecond,
+      p99MedianSecondMs: round(median(perSecond), 2),
+      p99PerSecond: perSecond,
       maxMs: round(Math.max(...latencies), 1),
       sent,
       received: latencies.length,
@@ -291,8 +215,7 @@ async function measureLoad(
       window: { fromUs: windowFromUs, toUs: windowToUs },
     };
   } finally {
-    for (const w of workers) if (w.child.connected) w.child.send({ type: 'exit' });
-    await Promise.all(workers.map((w) => stopProcess(w.child, w.exited)));
+    await fleet.stop();
     await server.stop();
   }
 }
@@ -506,7 +429,7 @@ export async function main(options: SignalingOptions = {}): Promise<void> {
       clients: sizes,
       windowSeconds: windowMs / 1000,
       intervalMs,
-      clientProcesses: WORKERS,
+      clientProcesses: SignalingClients.PROCESSES,
       settleMs: SETTLE_MS,
       transport: 'WebSocket only, loopback',
       duetFlags:
