@@ -15,6 +15,7 @@
  *   npx tsx bench/call-setup.ts --runs 10
  */
 import type { Browser, Page } from '@playwright/test';
+import { numberArg } from './lib/args.js';
 import { launchChromium, marksOf, newContext, newPage, waitForMarks, type Mark } from './lib/browser.js';
 import { buildDuetCores } from './lib/duet-core.js';
 import { clickAccept, clickCall, joinRoom, waitForPair, waitForRing } from './lib/duet.js';
@@ -81,11 +82,6 @@ interface TraceEvent {
   kind: string;
   duration?: number;
   text?: string;
-}
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
 function relative(marks: Mark[], t0: number): Record<string, number> {
@@ -325,8 +321,8 @@ export interface CallSetupOptions {
 }
 
 export async function main(options: CallSetupOptions = {}): Promise<void> {
-  const runs = options.runs ?? arg('--runs', 10);
-  const warmups = options.warmups ?? arg('--warmup', 1);
+  const runs = options.runs ?? numberArg('--runs', 10);
+  const warmups = options.warmups ?? numberArg('--warmup', 1);
   const profile = options.profile ?? !process.argv.includes('--no-profile');
   const diagnose = options.diagnose ?? process.argv.includes('--diagnose');
   const systems: System[] = [...SYSTEMS, ...(diagnose ? DIAGNOSTICS : [])];

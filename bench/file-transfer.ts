@@ -28,6 +28,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { numberArg } from './lib/args.js';
 import { launchChromium, marksOf, newContext, newPage, waitForMarks } from './lib/browser.js';
 import { startCpuMeter, type CpuShares } from './lib/chromium-cpu.js';
 import { buildDuetCores } from './lib/duet-core.js';
@@ -131,11 +132,6 @@ export interface TransferRun {
   video?: { sender: VideoLoad; receiver: VideoLoad };
   profile?: { sender: ProfileSummary; receiver: ProfileSummary };
   error?: string;
-}
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
 /** Connect sender and receiver: a call (audio only) with its data path up. */
@@ -512,12 +508,12 @@ const mbpsCell = (x: SystemSummary): string =>
 const runsCell = (x: SystemSummary): string => `${x.mbps.n}${x.failures ? ` (${x.failures} failed)` : ''}`;
 
 export async function main(options: FileTransferOptions = {}): Promise<void> {
-  const runs = options.runs ?? arg('--runs', 3);
-  const mib = options.mib ?? arg('--mib', 200);
+  const runs = options.runs ?? numberArg('--runs', 3);
+  const mib = options.mib ?? numberArg('--mib', 200);
   const videoRuns = process.argv.includes('--no-video')
     ? 0
-    : (options.videoRuns ?? arg('--video-runs', runs));
-  const videoMib = options.videoMib ?? arg('--video-mib', 64);
+    : (options.videoRuns ?? numberArg('--video-runs', runs));
+  const videoMib = options.videoMib ?? numberArg('--video-mib', 64);
   const profile = options.profile ?? !process.argv.includes('--no-profile');
   const diagnose = options.diagnose ?? process.argv.includes('--diagnose');
   const systems: System[] = [...SYSTEMS, ...(diagnose ? DIAGNOSTICS : [])];
