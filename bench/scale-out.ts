@@ -26,23 +26,13 @@
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { arg } from './lib/args.js';
+import { arg, numberArg } from './lib/args.js';
 import { cpuSeconds, duetLoadArgs, rssBytes, startDuet, type Server } from './lib/processes.js';
 import { startRedis, type RedisServer } from './lib/redis.js';
-import {
-  BUILD_DIR,
-  fmt,
-  fmtRatio,
-  machine,
-  machineLine,
-  markdownTable,
-  progress,
-  table,
-  writeResult,
-  runIfMain,
-} from './lib/report.js';
+import { BUILD_DIR, fmt, fmtRatio, machine, progress, publish, runIfMain, sparseRow } from './lib/report.js';
 import { SignalingClients, protocolVersion } from './lib/signaling-clients.js';
-import { median, p99PerSecond, percentile, ratio, round } from './lib/stats.js';
+import { relayLatency, relayLatencyColumns, type RelayLatency } from './lib/relay-latency.js';
+import { p99PerSecond, percentile, ratio, round } from './lib/stats.js';
 
 const SETTLE_MS = 5000;
 const SETUP_TIMEOUT_MS = 90_000;
@@ -99,7 +89,7 @@ interface NodeFigures extends ProcessFigures {
   };
 }
 
-interface CaseResult {
+interface CaseResult extends RelayLatency {
   case: string;
   nodes: number;
   adapter: string | null;
@@ -115,13 +105,8 @@ interface CaseResult {
   received: number;
   /** Messages delivered per second while they were sent (received ÷ Σ windows). */
   deliveredPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  p99MedianSecondMs: number;
-  p99PerSecond: number[];
   /** p99 of each window on its own: how much the rounds agree. */
   p99PerWindowMs: number[];
-  maxMs: number;
   nodeFigures: NodeFigures[];
   redis:
     | (ProcessFigures & {
@@ -481,12 +466,8 @@ function summarizeSetup(r: Running, windowMs: number): CaseResult {
     received: latencies.length,
     // Over the time messages were sent (each window's drain excluded).
     deliveredPerSecond: round(latencies.length / (w.length * (windowMs / 1000))),
-    p50Ms: round(percentile(latencies, 50), 2),
-    p99Ms: round(percentile(latencies, 99), 2),
-    p99MedianSecondMs: round(median(perSecond), 2),
-    p99PerSecond: perSecond,
+    ...relayLatency(latencies, perSecond),
     p99PerWindowMs: w.map((x) => round(percentile(x.latenciesMs, 99), 1)),
-    maxMs: round(Math.max(...latencies), 1),
     nodeFigures,
     redis: redisFigures,
     nodesCpuLoadPct,
@@ -541,13 +522,13 @@ export interface ScaleOutOptions {
 }
 
 export async function main(options: ScaleOutOptions = {}): Promise<void> {
-  const clients = options.clients ?? Number(arg('--clients', '5000'));
-  const windowMs = (options.windowSeconds ?? Number(arg('--window', '10'))) * 1000;
-  const intervalMs = options.intervalMs ?? Number(arg('--interval', '2000'));
+  const clients = options.clients ?? numberArg('--clients', 5000);
+  const windowMs = (options.windowSeconds ?? numberArg('--window', 10)) * 1000;
+  const intervalMs = options.intervalMs ?? numberArg('--interval', 2000);
   const streams = options.streams ?? !process.argv.includes('--no-streams');
   // --only <text>: just the cases whose name contains it (e.g. "2 nodes"); for investigating.
   const only = arg('--only', '');
-  const rounds = options.rounds ?? Number(arg('--rounds', '2'));
+  const rounds = options.rounds ?? numberArg('--rounds', 2);
   const sequential = options.sequential ?? process.argv.includes('--sequential');
   const cases = CASES.filter((c) => (streams || c.adapter !== 'streams') && c.name.includes(only));
   const info = machine();
@@ -651,10 +632,7 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
     'connected',
     'setup s',
     'msg/s delivered',
-    'p50 ms',
-    'p99 ms',
-    'p99 median s',
-    'max ms',
+    ...relayLatencyColumns.headers,
     'Duet CPU % relay (per node)',
     'Redis CPU % relay',
     'Redis cmds/msg',
@@ -668,7 +646,7 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
   for (const c of cases) {
     const x = get(c.name);
     if (!x) {
-      rows.push([c.name, String(clients), 'failed', ...headers.slice(3).map(() => '')]);
+      rows.push(sparseRow(headers, c.name, { clients: String(clients), connected: 'failed' }));
       continue;
     }
     rows.push([
@@ -677,10 +655,7 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
       `${x.connected}${x.failed ? ` (−${x.failed})` : ''}`,
       fmt(x.setupSeconds, 1),
       `${fmt(x.deliveredPerSecond)}${x.received < x.sent ? ` of ${fmt(x.sent / ((x.windows * windowMs) / 1000))}` : ''}`,
-      fmt(x.p50Ms, 2),
-      fmt(x.p99Ms, 2),
-      fmt(x.p99MedianSecondMs, 2),
-      fmt(x.maxMs, 1),
+      ...relayLatencyColumns.cells(x),
       x.nodeFigures.length > 1
         ? `${fmt(x.nodesCpuLoadPct)} (${x.nodeFigures.map((n) => fmt(n.cpuLoadPct)).join(' + ')})`
         : fmt(x.nodesCpuLoadPct),
@@ -693,95 +668,51 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
       fmt(x.cpuPressurePct),
     ]);
   }
-  const vsMemory = (x: CaseResult | undefined): string[] => [
-    `${x?.case ?? '?'} ÷ memory`,
-    '',
-    '',
-    '',
-    '',
-    fmtRatio(ratio(x?.p50Ms ?? NaN, memory?.p50Ms ?? NaN)),
-    fmtRatio(ratio(x?.p99Ms ?? NaN, memory?.p99Ms ?? NaN)),
-    fmtRatio(ratio(x?.p99MedianSecondMs ?? NaN, memory?.p99MedianSecondMs ?? NaN)),
-    '',
-    // Duet and Redis together against the one in-memory process: what the same work costs in CPU.
-    `${fmtRatio(ratio(x?.totalCpuLoadPct ?? NaN, memory?.totalCpuLoadPct ?? NaN))} (+Redis)`,
-    '',
-    '',
-    '',
-    fmtRatio(ratio(x?.rssPerClientKiB ?? NaN, memory?.rssPerClientKiB ?? NaN)),
-    '',
-    '',
-    '',
-  ];
-  for (const c of cases.slice(1)) if (get(c.name) && memory) rows.push(vsMemory(get(c.name)));
+  // Each setup against the one in-memory process: Duet and Redis together, what the same work costs.
+  const vsMemory = (x: CaseResult): string[] =>
+    sparseRow(headers, `${x.case} ÷ memory`, {
+      ...relayLatencyColumns.ratios(x, memory),
+      'Duet CPU % relay (per node)': `${fmtRatio(ratio(x.totalCpuLoadPct, memory?.totalCpuLoadPct ?? NaN))} (+Redis)`,
+      'KiB/client': fmtRatio(ratio(x.rssPerClientKiB, memory?.rssPerClientKiB ?? NaN)),
+    });
+  for (const c of cases.slice(1)) {
+    const x = get(c.name);
+    if (x && memory) rows.push(vsMemory(x));
+  }
 
   const twoNodes = get('sharded, 2 nodes');
+  /** A figure of every setup, and the two-node setup's ratio to the in-memory one. */
+  const versusMemory = (
+    key: 'p99Ms' | 'p50Ms' | 'totalCpuLoadPct',
+    text: { label: string; short: string; unit: string },
+  ) => ({
+    ...text,
+    better: 'lower',
+    memory: memory?.[key] ?? null,
+    shardedOneNode: get('sharded, 1 node')?.[key] ?? null,
+    shardedTwoNodes: twoNodes?.[key] ?? null,
+    streamsTwoNodes: get('streams, 2 nodes')?.[key] ?? null,
+    ratio_vs_memory: ratio(twoNodes?.[key] ?? NaN, memory?.[key] ?? NaN),
+  });
+  const k = `${clients / 1000}k`;
   const metrics = {
-    relayP99TwoNodes: {
-      label: `Relay latency p99, ${clients / 1000}k clients, 2 nodes over Redis vs 1 in-memory node`,
-      short: `Relay latency p99, ${clients / 1000}k, 2 nodes`,
+    relayP99TwoNodes: versusMemory('p99Ms', {
+      label: `Relay latency p99, ${k} clients, 2 nodes over Redis vs 1 in-memory node`,
+      short: `Relay latency p99, ${k}, 2 nodes`,
       unit: 'ms',
-      better: 'lower',
-      memory: memory?.p99Ms ?? null,
-      shardedOneNode: get('sharded, 1 node')?.p99Ms ?? null,
-      shardedTwoNodes: twoNodes?.p99Ms ?? null,
-      streamsTwoNodes: get('streams, 2 nodes')?.p99Ms ?? null,
-      ratio_vs_memory: ratio(twoNodes?.p99Ms ?? NaN, memory?.p99Ms ?? NaN),
-    },
-    relayP50TwoNodes: {
-      label: `Relay latency p50, ${clients / 1000}k clients, 2 nodes over Redis vs 1 in-memory node`,
-      short: `Relay latency p50, ${clients / 1000}k, 2 nodes`,
+    }),
+    relayP50TwoNodes: versusMemory('p50Ms', {
+      label: `Relay latency p50, ${k} clients, 2 nodes over Redis vs 1 in-memory node`,
+      short: `Relay latency p50, ${k}, 2 nodes`,
       unit: 'ms',
-      better: 'lower',
-      memory: memory?.p50Ms ?? null,
-      shardedOneNode: get('sharded, 1 node')?.p50Ms ?? null,
-      shardedTwoNodes: twoNodes?.p50Ms ?? null,
-      streamsTwoNodes: get('streams, 2 nodes')?.p50Ms ?? null,
-      ratio_vs_memory: ratio(twoNodes?.p50Ms ?? NaN, memory?.p50Ms ?? NaN),
-    },
-    cpuTwoNodes: {
-      label: `Server CPU while relaying (Duet processes + Redis), ${clients / 1000}k clients`,
-      short: `CPU relaying (Duet + Redis), ${clients / 1000}k, 2 nodes`,
+    }),
+    cpuTwoNodes: versusMemory('totalCpuLoadPct', {
+      label: `Server CPU while relaying (Duet processes + Redis), ${k} clients`,
+      short: `CPU relaying (Duet + Redis), ${k}, 2 nodes`,
       unit: '% of a core',
-      better: 'lower',
-      memory: memory?.totalCpuLoadPct ?? null,
-      shardedOneNode: get('sharded, 1 node')?.totalCpuLoadPct ?? null,
-      shardedTwoNodes: twoNodes?.totalCpuLoadPct ?? null,
-      streamsTwoNodes: get('streams, 2 nodes')?.totalCpuLoadPct ?? null,
-      ratio_vs_memory: ratio(twoNodes?.totalCpuLoadPct ?? NaN, memory?.totalCpuLoadPct ?? NaN),
-    },
+    }),
   };
-  const result = {
-    benchmark: 'scale-out',
-    timestamp: new Date().toISOString(),
-    machine: info,
-    config: {
-      clients,
-      windowSeconds: windowMs / 1000,
-      intervalMs,
-      clientProcesses: SignalingClients.PROCESSES,
-      settleMs: SETTLE_MS,
-      cases: cases.map((c) => c.name),
-      placement:
-        "pair i: first client on node i mod 2, second on node (i+1) mod 2 (with 2 nodes the two parties of every call are on different processes); the caller's side alternates between the nodes",
-      transport: 'WebSocket only, loopback',
-      duetFlags:
-        '--max-connections-per-ip N+100, --shutdown-timeout-ms 2000 (teardown only); with Redis DUET_REDIS_URL, DUET_REDIS_ADAPTER, DUET_NODE_NAME; else defaults (log level info, node timeout 5 s)',
-      redis:
-        "a fresh redis-server per case on a free loopback port: --bind 127.0.0.1 --save '' --appendonly no",
-      message: 'one ICE candidate (~120 bytes of JSON) per pair every interval, alternating direction',
-    },
-    durationSeconds: Math.round((Date.now() - started) / 1000),
-    metrics,
-    results: all,
-    markdown: markdownTable(headers, rows),
-  };
-  const file = await writeResult('scale-out', result);
-  console.log(
-    `\nScale-out — ${clients} clients in rooms of two, one message per pair every ${intervalMs} ms; ` +
-      `2 nodes: the two parties of every call on different processes\n`,
-  );
-  console.log(table(headers, rows));
+  const notes: string[] = [];
   for (const x of all) {
     const parts = x.nodeFigures.map(
       (n) =>
@@ -795,12 +726,44 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
           `RSS ${x.redis.rssBaseMiB}→${x.redis.rssIdleMiB} MiB (used ${x.redis.usedMemoryMiB}), ${x.redis.commandsInWindow} commands in the window ` +
           JSON.stringify(x.redis.commandsByName),
       );
-    console.log(`${x.case}: ${parts.join('; ')}`);
+    notes.push(`${x.case}: ${parts.join('; ')}`);
     for (const n of x.nodeFigures)
-      for (const line of n.problems.first.slice(0, 5)) console.log(`  ${n.name}: ${line}`);
+      for (const line of n.problems.first.slice(0, 5)) notes.push(`  ${n.name}: ${line}`);
   }
-  console.log(`\n${machineLine(info)}\n${file}`);
-  console.log(JSON.stringify({ benchmark: 'scale-out', metrics }));
+  await publish(
+    'scale-out',
+    { started, machine: info },
+    {
+      config: {
+        clients,
+        windowSeconds: windowMs / 1000,
+        intervalMs,
+        clientProcesses: SignalingClients.PROCESSES,
+        settleMs: SETTLE_MS,
+        cases: cases.map((c) => c.name),
+        placement:
+          "pair i: first client on node i mod 2, second on node (i+1) mod 2 (with 2 nodes the two parties of every call are on different processes); the caller's side alternates between the nodes",
+        transport: 'WebSocket only, loopback',
+        duetFlags:
+          '--max-connections-per-ip N+100, --shutdown-timeout-ms 2000 (teardown only); with Redis DUET_REDIS_URL, DUET_REDIS_ADAPTER, DUET_NODE_NAME; else defaults (log level info, node timeout 5 s)',
+        redis:
+          "a fresh redis-server per case on a free loopback port: --bind 127.0.0.1 --save '' --appendonly no",
+        message: 'one ICE candidate (~120 bytes of JSON) per pair every interval, alternating direction',
+      },
+      metrics,
+      results: all,
+    },
+    [
+      {
+        title:
+          `Scale-out — ${clients} clients in rooms of two, one message per pair every ${intervalMs} ms; ` +
+          `2 nodes: the two parties of every call on different processes`,
+        headers,
+        rows,
+      },
+    ],
+    notes,
+  );
   if (!memory || !twoNodes) throw new Error('the in-memory or the two-node run failed');
 }
 
