@@ -15,6 +15,7 @@
  *   npx tsx bench/call-setup.ts --runs 10
  */
 import type { Browser, Page } from '@playwright/test';
+import { numberArg } from './lib/args.js';
 import { launchChromium, marksOf, newContext, newPage, waitForMarks, type Mark } from './lib/browser.js';
 import { buildDuetCores } from './lib/duet-core.js';
 import { clickAccept, clickCall, joinRoom, waitForPair, waitForRing } from './lib/duet.js';
@@ -23,13 +24,11 @@ import {
   fmt,
   fmtRatio,
   machine,
-  machineLine,
-  markdownTable,
   progress,
-  table,
-  writeResult,
+  publish,
   requireSuccess,
   runIfMain,
+  sparseRow,
 } from './lib/report.js';
 import { Profiler, type ProfileSummary } from './lib/profile.js';
 import { median, ratio, round, summarize, type Summary } from './lib/stats.js';
@@ -81,11 +80,6 @@ interface TraceEvent {
   kind: string;
   duration?: number;
   text?: string;
-}
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
 function relative(marks: Mark[], t0: number): Record<string, number> {
@@ -325,8 +319,8 @@ export interface CallSetupOptions {
 }
 
 export async function main(options: CallSetupOptions = {}): Promise<void> {
-  const runs = options.runs ?? arg('--runs', 10);
-  const warmups = options.warmups ?? arg('--warmup', 1);
+  const runs = options.runs ?? numberArg('--runs', 10);
+  const warmups = options.warmups ?? numberArg('--warmup', 1);
   const profile = options.profile ?? !process.argv.includes('--no-profile');
   const diagnose = options.diagnose ?? process.argv.includes('--diagnose');
   const systems: System[] = [...SYSTEMS, ...(diagnose ? DIAGNOSTICS : [])];
@@ -389,6 +383,9 @@ export async function main(options: CallSetupOptions = {}): Promise<void> {
       'Accept → first remote frame',
     ),
   };
+  const DC = 'dc open ms, median (min–max)';
+  const FRAME = 'first frame ms, median (min–max)';
+  const headers = ['system', DC, FRAME, 'dc caller/callee', 'frame caller/callee', 'long tasks ms', 'runs'];
   const rows = systems.map((s) => {
     const x = bySystem[s]!;
     return [
@@ -401,106 +398,69 @@ export async function main(options: CallSetupOptions = {}): Promise<void> {
       `${x.dcOpen.n}${x.failures ? ` (${x.failures} failed)` : ''}`,
     ];
   });
+  const ratioRow = (label: string, dcOpen: number | null, firstFrame: number | null): string[] =>
+    sparseRow(headers, label, { [DC]: fmtRatio(dcOpen), [FRAME]: fmtRatio(firstFrame) });
+  const { dcOpen, firstFrame } = metrics;
   rows.push(
-    [
-      'duet ÷ raw',
-      fmtRatio(metrics.dcOpen.ratio_vs_raw),
-      fmtRatio(metrics.firstFrame.ratio_vs_raw),
-      '',
-      '',
-      '',
-      '',
-    ],
-    [
-      'duet ÷ peerjs',
-      fmtRatio(metrics.dcOpen.ratio_vs_peerjs),
-      fmtRatio(metrics.firstFrame.ratio_vs_peerjs),
-      '',
-      '',
-      '',
-      '',
-    ],
-    [
-      'duet-core ÷ raw',
-      fmtRatio(metrics.dcOpen.core_ratio_vs_raw),
-      fmtRatio(metrics.firstFrame.core_ratio_vs_raw),
-      '',
-      '',
-      '',
-      '',
-    ],
+    ratioRow('duet ÷ raw', dcOpen.ratio_vs_raw, firstFrame.ratio_vs_raw),
+    ratioRow('duet ÷ peerjs', dcOpen.ratio_vs_peerjs, firstFrame.ratio_vs_peerjs),
+    ratioRow('duet-core ÷ raw', dcOpen.core_ratio_vs_raw, firstFrame.core_ratio_vs_raw),
   );
   const hd = bySystem['raw-720p'];
   if (hd) {
-    rows.push([
-      'duet-core ÷ raw-720p',
-      fmtRatio(ratio(bySystem['duet-core'].dcOpen.median, hd.dcOpen.median)),
-      fmtRatio(ratio(bySystem['duet-core'].firstFrame.median, hd.firstFrame.median)),
-      '',
-      '',
-      '',
-      '',
-    ]);
-  }
-  const headers = [
-    'system',
-    'dc open ms, median (min–max)',
-    'first frame ms, median (min–max)',
-    'dc caller/callee',
-    'frame caller/callee',
-    'long tasks ms',
-    'runs',
-  ];
-  const result = {
-    benchmark: 'call-setup',
-    timestamp: new Date().toISOString(),
-    machine: info,
-    config: {
-      runs,
-      warmups,
-      ringSettleMs: RING_SETTLE_MS,
-      media: 'Chromium fake camera + microphone, video call',
-      network: 'loopback, host candidates only (no STUN/TURN)',
-    },
-    durationSeconds: Math.round((Date.now() - started) / 1000),
-    metrics,
-    systems: bySystem,
-    timeline: Object.fromEntries(systems.map((s) => [s, timeline(all.filter((r) => r.system === s))])),
-    trace: Object.fromEntries(systems.map((s) => [s, medianRun(all.filter((r) => r.system === s))?.trace])),
-    profile: profiles,
-    runs: all.map((r) => ({
-      system: r.system,
-      run: r.run,
-      warmup: r.warmup,
-      dcOpen: r.dcOpen,
-      firstFrame: r.firstFrame,
-      ...(r.duetHello ? { duetHello: r.duetHello, duetFlag: r.duetFlag } : {}),
-      ...(r.error ? { error: r.error.split('\n')[0] } : {}),
-    })),
-    markdown: markdownTable(headers, rows),
-  };
-  const file = await writeResult('call-setup', result);
-  console.log(`\nCall setup — callee's Accept → data channel open / first remote frame (ms)\n`);
-  console.log(table(headers, rows));
-  for (const system of ['duet', 'duet-core'] as const) {
-    const x = bySystem[system];
-    console.log(
-      `${system}: peer's hello received ${fmt(x.duetHelloMs)} ms, snapshot.dataChannelOpen true ${fmt(x.duetFlagMs)} ms ` +
-        `(medians, later side)`,
+    const core = bySystem['duet-core'];
+    rows.push(
+      ratioRow(
+        'duet-core ÷ raw-720p',
+        ratio(core.dcOpen.median, hd.dcOpen.median),
+        ratio(core.firstFrame.median, hd.firstFrame.median),
+      ),
     );
   }
+  const notes = (['duet', 'duet-core'] as const).map(
+    (system) =>
+      `${system}: peer's hello received ${fmt(bySystem[system].duetHelloMs)} ms, ` +
+      `snapshot.dataChannelOpen true ${fmt(bySystem[system].duetFlagMs)} ms (medians, later side)`,
+  );
   for (const [system, p] of Object.entries(profiles)) {
     for (const side of ['caller', 'callee'] as const) {
       const top = p[side].topFunctions.slice(0, 5).map((f) => `${f.fn} ${f.ms} ms`);
       const r = p[side].renderer;
-      console.log(
+      notes.push(
         `profile ${system} ${side}: main thread ${r.TaskMs} ms (script ${r.ScriptMs}, style ${r.RecalcStyleMs}, ` +
           `layout ${r.LayoutMs}; ${r.LayoutCount} layouts, +${r.Nodes} nodes); top JS: ${top.join('; ')}`,
       );
     }
   }
-  console.log(`\n${machineLine(info)}\n${file}`);
-  console.log(JSON.stringify({ benchmark: 'call-setup', metrics }));
+  await publish(
+    'call-setup',
+    { started, machine: info },
+    {
+      config: {
+        runs,
+        warmups,
+        ringSettleMs: RING_SETTLE_MS,
+        media: 'Chromium fake camera + microphone, video call',
+        network: 'loopback, host candidates only (no STUN/TURN)',
+      },
+      metrics,
+      systems: bySystem,
+      timeline: Object.fromEntries(systems.map((s) => [s, timeline(all.filter((r) => r.system === s))])),
+      trace: Object.fromEntries(systems.map((s) => [s, medianRun(all.filter((r) => r.system === s))?.trace])),
+      profile: profiles,
+      runs: all.map((r) => ({
+        system: r.system,
+        run: r.run,
+        warmup: r.warmup,
+        dcOpen: r.dcOpen,
+        firstFrame: r.firstFrame,
+        ...(r.duetHello ? { duetHello: r.duetHello, duetFlag: r.duetFlag } : {}),
+        ...(r.error ? { error: r.error.split('\n')[0] } : {}),
+      })),
+    },
+    [{ title: "Call setup — callee's Accept → data channel open / first remote frame (ms)", headers, rows }],
+    notes,
+  );
   requireSuccess(
     systems.filter((s) => bySystem[s]?.dcOpen.n === 0),
     all,

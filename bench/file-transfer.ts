@@ -28,6 +28,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { numberArg } from './lib/args.js';
 import { launchChromium, marksOf, newContext, newPage, waitForMarks } from './lib/browser.js';
 import { startCpuMeter, type CpuShares } from './lib/chromium-cpu.js';
 import { buildDuetCores } from './lib/duet-core.js';
@@ -46,13 +47,12 @@ import {
   fmt,
   fmtRatio,
   machine,
-  machineLine,
-  markdownTable,
   progress,
-  table,
-  writeResult,
+  publish,
   requireSuccess,
   runIfMain,
+  sparseRow,
+  type ReportTable,
 } from './lib/report.js';
 import { profileEach, startStage, stopStage, type Stage } from './lib/stage.js';
 import { median, ratio, round, summarize, type Summary } from './lib/stats.js';
@@ -131,11 +131,6 @@ export interface TransferRun {
   video?: { sender: VideoLoad; receiver: VideoLoad };
   profile?: { sender: ProfileSummary; receiver: ProfileSummary };
   error?: string;
-}
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
 /** Connect sender and receiver: a call (audio only) with its data path up. */
@@ -512,12 +507,12 @@ const mbpsCell = (x: SystemSummary): string =>
 const runsCell = (x: SystemSummary): string => `${x.mbps.n}${x.failures ? ` (${x.failures} failed)` : ''}`;
 
 export async function main(options: FileTransferOptions = {}): Promise<void> {
-  const runs = options.runs ?? arg('--runs', 3);
-  const mib = options.mib ?? arg('--mib', 200);
+  const runs = options.runs ?? numberArg('--runs', 3);
+  const mib = options.mib ?? numberArg('--mib', 200);
   const videoRuns = process.argv.includes('--no-video')
     ? 0
-    : (options.videoRuns ?? arg('--video-runs', runs));
-  const videoMib = options.videoMib ?? arg('--video-mib', 64);
+    : (options.videoRuns ?? numberArg('--video-runs', runs));
+  const videoMib = options.videoMib ?? numberArg('--video-mib', 64);
   const profile = options.profile ?? !process.argv.includes('--no-profile');
   const diagnose = options.diagnose ?? process.argv.includes('--diagnose');
   const systems: System[] = [...SYSTEMS, ...(diagnose ? DIAGNOSTICS : [])];
@@ -618,9 +613,10 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
         }
       : {}),
   };
+  const MBPS = 'MB/s, median (min–max)';
   const headers = [
     'system',
-    'MB/s, median (min–max)',
+    MBPS,
     's to both done',
     'receiver / sender done ms',
     'main thread busy % snd/rcv',
@@ -637,21 +633,23 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
       runsCell(x),
     ];
   });
+  const ratioRow = (columns: readonly string[], label: string, value: number | null | undefined): string[] =>
+    sparseRow(columns, label, { [MBPS]: fmtRatio(value) });
   rows.push(
-    ['duet ÷ raw', fmtRatio(metrics.throughput.ratio_vs_raw), '', '', '', ''],
-    ['duet ÷ peerjs', fmtRatio(metrics.throughput.ratio_vs_peerjs), '', '', '', ''],
+    ratioRow(headers, 'duet ÷ raw', metrics.throughput.ratio_vs_raw),
+    ratioRow(headers, 'duet ÷ peerjs', metrics.throughput.ratio_vs_peerjs),
   );
   const diagnostics: Record<string, number | null> = {};
   for (const s of DIAGNOSTICS) {
     const x = bySystem[s];
     if (!x) continue;
     diagnostics[`${s}_ratio_vs_raw`] = ratio(x.mbps.median, bySystem.raw.mbps.median);
-    rows.push([`${s} ÷ raw`, fmtRatio(diagnostics[`${s}_ratio_vs_raw`]), '', '', '', '']);
+    rows.push(ratioRow(headers, `${s} ÷ raw`, diagnostics[`${s}_ratio_vs_raw`]));
   }
   // The video call: the same columns, then where the two cores went and what the video did.
   const videoHeaders = [
     'system (video call)',
-    'MB/s, median (min–max)',
+    MBPS,
     's to both done',
     'main thread busy % snd/rcv',
     'Chromium CPU %: all (renderers / GPU / other)',
@@ -678,74 +676,73 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
       })
     : [];
   if (videoBySystem) {
-    videoRows.push(['duet ÷ raw', fmtRatio(metrics.throughput_video?.ratio_vs_raw), '', '', '', '', '', '']);
+    videoRows.push(ratioRow(videoHeaders, 'duet ÷ raw', metrics.throughput_video?.ratio_vs_raw));
   }
-  const markdown = [
-    markdownTable(headers, rows),
-    ...(videoBySystem
-      ? [
-          `In a video call (both sides send the fake camera at up to 1280×720, 30 fps), ${videoMib} MiB; Duet through its UI:`,
-          markdownTable(videoHeaders, videoRows),
-        ]
-      : []),
-  ].join('\n\n');
-  const result = {
-    benchmark: 'file-transfer',
-    timestamp: new Date().toISOString(),
-    machine: info,
-    config: {
-      runs,
-      bytes: size,
-      tuning,
-      call: 'audio only (fake microphone) on every system',
-      peerjs: 'DataConnection, serialization "binary", reliable; conn.send(ArrayBuffer) per chunk',
-      ...(videoBySystem
-        ? {
-            video: {
-              runs: videoRuns,
-              bytes: videoSize,
-              call: 'video both ways: fake camera, width/height/frameRate ideal 1280/720/30, and the microphone',
-              duet: 'through the UI: Call, Accept, the chat file input, "Accept <name>"',
-            },
-          }
-        : {}),
+  const tables: ReportTable[] = [
+    {
+      title: `File transfer — ${mib} MiB in an audio call, receiver's accept → both sides done`,
+      headers,
+      rows,
     },
-    durationSeconds: Math.round((Date.now() - started) / 1000),
-    metrics,
-    systems: bySystem,
-    ...(videoBySystem ? { videoSystems: videoBySystem } : {}),
-    ...(diagnose ? { diagnostics } : {}),
-    profile: profiles,
-    runs: [...all, ...videoAll].map((r) => ({
-      system: r.system,
-      call: r.call,
-      run: r.run,
-      mbps: r.mbps,
-      receiverDoneMs: r.receiverDoneMs,
-      senderDoneMs: r.senderDoneMs,
-      mainThread: r.mainThread,
-      ...(r.cpu ? { cpu: r.cpu } : {}),
-      ...(r.video ? { video: r.video } : {}),
-      ...(r.error ? { error: r.error.split('\n')[0] } : {}),
-    })),
-    markdown,
-  };
-  const file = await writeResult('file-transfer', result);
-  console.log(`\nFile transfer — ${mib} MiB in an audio call, receiver's accept → both sides done\n`);
-  console.log(table(headers, rows));
+  ];
   if (videoBySystem) {
-    console.log(`\nFile transfer — ${videoMib} MiB in a video call (Duet through its UI)\n`);
-    console.log(table(videoHeaders, videoRows));
+    tables.push({
+      title: `File transfer — ${videoMib} MiB in a video call (Duet through its UI)`,
+      caption: `In a video call (both sides send the fake camera at up to 1280×720, 30 fps), ${videoMib} MiB; Duet through its UI:`,
+      headers: videoHeaders,
+      rows: videoRows,
+    });
   }
+  const notes: string[] = [];
   for (const [key, p] of Object.entries(profiles)) {
     if (!p) continue;
     for (const side of ['sender', 'receiver'] as const) {
       const top = p[side].topFunctions.slice(0, 6).map((f) => `${f.fn} ${f.ms} ms`);
-      console.log(`profile ${key} ${side}: busy ${p[side].busyMs}/${p[side].spanMs} ms; ${top.join('; ')}`);
+      notes.push(`profile ${key} ${side}: busy ${p[side].busyMs}/${p[side].spanMs} ms; ${top.join('; ')}`);
     }
   }
-  console.log(`\n${machineLine(info)}\n${file}`);
-  console.log(JSON.stringify({ benchmark: 'file-transfer', metrics }));
+  await publish(
+    'file-transfer',
+    { started, machine: info },
+    {
+      config: {
+        runs,
+        bytes: size,
+        tuning,
+        call: 'audio only (fake microphone) on every system',
+        peerjs: 'DataConnection, serialization "binary", reliable; conn.send(ArrayBuffer) per chunk',
+        ...(videoBySystem
+          ? {
+              video: {
+                runs: videoRuns,
+                bytes: videoSize,
+                call: 'video both ways: fake camera, width/height/frameRate ideal 1280/720/30, and the microphone',
+                duet: 'through the UI: Call, Accept, the chat file input, "Accept <name>"',
+              },
+            }
+          : {}),
+      },
+      metrics,
+      systems: bySystem,
+      ...(videoBySystem ? { videoSystems: videoBySystem } : {}),
+      ...(diagnose ? { diagnostics } : {}),
+      profile: profiles,
+      runs: [...all, ...videoAll].map((r) => ({
+        system: r.system,
+        call: r.call,
+        run: r.run,
+        mbps: r.mbps,
+        receiverDoneMs: r.receiverDoneMs,
+        senderDoneMs: r.senderDoneMs,
+        mainThread: r.mainThread,
+        ...(r.cpu ? { cpu: r.cpu } : {}),
+        ...(r.video ? { video: r.video } : {}),
+        ...(r.error ? { error: r.error.split('\n')[0] } : {}),
+      })),
+    },
+    tables,
+    notes,
+  );
   requireSuccess(
     [
       ...(runs > 0 ? systems.filter((s) => bySystem[s]?.mbps.n === 0) : []),

@@ -24,36 +24,20 @@
  *   npx tsx bench/scale-out.ts --clients 5000 --window 10 --rounds 2 --interval 2000 [--no-streams] [--sequential] [--only TEXT]
  */
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, rssBytes, startDuet, stopProcess, type Server } from './lib/processes.js';
+import { arg, numberArg } from './lib/args.js';
+import { cpuSeconds, duetLoadArgs, rssBytes, startDuet, type Server } from './lib/processes.js';
 import { startRedis, type RedisServer } from './lib/redis.js';
-import {
-  BUILD_DIR,
-  fmt,
-  fmtRatio,
-  machine,
-  machineLine,
-  markdownTable,
-  progress,
-  table,
-  writeResult,
-  runIfMain,
-} from './lib/report.js';
-import type { WorkerConfig } from './lib/signaling-worker.js';
-import { median, percentile, ratio, round } from './lib/stats.js';
-import { protocolVersion, spawnWorker, type Worker } from './signaling.js';
+import { BUILD_DIR, fmt, fmtRatio, machine, progress, publish, runIfMain, sparseRow } from './lib/report.js';
+import { SignalingClients, protocolVersion } from './lib/signaling-clients.js';
+import { relayLatency, relayLatencyColumns, type RelayLatency } from './lib/relay-latency.js';
+import { p99PerSecond, percentile, ratio, round } from './lib/stats.js';
 
-const WORKERS = 4;
 const SETTLE_MS = 5000;
 const SETUP_TIMEOUT_MS = 90_000;
 const MiB = 2 ** 20;
 const WEB_DIST = fileURLToPath(new URL('../packages/web/dist/', import.meta.url));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
 
 interface Case {
   name: string;
@@ -105,7 +89,7 @@ interface NodeFigures extends ProcessFigures {
   };
 }
 
-interface CaseResult {
+interface CaseResult extends RelayLatency {
   case: string;
   nodes: number;
   adapter: string | null;
@@ -121,13 +105,8 @@ interface CaseResult {
   received: number;
   /** Messages delivered per second while they were sent (received ÷ Σ windows). */
   deliveredPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  p99MedianSecondMs: number;
-  p99PerSecond: number[];
   /** p99 of each window on its own: how much the rounds agree. */
   p99PerWindowMs: number[];
-  maxMs: number;
   nodeFigures: NodeFigures[];
   redis:
     | (ProcessFigures & {
@@ -254,7 +233,8 @@ interface Running {
   redis: RedisServer | null;
   nodes: Server[];
   names: string[];
-  workers: Worker[];
+  /** Its client processes, once spawned. */
+  fleet: SignalingClients | null;
   /** Epoch ms: when its clients started joining, were all set up, and it began stopping. */
   setupFrom: number;
   setupTo: number;
@@ -291,7 +271,7 @@ async function startSetup(
     redis: null,
     nodes: [],
     names: ['node-a', 'node-b'].slice(0, c.nodes),
-    workers: [],
+    fleet: null,
     setupFrom: NaN,
     setupTo: NaN,
     teardownFrom: NaN,
@@ -309,10 +289,9 @@ async function startSetup(
   try {
     if (c.adapter) r.redis = await startRedis();
     const redis = r.redis;
-    const args = ['--max-connections-per-ip', String(clients + 100), '--shutdown-timeout-ms', '2000'];
     const starts = await Promise.allSettled(
       r.names.map((name) =>
-        startDuet(args, {
+        startDuet(duetLoadArgs(clients), {
           webDist,
           env: redis
             ? { DUET_REDIS_URL: redis.url, DUET_REDIS_ADAPTER: c.adapter!, DUET_NODE_NAME: name }
@@ -325,32 +304,23 @@ async function startSetup(
     for (const s of starts) if (s.status === 'fulfilled') r.nodes.push(s.value);
     const failedStart = starts.find((s) => s.status === 'rejected');
     if (failedStart) throw failedStart.reason;
-    const pairs = Math.floor(clients / 2);
-    const per = Math.ceil(pairs / WORKERS);
-    for (let w = 0; w < WORKERS && w * per < pairs; w++) r.workers.push(spawnWorker());
-    await Promise.all(r.workers.map((w) => w.next('loaded', 30_000)));
-    await sleep(1000);
+    const fleet = (r.fleet = new SignalingClients(clients));
+    await fleet.loaded();
 
     r.base = sample(pidsOf(r));
     r.setupFrom = Date.now();
     const setupStart = performance.now();
     const urls = r.nodes.map((n) => `http://127.0.0.1:${n.port}`);
-    for (const [w, worker] of r.workers.entries()) {
-      const config: WorkerConfig = {
-        system: 'duet',
-        url: urls[0]!,
-        nodes: urls,
-        first: w * per,
-        pairs: Math.min(per, pairs - w * per),
-        intervalMs,
-        windowMs,
-        setupTimeoutMs: SETUP_TIMEOUT_MS,
-        concurrency: 50,
-        protocolVersion: version,
-      };
-      worker.child.send({ type: 'start', config });
-    }
-    r.ready = await Promise.all(r.workers.map((w) => w.next('ready', SETUP_TIMEOUT_MS + 30_000)));
+    r.ready = await fleet.connect({
+      system: 'duet',
+      url: urls[0]!,
+      nodes: urls,
+      intervalMs,
+      windowMs,
+      setupTimeoutMs: SETUP_TIMEOUT_MS,
+      concurrency: 50,
+      protocolVersion: version,
+    });
     r.setupSeconds = (performance.now() - setupStart) / 1000;
     r.afterSetup = sample(pidsOf(r));
     r.setupTo = Date.now();
@@ -376,24 +346,22 @@ async function settle(running: readonly Running[]): Promise<void> {
 }
 
 /** One message window against one setup (the others stay connected and idle meanwhile). */
-async function measureWindow(r: Running, windowMs: number): Promise<void> {
+async function measureWindow(r: Running): Promise<void> {
+  const fleet = r.fleet!;
   const pids = pidsOf(r);
   const before = await Promise.all(r.nodes.map(scrape)); // also restarts the event-loop histograms
   const statsBefore = await r.redis?.info('stats');
   const commandsBefore = await r.redis?.info('commandstats');
   const cpuBefore = pids.map(cpuSeconds);
-  const clientCpu = (): number => r.workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid!), 0);
-  const clientBefore = clientCpu();
+  const clientBefore = fleet.cpuSeconds();
   const pressureBefore = cpuPressureUs();
   const from = Date.now();
   const start = performance.now();
-  const results = r.workers.map((w) => w.next('result', windowMs + 30_000));
-  for (const w of r.workers) w.child.send({ type: 'measure' });
-  const done = await Promise.all(results);
+  const done = await fleet.measure();
   const seconds = (performance.now() - start) / 1000;
   const cpu = pids.map((pid, i) => cpuSeconds(pid) - cpuBefore[i]!);
   const pressureSeconds = (cpuPressureUs() - pressureBefore) / 1e6;
-  const clientCpuSeconds = clientCpu() - clientBefore;
+  const clientCpuSeconds = fleet.cpuSeconds() - clientBefore;
   const to = Date.now();
   r.afterLoad = sample(pids);
   const after = await Promise.all(r.nodes.map(scrape));
@@ -423,8 +391,7 @@ async function measureWindow(r: Running, windowMs: number): Promise<void> {
 /** Clients first (their disconnects are part of Duet's normal work), then Duet, then Redis. */
 async function stopSetup(r: Running): Promise<void> {
   r.teardownFrom = Date.now();
-  for (const w of r.workers) if (w.child.connected) w.child.send({ type: 'exit' });
-  await Promise.all(r.workers.map((w) => stopProcess(w.child, w.exited)));
+  await r.fleet?.stop();
   // Let the nodes finish handling those disconnects (with Redis, each is a script or two) before
   // they are told to stop, so what they log at teardown is about stopping, not about work cut off.
   await drained(r.nodes);
@@ -437,15 +404,8 @@ function summarizeSetup(r: Running, windowMs: number): CaseResult {
   const w = r.windows;
   const windowSeconds = w.reduce((sum, x) => sum + x.seconds, 0);
   const latencies = w.flatMap((x) => x.latenciesMs);
-  const seconds = Math.ceil(windowMs / 1000);
   // Per-second p99 over every window's seconds (second s of window k is one entry).
-  const p99PerSecond = w.flatMap((x) => {
-    const bySecond: number[][] = Array.from({ length: seconds }, () => []);
-    x.sentAtMs.forEach((at, i) =>
-      bySecond[Math.min(bySecond.length - 1, Math.floor(at / 1000))]!.push(x.latenciesMs[i]!),
-    );
-    return bySecond.map((l) => round(percentile(l, 99), 1));
-  });
+  const perSecond = w.flatMap((x) => p99PerSecond(x.latenciesMs, x.sentAtMs, windowMs));
   const sent = w.reduce((sum, x) => sum + x.sent, 0);
   const cpuPct = (i: number): number =>
     round((w.reduce((sum, x) => sum + x.cpu[i]!, 0) / windowSeconds) * 100);
@@ -506,12 +466,8 @@ function summarizeSetup(r: Running, windowMs: number): CaseResult {
     received: latencies.length,
     // Over the time messages were sent (each window's drain excluded).
     deliveredPerSecond: round(latencies.length / (w.length * (windowMs / 1000))),
-    p50Ms: round(percentile(latencies, 50), 2),
-    p99Ms: round(percentile(latencies, 99), 2),
-    p99MedianSecondMs: round(median(p99PerSecond), 2),
-    p99PerSecond,
+    ...relayLatency(latencies, perSecond),
     p99PerWindowMs: w.map((x) => round(percentile(x.latenciesMs, 99), 1)),
-    maxMs: round(Math.max(...latencies), 1),
     nodeFigures,
     redis: redisFigures,
     nodesCpuLoadPct,
@@ -566,13 +522,13 @@ export interface ScaleOutOptions {
 }
 
 export async function main(options: ScaleOutOptions = {}): Promise<void> {
-  const clients = options.clients ?? Number(arg('--clients', '5000'));
-  const windowMs = (options.windowSeconds ?? Number(arg('--window', '10'))) * 1000;
-  const intervalMs = options.intervalMs ?? Number(arg('--interval', '2000'));
+  const clients = options.clients ?? numberArg('--clients', 5000);
+  const windowMs = (options.windowSeconds ?? numberArg('--window', 10)) * 1000;
+  const intervalMs = options.intervalMs ?? numberArg('--interval', 2000);
   const streams = options.streams ?? !process.argv.includes('--no-streams');
   // --only <text>: just the cases whose name contains it (e.g. "2 nodes"); for investigating.
   const only = arg('--only', '');
-  const rounds = options.rounds ?? Number(arg('--rounds', '2'));
+  const rounds = options.rounds ?? numberArg('--rounds', 2);
   const sequential = options.sequential ?? process.argv.includes('--sequential');
   const cases = CASES.filter((c) => (streams || c.adapter !== 'streams') && c.name.includes(only));
   const info = machine();
@@ -599,7 +555,7 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
   const window = async (r: Running): Promise<void> => {
     if (broken.has(r)) return;
     try {
-      await measureWindow(r, windowMs);
+      await measureWindow(r);
       const x = r.windows.at(-1)!;
       progress(
         `  window ${r.windows.length} of ${r.c.name}: p50 ${round(percentile(x.latenciesMs, 50), 2)} ms, ` +
@@ -676,10 +632,7 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
     'connected',
     'setup s',
     'msg/s delivered',
-    'p50 ms',
-    'p99 ms',
-    'p99 median s',
-    'max ms',
+    ...relayLatencyColumns.headers,
     'Duet CPU % relay (per node)',
     'Redis CPU % relay',
     'Redis cmds/msg',
@@ -693,7 +646,7 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
   for (const c of cases) {
     const x = get(c.name);
     if (!x) {
-      rows.push([c.name, String(clients), 'failed', ...headers.slice(3).map(() => '')]);
+      rows.push(sparseRow(headers, c.name, { clients: String(clients), connected: 'failed' }));
       continue;
     }
     rows.push([
@@ -702,10 +655,7 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
       `${x.connected}${x.failed ? ` (−${x.failed})` : ''}`,
       fmt(x.setupSeconds, 1),
       `${fmt(x.deliveredPerSecond)}${x.received < x.sent ? ` of ${fmt(x.sent / ((x.windows * windowMs) / 1000))}` : ''}`,
-      fmt(x.p50Ms, 2),
-      fmt(x.p99Ms, 2),
-      fmt(x.p99MedianSecondMs, 2),
-      fmt(x.maxMs, 1),
+      ...relayLatencyColumns.cells(x),
       x.nodeFigures.length > 1
         ? `${fmt(x.nodesCpuLoadPct)} (${x.nodeFigures.map((n) => fmt(n.cpuLoadPct)).join(' + ')})`
         : fmt(x.nodesCpuLoadPct),
@@ -718,95 +668,51 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
       fmt(x.cpuPressurePct),
     ]);
   }
-  const vsMemory = (x: CaseResult | undefined): string[] => [
-    `${x?.case ?? '?'} ÷ memory`,
-    '',
-    '',
-    '',
-    '',
-    fmtRatio(ratio(x?.p50Ms ?? NaN, memory?.p50Ms ?? NaN)),
-    fmtRatio(ratio(x?.p99Ms ?? NaN, memory?.p99Ms ?? NaN)),
-    fmtRatio(ratio(x?.p99MedianSecondMs ?? NaN, memory?.p99MedianSecondMs ?? NaN)),
-    '',
-    // Duet and Redis together against the one in-memory process: what the same work costs in CPU.
-    `${fmtRatio(ratio(x?.totalCpuLoadPct ?? NaN, memory?.totalCpuLoadPct ?? NaN))} (+Redis)`,
-    '',
-    '',
-    '',
-    fmtRatio(ratio(x?.rssPerClientKiB ?? NaN, memory?.rssPerClientKiB ?? NaN)),
-    '',
-    '',
-    '',
-  ];
-  for (const c of cases.slice(1)) if (get(c.name) && memory) rows.push(vsMemory(get(c.name)));
+  // Each setup against the one in-memory process: Duet and Redis together, what the same work costs.
+  const vsMemory = (x: CaseResult): string[] =>
+    sparseRow(headers, `${x.case} ÷ memory`, {
+      ...relayLatencyColumns.ratios(x, memory),
+      'Duet CPU % relay (per node)': `${fmtRatio(ratio(x.totalCpuLoadPct, memory?.totalCpuLoadPct ?? NaN))} (+Redis)`,
+      'KiB/client': fmtRatio(ratio(x.rssPerClientKiB, memory?.rssPerClientKiB ?? NaN)),
+    });
+  for (const c of cases.slice(1)) {
+    const x = get(c.name);
+    if (x && memory) rows.push(vsMemory(x));
+  }
 
   const twoNodes = get('sharded, 2 nodes');
+  /** A figure of every setup, and the two-node setup's ratio to the in-memory one. */
+  const versusMemory = (
+    key: 'p99Ms' | 'p50Ms' | 'totalCpuLoadPct',
+    text: { label: string; short: string; unit: string },
+  ) => ({
+    ...text,
+    better: 'lower',
+    memory: memory?.[key] ?? null,
+    shardedOneNode: get('sharded, 1 node')?.[key] ?? null,
+    shardedTwoNodes: twoNodes?.[key] ?? null,
+    streamsTwoNodes: get('streams, 2 nodes')?.[key] ?? null,
+    ratio_vs_memory: ratio(twoNodes?.[key] ?? NaN, memory?.[key] ?? NaN),
+  });
+  const k = `${clients / 1000}k`;
   const metrics = {
-    relayP99TwoNodes: {
-      label: `Relay latency p99, ${clients / 1000}k clients, 2 nodes over Redis vs 1 in-memory node`,
-      short: `Relay latency p99, ${clients / 1000}k, 2 nodes`,
+    relayP99TwoNodes: versusMemory('p99Ms', {
+      label: `Relay latency p99, ${k} clients, 2 nodes over Redis vs 1 in-memory node`,
+      short: `Relay latency p99, ${k}, 2 nodes`,
       unit: 'ms',
-      better: 'lower',
-      memory: memory?.p99Ms ?? null,
-      shardedOneNode: get('sharded, 1 node')?.p99Ms ?? null,
-      shardedTwoNodes: twoNodes?.p99Ms ?? null,
-      streamsTwoNodes: get('streams, 2 nodes')?.p99Ms ?? null,
-      ratio_vs_memory: ratio(twoNodes?.p99Ms ?? NaN, memory?.p99Ms ?? NaN),
-    },
-    relayP50TwoNodes: {
-      label: `Relay latency p50, ${clients / 1000}k clients, 2 nodes over Redis vs 1 in-memory node`,
-      short: `Relay latency p50, ${clients / 1000}k, 2 nodes`,
+    }),
+    relayP50TwoNodes: versusMemory('p50Ms', {
+      label: `Relay latency p50, ${k} clients, 2 nodes over Redis vs 1 in-memory node`,
+      short: `Relay latency p50, ${k}, 2 nodes`,
       unit: 'ms',
-      better: 'lower',
-      memory: memory?.p50Ms ?? null,
-      shardedOneNode: get('sharded, 1 node')?.p50Ms ?? null,
-      shardedTwoNodes: twoNodes?.p50Ms ?? null,
-      streamsTwoNodes: get('streams, 2 nodes')?.p50Ms ?? null,
-      ratio_vs_memory: ratio(twoNodes?.p50Ms ?? NaN, memory?.p50Ms ?? NaN),
-    },
-    cpuTwoNodes: {
-      label: `Server CPU while relaying (Duet processes + Redis), ${clients / 1000}k clients`,
-      short: `CPU relaying (Duet + Redis), ${clients / 1000}k, 2 nodes`,
+    }),
+    cpuTwoNodes: versusMemory('totalCpuLoadPct', {
+      label: `Server CPU while relaying (Duet processes + Redis), ${k} clients`,
+      short: `CPU relaying (Duet + Redis), ${k}, 2 nodes`,
       unit: '% of a core',
-      better: 'lower',
-      memory: memory?.totalCpuLoadPct ?? null,
-      shardedOneNode: get('sharded, 1 node')?.totalCpuLoadPct ?? null,
-      shardedTwoNodes: twoNodes?.totalCpuLoadPct ?? null,
-      streamsTwoNodes: get('streams, 2 nodes')?.totalCpuLoadPct ?? null,
-      ratio_vs_memory: ratio(twoNodes?.totalCpuLoadPct ?? NaN, memory?.totalCpuLoadPct ?? NaN),
-    },
+    }),
   };
-  const result = {
-    benchmark: 'scale-out',
-    timestamp: new Date().toISOString(),
-    machine: info,
-    config: {
-      clients,
-      windowSeconds: windowMs / 1000,
-      intervalMs,
-      clientProcesses: WORKERS,
-      settleMs: SETTLE_MS,
-      cases: cases.map((c) => c.name),
-      placement:
-        "pair i: first client on node i mod 2, second on node (i+1) mod 2 (with 2 nodes the two parties of every call are on different processes); the caller's side alternates between the nodes",
-      transport: 'WebSocket only, loopback',
-      duetFlags:
-        '--max-connections-per-ip N+100, --shutdown-timeout-ms 2000 (teardown only); with Redis DUET_REDIS_URL, DUET_REDIS_ADAPTER, DUET_NODE_NAME; else defaults (log level info, node timeout 5 s)',
-      redis:
-        "a fresh redis-server per case on a free loopback port: --bind 127.0.0.1 --save '' --appendonly no",
-      message: 'one ICE candidate (~120 bytes of JSON) per pair every interval, alternating direction',
-    },
-    durationSeconds: Math.round((Date.now() - started) / 1000),
-    metrics,
-    results: all,
-    markdown: markdownTable(headers, rows),
-  };
-  const file = await writeResult('scale-out', result);
-  console.log(
-    `\nScale-out — ${clients} clients in rooms of two, one message per pair every ${intervalMs} ms; ` +
-      `2 nodes: the two parties of every call on different processes\n`,
-  );
-  console.log(table(headers, rows));
+  const notes: string[] = [];
   for (const x of all) {
     const parts = x.nodeFigures.map(
       (n) =>
@@ -820,12 +726,44 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
           `RSS ${x.redis.rssBaseMiB}→${x.redis.rssIdleMiB} MiB (used ${x.redis.usedMemoryMiB}), ${x.redis.commandsInWindow} commands in the window ` +
           JSON.stringify(x.redis.commandsByName),
       );
-    console.log(`${x.case}: ${parts.join('; ')}`);
+    notes.push(`${x.case}: ${parts.join('; ')}`);
     for (const n of x.nodeFigures)
-      for (const line of n.problems.first.slice(0, 5)) console.log(`  ${n.name}: ${line}`);
+      for (const line of n.problems.first.slice(0, 5)) notes.push(`  ${n.name}: ${line}`);
   }
-  console.log(`\n${machineLine(info)}\n${file}`);
-  console.log(JSON.stringify({ benchmark: 'scale-out', metrics }));
+  await publish(
+    'scale-out',
+    { started, machine: info },
+    {
+      config: {
+        clients,
+        windowSeconds: windowMs / 1000,
+        intervalMs,
+        clientProcesses: SignalingClients.PROCESSES,
+        settleMs: SETTLE_MS,
+        cases: cases.map((c) => c.name),
+        placement:
+          "pair i: first client on node i mod 2, second on node (i+1) mod 2 (with 2 nodes the two parties of every call are on different processes); the caller's side alternates between the nodes",
+        transport: 'WebSocket only, loopback',
+        duetFlags:
+          '--max-connections-per-ip N+100, --shutdown-timeout-ms 2000 (teardown only); with Redis DUET_REDIS_URL, DUET_REDIS_ADAPTER, DUET_NODE_NAME; else defaults (log level info, node timeout 5 s)',
+        redis:
+          "a fresh redis-server per case on a free loopback port: --bind 127.0.0.1 --save '' --appendonly no",
+        message: 'one ICE candidate (~120 bytes of JSON) per pair every interval, alternating direction',
+      },
+      metrics,
+      results: all,
+    },
+    [
+      {
+        title:
+          `Scale-out — ${clients} clients in rooms of two, one message per pair every ${intervalMs} ms; ` +
+          `2 nodes: the two parties of every call on different processes`,
+        headers,
+        rows,
+      },
+    ],
+    notes,
+  );
   if (!memory || !twoNodes) throw new Error('the in-memory or the two-node run failed');
 }
 

@@ -20,50 +20,30 @@
  *   npm run bench:signaling            (builds first)
  *   npx tsx bench/signaling.ts --clients 1000,5000,10000 --window 10 --interval 2000
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { arg, numberArg } from './lib/args.js';
 import {
   cpuSeconds,
+  duetLoadArgs,
   rssBytes,
   startBaseline,
   startDuet,
-  stopProcess,
-  track,
   type Server,
 } from './lib/processes.js';
-import {
-  fmt,
-  fmtRatio,
-  machine,
-  machineLine,
-  markdownTable,
-  BUILD_DIR,
-  progress,
-  table,
-  writeResult,
-  runIfMain,
-} from './lib/report.js';
+import { BUILD_DIR, fmt, fmtRatio, machine, progress, publish, runIfMain, sparseRow } from './lib/report.js';
 import { summarizeProfile, type CpuProfile, type ProfileSummary } from './lib/profile.js';
-import type { WorkerConfig, WorkerMessage } from './lib/signaling-worker.js';
-import { median, percentile, ratio, round } from './lib/stats.js';
+import { SignalingClients, protocolVersion } from './lib/signaling-clients.js';
+import { relayLatency, relayLatencyColumns, type RelayLatency } from './lib/relay-latency.js';
+import { p99PerSecond, ratio, round } from './lib/stats.js';
 
 const SYSTEMS = ['duet', 'raw', 'peerjs'] as const;
 type System = (typeof SYSTEMS)[number];
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const WORKER = fileURLToPath(new URL('./lib/signaling-worker.ts', import.meta.url));
-const WORKERS = 4;
 const SETTLE_MS = 5000;
 const SETUP_TIMEOUT_MS = 120_000;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
-
-interface LoadResult {
+interface LoadResult extends RelayLatency {
   system: System;
   clients: number;
   connected: number;
@@ -82,12 +62,6 @@ interface LoadResult {
   /** The client processes' CPU during the window, % of one core (they share the two cores). */
   clientCpuLoadPct: number;
   messagesPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** The median of the window's per-second p99s (robust to one stall). */
-  p99MedianSecondMs: number;
-  p99PerSecond: number[];
-  maxMs: number;
   /** Duet only, from its /metrics: V8 heap per client, and GC time during the message window. */
   duet?: {
     heapUsedBaseMiB: number;
@@ -102,17 +76,8 @@ interface LoadResult {
   received: number;
 }
 
-export async function protocolVersion(): Promise<number> {
-  const url = pathToFileURL(`${ROOT}packages/protocol/dist/index.js`).href;
-  return ((await import(url)) as { PROTOCOL_VERSION: number }).PROTOCOL_VERSION;
-}
-
 function startServer(system: System, clients: number, nodeArgs: readonly string[] = []): Promise<Server> {
-  if (system === 'duet') {
-    // A short shutdown bound only makes teardown quicker (and lets a profiled server exit in time).
-    const args = ['--max-connections-per-ip', String(clients + 100), '--shutdown-timeout-ms', '2000'];
-    return startDuet(args, { nodeArgs });
-  }
+  if (system === 'duet') return startDuet(duetLoadArgs(clients), { nodeArgs });
   if (system === 'raw') return startBaseline('bench/baselines/raw-relay.ts', [], nodeArgs);
   return startBaseline(
     'bench/baselines/peer-server.ts',
@@ -137,47 +102,6 @@ async function duetGauges(
   };
 }
 
-export interface Worker {
-  child: ChildProcess;
-  exited: Promise<void>;
-  next<T extends WorkerMessage['type']>(
-    type: T,
-    timeoutMs: number,
-  ): Promise<Extract<WorkerMessage, { type: T }>>;
-}
-
-export function spawnWorker(): Worker {
-  const child = fork(WORKER, [], {
-    cwd: ROOT,
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  track(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    child,
-    exited,
-    next: (type, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          child.off('message', onMessage);
-          reject(new Error(`worker ${child.pid}: no ${type} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const onMessage = (message: WorkerMessage): void => {
-          if (message.type !== type) return;
-          clearTimeout(timer);
-          child.off('message', onMessage);
-          resolve(message as never);
-        };
-        child.on('message', onMessage);
-        void exited.then(() => {
-          clearTimeout(timer);
-          reject(new Error(`worker ${child.pid} exited`));
-        });
-      }),
-  };
-}
-
 async function measureLoad(
   system: System,
   clients: number,
@@ -191,33 +115,22 @@ async function measureLoad(
     : [];
   const server = await startServer(system, clients, nodeArgs);
   const gauges = system === 'duet' ? (): ReturnType<typeof duetGauges> => duetGauges(server) : null;
-  const workers: Worker[] = [];
+  const fleet = new SignalingClients(clients);
   try {
-    const pairs = Math.floor(clients / 2);
-    const per = Math.ceil(pairs / WORKERS);
-    for (let w = 0; w < WORKERS && w * per < pairs; w++) workers.push(spawnWorker());
-    // Client processes loaded (tsx compiles them) before anything is measured.
-    await Promise.all(workers.map((w) => w.next('loaded', 30_000)));
-    await sleep(1000);
+    await fleet.loaded();
     const rssBase = rssBytes(server.pid);
     const gaugesBase = await gauges?.();
     const cpuStart = cpuSeconds(server.pid);
     const setupStart = performance.now();
-    for (const [w, worker] of workers.entries()) {
-      const config: WorkerConfig = {
-        system,
-        url: `http://127.0.0.1:${server.port}`,
-        first: w * per,
-        pairs: Math.min(per, pairs - w * per),
-        intervalMs,
-        windowMs,
-        setupTimeoutMs: SETUP_TIMEOUT_MS,
-        concurrency: 50,
-        protocolVersion: version,
-      };
-      worker.child.send({ type: 'start', config });
-    }
-    const ready = await Promise.all(workers.map((w) => w.next('ready', SETUP_TIMEOUT_MS + 30_000)));
+    const ready = await fleet.connect({
+      system,
+      url: `http://127.0.0.1:${server.port}`,
+      intervalMs,
+      windowMs,
+      setupTimeoutMs: SETUP_TIMEOUT_MS,
+      concurrency: 50,
+      protocolVersion: version,
+    });
     const setupSeconds = (performance.now() - setupStart) / 1000;
     const cpuAfterSetup = cpuSeconds(server.pid);
     await sleep(SETTLE_MS);
@@ -226,27 +139,22 @@ async function measureLoad(
     const gaugesIdle = await gauges?.();
     const connected = ready.reduce((sum, r) => sum + r.connected, 0);
 
-    const clientCpu = (): number => workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid!), 0);
-    const clientCpuStart = clientCpu();
+    const clientCpuStart = fleet.cpuSeconds();
     const windowStart = performance.now();
     const windowFromUs = Number(process.hrtime.bigint() / 1000n);
-    const results = workers.map((w) => w.next('result', windowMs + 30_000));
-    for (const w of workers) w.child.send({ type: 'measure' });
-    const done = await Promise.all(results);
+    const done = await fleet.measure();
     const windowSeconds = (performance.now() - windowStart) / 1000;
     const windowToUs = Number(process.hrtime.bigint() / 1000n);
     const gaugesAfter = await gauges?.();
     const cpuAfterLoad = cpuSeconds(server.pid);
-    const clientCpuLoad = clientCpu() - clientCpuStart;
+    const clientCpuLoad = fleet.cpuSeconds() - clientCpuStart;
     const rssAfterLoad = rssBytes(server.pid);
     const latencies = done.flatMap((r) => r.latenciesMs);
-    const sentAtMs = done.flatMap((r) => r.sentAtMs);
-    // p99 of each second of the window: one stall (a GC pause, a neighbour's burst) shows as one bad
-    // second; the median second is what the server sustains.
-    const seconds = Math.ceil(windowMs / 1000);
-    const bySecond: number[][] = Array.from({ length: seconds }, () => []);
-    sentAtMs.forEach((at, i) => bySecond[Math.min(seconds - 1, Math.floor(at / 1000))]!.push(latencies[i]!));
-    const p99PerSecond = bySecond.map((l) => round(percentile(l, 99), 1));
+    const perSecond = p99PerSecond(
+      latencies,
+      done.flatMap((r) => r.sentAtMs),
+      windowMs,
+    );
     const sent = done.reduce((sum, r) => sum + r.sent, 0);
     const MiB = 2 ** 20;
     return {
@@ -265,11 +173,7 @@ async function measureLoad(
       cpuLoadPct: round(((cpuAfterLoad - cpuAfterIdle) / windowSeconds) * 100),
       clientCpuLoadPct: round((clientCpuLoad / windowSeconds) * 100),
       messagesPerSecond: round(sent / (windowMs / 1000)),
-      p50Ms: round(percentile(latencies, 50), 2),
-      p99Ms: round(percentile(latencies, 99), 2),
-      p99MedianSecondMs: round(median(p99PerSecond), 2),
-      p99PerSecond,
-      maxMs: round(Math.max(...latencies), 1),
+      ...relayLatency(latencies, perSecond),
       sent,
       received: latencies.length,
       ...(gaugesBase && gaugesIdle && gaugesAfter
@@ -291,8 +195,7 @@ async function measureLoad(
       window: { fromUs: windowFromUs, toUs: windowToUs },
     };
   } finally {
-    for (const w of workers) if (w.child.connected) w.child.send({ type: 'exit' });
-    await Promise.all(workers.map((w) => stopProcess(w.child, w.exited)));
+    await fleet.stop();
     await server.stop();
   }
 }
@@ -331,8 +234,8 @@ export async function main(options: SignalingOptions = {}): Promise<void> {
   const sizes = (options.clients ?? arg('--clients', '1000,5000,10000').split(',').map(Number)).filter(
     (n) => n >= 2,
   );
-  const windowMs = (options.windowSeconds ?? Number(arg('--window', '10'))) * 1000;
-  const intervalMs = options.intervalMs ?? Number(arg('--interval', '2000'));
+  const windowMs = (options.windowSeconds ?? numberArg('--window', 10)) * 1000;
+  const intervalMs = options.intervalMs ?? numberArg('--interval', 2000);
   const profileServer = options.profileServer ?? process.argv.includes('--profile-server');
   const info = machine();
   info.chromium = null;
@@ -381,48 +284,43 @@ export async function main(options: SignalingOptions = {}): Promise<void> {
     all.find((r) => r.system === system && r.clients === clients);
   const largest = Math.max(...sizes);
   const at = (system: System): LoadResult | undefined => get(system, largest);
-  const r = (
-    key: 'rssPerClientKiB' | 'p99Ms' | 'p50Ms' | 'p99MedianSecondMs' | 'cpuLoadPct',
-    vs: 'raw' | 'peerjs',
-  ): number | null => ratio(at('duet')?.[key] ?? NaN, at(vs)?.[key] ?? NaN);
   const k = `${largest / 1000}k`;
+  /** A figure of every system at the largest N, and Duet's ratios to the baselines'. */
+  const versus = (
+    key: 'rssPerClientKiB' | 'p99Ms' | 'cpuLoadPct',
+    text: { label: string; short: string; unit: string },
+  ) => ({
+    ...text,
+    better: 'lower',
+    duet: at('duet')?.[key] ?? null,
+    raw: at('raw')?.[key] ?? null,
+    peerjs: at('peerjs')?.[key] ?? null,
+    ratio_vs_raw: ratio(at('duet')?.[key] ?? NaN, at('raw')?.[key] ?? NaN),
+    ratio_vs_peerjs: ratio(at('duet')?.[key] ?? NaN, at('peerjs')?.[key] ?? NaN),
+  });
   const metrics = {
     memoryPerClient: {
-      label: `Memory per idle client, ${k} clients`,
-      short: `Memory per idle client, ${k}`,
-      unit: 'KiB',
-      better: 'lower',
-      duet: at('duet')?.rssPerClientKiB ?? null,
-      raw: at('raw')?.rssPerClientKiB ?? null,
-      peerjs: at('peerjs')?.rssPerClientKiB ?? null,
-      ratio_vs_raw: r('rssPerClientKiB', 'raw'),
-      ratio_vs_peerjs: r('rssPerClientKiB', 'peerjs'),
+      ...versus('rssPerClientKiB', {
+        label: `Memory per idle client, ${k} clients`,
+        short: `Memory per idle client, ${k}`,
+        unit: 'KiB',
+      }),
       /** Of Duet's, what its V8 heap holds (from its /metrics). */
       duetHeapPerClientKiB: at('duet')?.duet?.heapPerClientKiB ?? null,
     },
     relayP99: {
-      label: `Relay latency p99, ${k} clients`,
-      short: `Relay latency p99, ${k}`,
-      unit: 'ms',
-      better: 'lower',
-      duet: at('duet')?.p99Ms ?? null,
-      raw: at('raw')?.p99Ms ?? null,
-      peerjs: at('peerjs')?.p99Ms ?? null,
-      ratio_vs_raw: r('p99Ms', 'raw'),
-      ratio_vs_peerjs: r('p99Ms', 'peerjs'),
+      ...versus('p99Ms', {
+        label: `Relay latency p99, ${k} clients`,
+        short: `Relay latency p99, ${k}`,
+        unit: 'ms',
+      }),
       absoluteTarget: { max: 20, unit: 'ms', met: (at('duet')?.p99Ms ?? Infinity) < 20 },
     },
-    serverCpu: {
+    serverCpu: versus('cpuLoadPct', {
       label: `Server CPU while relaying, ${k} clients`,
       short: `Server CPU relaying, ${k}`,
       unit: '% of a core',
-      better: 'lower',
-      duet: at('duet')?.cpuLoadPct ?? null,
-      raw: at('raw')?.cpuLoadPct ?? null,
-      peerjs: at('peerjs')?.cpuLoadPct ?? null,
-      ratio_vs_raw: r('cpuLoadPct', 'raw'),
-      ratio_vs_peerjs: r('cpuLoadPct', 'peerjs'),
-    },
+    }),
   };
 
   const headers = [
@@ -434,10 +332,7 @@ export async function main(options: SignalingOptions = {}): Promise<void> {
     'KiB/client',
     'CPU % setup/idle/relay',
     'msg/s',
-    'p50 ms',
-    'p99 ms',
-    'p99 median s',
-    'max ms',
+    ...relayLatencyColumns.headers,
     'client CPU %',
   ];
   const rows: string[][] = [];
@@ -445,7 +340,7 @@ export async function main(options: SignalingOptions = {}): Promise<void> {
     for (const system of SYSTEMS) {
       const x = get(system, clients);
       if (!x) {
-        rows.push([system, String(clients), 'failed', '', '', '', '', '', '', '', '', '', '']);
+        rows.push(sparseRow(headers, system, { clients: String(clients), connected: 'failed' }));
         continue;
       }
       rows.push([
@@ -457,88 +352,62 @@ export async function main(options: SignalingOptions = {}): Promise<void> {
         fmt(x.rssPerClientKiB, 1),
         `${fmt(x.cpuSetupPct)}/${fmt(x.cpuIdlePct)}/${fmt(x.cpuLoadPct)}`,
         fmt(x.messagesPerSecond),
-        fmt(x.p50Ms, 2),
-        fmt(x.p99Ms, 2),
-        fmt(x.p99MedianSecondMs, 2),
-        fmt(x.maxMs, 1),
+        ...relayLatencyColumns.cells(x),
         fmt(x.clientCpuLoadPct),
       ]);
     }
   }
-  const ratioRows = [
-    [
-      `duet ÷ raw (${k})`,
-      '',
-      '',
-      '',
-      '',
-      fmtRatio(metrics.memoryPerClient.ratio_vs_raw),
-      fmtRatio(metrics.serverCpu.ratio_vs_raw),
-      '',
-      fmtRatio(r('p50Ms', 'raw')),
-      fmtRatio(metrics.relayP99.ratio_vs_raw),
-      fmtRatio(r('p99MedianSecondMs', 'raw')),
-      '',
-      '',
-    ],
-    [
-      `duet ÷ peerjs (${k})`,
-      '',
-      '',
-      '',
-      '',
-      fmtRatio(metrics.memoryPerClient.ratio_vs_peerjs),
-      fmtRatio(metrics.serverCpu.ratio_vs_peerjs),
-      '',
-      fmtRatio(r('p50Ms', 'peerjs')),
-      fmtRatio(metrics.relayP99.ratio_vs_peerjs),
-      fmtRatio(r('p99MedianSecondMs', 'peerjs')),
-      '',
-      '',
-    ],
-  ];
-  rows.push(...ratioRows);
-  const result = {
-    benchmark: 'signaling',
-    timestamp: new Date().toISOString(),
-    machine: info,
-    config: {
-      clients: sizes,
-      windowSeconds: windowMs / 1000,
-      intervalMs,
-      clientProcesses: WORKERS,
-      settleMs: SETTLE_MS,
-      transport: 'WebSocket only, loopback',
-      duetFlags:
-        '--max-connections-per-ip N+100, --shutdown-timeout-ms 2000 (teardown only); else defaults: in-memory store, log level info',
-      peerjsOptions: 'concurrent_limit N+100 (else defaults)',
-      message: 'one ICE candidate (~120 bytes of JSON) per pair every interval, alternating direction',
-    },
-    durationSeconds: Math.round((Date.now() - started) / 1000),
-    metrics,
-    results: all,
-    ...(profileServer ? { serverProfile: serverProfiles } : {}),
-    markdown: markdownTable(headers, rows),
-  };
-  const file = await writeResult('signaling', result);
-  console.log(
-    `\nSignaling — N clients in rooms of two; relay of one message per pair every ${intervalMs} ms\n`,
-  );
-  console.log(table(headers, rows));
-  for (const x of all.filter((y) => y.duet)) {
-    console.log(
-      `duet ${x.clients}: heap ${x.duet!.heapUsedBaseMiB}→${x.duet!.heapUsedIdleMiB} MiB ` +
-        `(${x.duet!.heapPerClientKiB} KiB/client on the V8 heap), GC in the window ${JSON.stringify(x.duet!.gcMsInWindow)} ms`,
+  for (const vs of ['raw', 'peerjs'] as const) {
+    rows.push(
+      sparseRow(headers, `duet ÷ ${vs} (${k})`, {
+        'KiB/client': fmtRatio(metrics.memoryPerClient[`ratio_vs_${vs}`]),
+        'CPU % setup/idle/relay': fmtRatio(metrics.serverCpu[`ratio_vs_${vs}`]),
+        ...relayLatencyColumns.ratios(at('duet'), at(vs)),
+      }),
     );
   }
+  const notes = all
+    .filter((y) => y.duet)
+    .map(
+      (x) =>
+        `duet ${x.clients}: heap ${x.duet!.heapUsedBaseMiB}→${x.duet!.heapUsedIdleMiB} MiB ` +
+        `(${x.duet!.heapPerClientKiB} KiB/client on the V8 heap), GC in the window ${JSON.stringify(x.duet!.gcMsInWindow)} ms`,
+    );
   for (const [system, p] of Object.entries(serverProfiles)) {
     const top = p.topFunctions.slice(0, 8).map((f) => `${f.fn} ${f.ms} ms`);
-    console.log(
+    notes.push(
       `server profile ${system} (message window): busy ${p.busyMs}/${p.spanMs} ms; ${top.join('; ')}`,
     );
   }
-  console.log(`\n${machineLine(info)}\n${file}`);
-  console.log(JSON.stringify({ benchmark: 'signaling', metrics }));
+  await publish(
+    'signaling',
+    { started, machine: info },
+    {
+      config: {
+        clients: sizes,
+        windowSeconds: windowMs / 1000,
+        intervalMs,
+        clientProcesses: SignalingClients.PROCESSES,
+        settleMs: SETTLE_MS,
+        transport: 'WebSocket only, loopback',
+        duetFlags:
+          '--max-connections-per-ip N+100, --shutdown-timeout-ms 2000 (teardown only); else defaults: in-memory store, log level info',
+        peerjsOptions: 'concurrent_limit N+100 (else defaults)',
+        message: 'one ICE candidate (~120 bytes of JSON) per pair every interval, alternating direction',
+      },
+      metrics,
+      results: all,
+      ...(profileServer ? { serverProfile: serverProfiles } : {}),
+    },
+    [
+      {
+        title: `Signaling — N clients in rooms of two; relay of one message per pair every ${intervalMs} ms`,
+        headers,
+        rows,
+      },
+    ],
+    notes,
+  );
   if (!at('duet')) throw new Error(`the Duet run with ${largest} clients failed`);
 }
 

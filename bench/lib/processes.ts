@@ -56,6 +56,15 @@ export interface Server {
 }
 
 /**
+ * Duet's flags for a load of `clients` signaling clients from this one machine: the per-IP limit
+ * (default 20; every client here is 127.0.0.1) above N. A short shutdown bound only makes teardown
+ * quicker (and lets a profiled server exit in time).
+ */
+export function duetLoadArgs(clients: number): string[] {
+  return ['--max-connections-per-ip', String(clients + 100), '--shutdown-timeout-ms', '2000'];
+}
+
+/**
  * Start the built Duet server: `node packages/server/dist/main.js --host 127.0.0.1 --port 0 …`.
  * `npm run build` must have run (the bench scripts do that first).
  */

@@ -113,6 +113,56 @@ export function fmtRatio(value: number | null | undefined): string {
 }
 
 /**
+ * A row that names itself in the first column and fills only the columns named in `cells` (by
+ * header), the rest blank: ratio rows under a table, a run that failed.
+ */
+export function sparseRow(
+  headers: readonly string[],
+  label: string,
+  cells: Readonly<Record<string, string>> = {},
+): string[] {
+  return [label, ...headers.slice(1).map((header) => cells[header] ?? '')];
+}
+
+/** One table of a benchmark's report: printed under `title`; in the README after `caption`, if any. */
+export interface ReportTable {
+  title: string;
+  caption?: string;
+  headers: readonly string[];
+  rows: ReadonlyArray<readonly string[]>;
+}
+
+/**
+ * How every benchmark ends: `bench/results/<benchmark>.json` written (the `figures`, with when, on
+ * what machine and how long it took, and the tables as Markdown for the README), then on stdout the
+ * tables, the `notes`, the machine and the file, and last one line of JSON with the metrics.
+ */
+export async function publish(
+  benchmark: string,
+  run: { started: number; machine: Machine },
+  figures: { metrics: unknown } & Record<string, unknown>,
+  tables: readonly ReportTable[],
+  notes: readonly string[] = [],
+): Promise<void> {
+  const markdown = tables.flatMap((t) => [
+    ...(t.caption ? [t.caption] : []),
+    markdownTable(t.headers, t.rows),
+  ]);
+  const file = await writeResult(benchmark, {
+    benchmark,
+    timestamp: new Date().toISOString(),
+    machine: run.machine,
+    durationSeconds: Math.round((Date.now() - run.started) / 1000),
+    ...figures,
+    markdown: markdown.join('\n\n'),
+  });
+  for (const t of tables) console.log(`\n${t.title}\n\n${table(t.headers, t.rows)}`);
+  for (const note of notes) console.log(note);
+  console.log(`\n${machineLine(run.machine)}\n${file}`);
+  console.log(JSON.stringify({ benchmark, metrics: figures.metrics }));
+}
+
+/**
  * Write `bench/results/<name>.json` (and redraw the chart from every result present). The file is
  * the latest run only: results are small and meant to be committed.
  */

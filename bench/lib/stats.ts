@@ -44,3 +44,20 @@ export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/**
+ * The p99 of each second of a message window, by when each message was sent (`sentAtMs`, ms from
+ * the window's start; `latenciesMs` in the same order): one stall (a GC pause, a neighbour's burst)
+ * shows as one bad second, and the median second is what the server sustains.
+ */
+export function p99PerSecond(
+  latenciesMs: readonly number[],
+  sentAtMs: readonly number[],
+  windowMs: number,
+): number[] {
+  const bySecond: number[][] = Array.from({ length: Math.ceil(windowMs / 1000) }, () => []);
+  sentAtMs.forEach((at, i) =>
+    bySecond[Math.min(bySecond.length - 1, Math.floor(at / 1000))]!.push(latenciesMs[i]!),
+  );
+  return bySecond.map((l) => round(percentile(l, 99), 1));
+}

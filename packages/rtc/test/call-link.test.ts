@@ -3,18 +3,12 @@ import type { SignalData } from '@duet/protocol';
 import { CallLink, type LinkState } from '../src/call/call-link.js';
 import type { StorageLike } from '../src/signaling/signaling-client.js';
 import { createModernPeerConnection } from './modern-peer-connection.js';
+import { MemoryStorage } from './support/memory-storage.js';
 
 /**
  * A call's data path across lost peer connections, with real libwebrtc: two CallLinks joined by an
  * in-memory relay that, like the signaling server, delivers each side's signals in order.
  */
-
-class MemoryStorage implements StorageLike {
-  readonly items = new Map<string, string>();
-  getItem = (key: string) => this.items.get(key) ?? null;
-  setItem = (key: string, value: string) => void this.items.set(key, value);
-  removeItem = (key: string) => void this.items.delete(key);
-}
 
 const links: CallLink[] = [];
 afterEach(() => {
@@ -54,12 +48,18 @@ const states = (link: CallLink) => {
 const texts = (link: CallLink) => link.chat.list.map((m) => `${m.from}:${m.text}`);
 const open = (link: CallLink) => expect.poll(() => link.messenger.connected, { timeout: 15_000 }).toBe(true);
 
+/** Both ends started afresh and their control channel open (messages can flow). */
+async function connected(options: Parameters<typeof pair>[0] = {}) {
+  const ends = pair(options);
+  ends.caller.start(false);
+  ends.callee.start(false);
+  await Promise.all([open(ends.caller), open(ends.callee)]);
+  return ends;
+}
+
 describe('CallLink', () => {
   it('connects and carries chat both ways', async () => {
-    const { caller, callee } = pair();
-    caller.start(false);
-    callee.start(false);
-    await Promise.all([open(caller), open(callee)]);
+    const { caller, callee } = await connected();
     caller.chat.send('hello');
     await expect.poll(() => texts(callee)).toEqual(['peer:hello']);
     callee.chat.send('hi');
@@ -70,10 +70,7 @@ describe('CallLink', () => {
   it.each(['caller', 'callee'] as const)(
     'rebuilds the connection when the %s loses it; chat sent meanwhile arrives once',
     async (side) => {
-      const { caller, callee } = pair();
-      caller.start(false);
-      callee.start(false);
-      await Promise.all([open(caller), open(callee)]);
+      const { caller, callee } = await connected();
       const firstEpoch = caller.session!.epoch;
       const dropping = side === 'caller' ? caller : callee;
       const seen = states(dropping);
@@ -91,10 +88,7 @@ describe('CallLink', () => {
 
   it('brings a reloaded callee back into the call with its chat, and resends what was not delivered', async () => {
     const storage = new MemoryStorage();
-    const { caller, callee, routes, make } = pair({ calleeStorage: storage });
-    caller.start(false);
-    callee.start(false);
-    await Promise.all([open(caller), open(callee)]);
+    const { caller, callee, routes, make } = await connected({ calleeStorage: storage });
     caller.chat.send('before reload');
     await expect.poll(() => texts(callee)).toEqual(['peer:before reload']);
     callee.chat.send('typed just before reloading');
@@ -130,10 +124,7 @@ describe('CallLink', () => {
   });
 
   it('answers a reloaded callee at once even when the offer it made meanwhile was lost', async () => {
-    const { caller, callee, routes, make } = pair();
-    caller.start(false);
-    callee.start(false);
-    await Promise.all([open(caller), open(callee)]);
+    const { caller, callee, routes, make } = await connected();
     const firstEpoch = caller.session!.epoch;
     // The callee's page goes away: the server has nobody to relay to, so what the caller sends is lost.
     routes.toCallee = () => undefined;

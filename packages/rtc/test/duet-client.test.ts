@@ -4,19 +4,13 @@ import type { ClientSnapshot, Notice } from '../src/client/client-types.js';
 import { IceConfig } from '../src/client/ice-config.js';
 import { createModernPeerConnection } from './modern-peer-connection.js';
 import { FakeServer, type FakeSignaling } from './support/fake-signaling.js';
+import { MemoryStorage } from './support/memory-storage.js';
 
 /**
  * DuetClient against a fake signaling server (in memory, see support/fake-signaling.ts) and, where
  * a call connects, real peer connections (libwebrtc through @roamhq/wrtc). No camera or microphone:
  * the calls run receive-only, which the client allows (a denied camera must not stop a call).
  */
-
-class MemoryStorage {
-  readonly items = new Map<string, string>();
-  getItem = (key: string) => this.items.get(key) ?? null;
-  setItem = (key: string, value: string) => void this.items.set(key, value);
-  removeItem = (key: string) => void this.items.delete(key);
-}
 
 const clients: DuetClient[] = [];
 afterEach(() => {

@@ -59,6 +59,9 @@ function until(engine: Engine, id: string, where: (view: TransferView) => boolea
 }
 const inState = (engine: Engine, id: string, ...states: TransferState[]) =>
   until(engine, id, (v) => states.includes(v.state));
+/** Alice's and Bob's views of `id` once each is in one of `states`. */
+const bothIn = ({ alice, bob }: { alice: Engine; bob: Engine }, id: string, ...states: TransferState[]) =>
+  Promise.all([inState(alice, id, ...states), inState(bob, id, ...states)]);
 
 /** Every view of `id` the engine emitted. */
 function record(engine: Engine): TransferView[] {
@@ -77,10 +80,7 @@ async function transfer(
   const id = alice.send(blob, name);
   await inState(bob, id, 'offered');
   await bob.accept(id, sink);
-  const [sent, received] = await Promise.all([
-    inState(alice, id, 'done', 'failed', 'cancelled'),
-    inState(bob, id, 'done', 'failed', 'cancelled'),
-  ]);
+  const [sent, received] = await bothIn({ alice, bob }, id, 'done', 'failed', 'cancelled');
   return { id, sent, received };
 }
 
@@ -112,6 +112,16 @@ class CountingBlob extends Blob {
     this.reads++;
     return super.slice(start, end, type);
   }
+}
+
+/** After a cancel: for 200 ms Alice reads no more of `blob` and sends no more bytes. Resolves to what she sent. */
+async function expectSenderStopped(blob: CountingBlob, net: WrtcNet): Promise<number> {
+  const reads = blob.reads;
+  const bytes = net.alice.binaryBytesSent;
+  await settle(200);
+  expect(blob.reads).toBe(reads);
+  expect(net.alice.binaryBytesSent).toBe(bytes);
+  return bytes;
 }
 
 describe('nextTransferState', () => {
@@ -274,10 +284,7 @@ describe('FileTransfers over real data channels', () => {
       return chunk;
     };
     await bob.accept(id, sink);
-    const [sent, received] = await Promise.all([
-      inState(alice, id, 'cancelled'),
-      inState(bob, id, 'cancelled'),
-    ]);
+    const [sent, received] = await bothIn(ends, id, 'cancelled');
     expect(sent.cancelledBy).toBe('self');
     expect(received.cancelledBy).toBe('peer');
     expect(received.file).toBeNull();
@@ -285,18 +292,14 @@ describe('FileTransfers over real data channels', () => {
     expect(sink.closed).toBe(false);
     await expect.poll(() => net.alice.opened[0]!.readyState).toBe('closed');
     await expect.poll(() => net.bob.received[0]!.readyState).toBe('closed');
-    const reads = blob.reads;
-    const bytes = net.alice.binaryBytesSent;
-    await settle(200);
-    expect(blob.reads).toBe(reads);
-    expect(net.alice.binaryBytesSent).toBe(bytes);
-    expect(bytes).toBeLessThan(12 * MiB);
+    expect(await expectSenderStopped(blob, net)).toBeLessThan(12 * MiB);
     expect(ends.aliceLink.sent.filter((b) => b.kind === 'file-end')).toHaveLength(0);
   });
 
   it('the receiver cancels mid-transfer: the sender stops reading and sending', async () => {
     // The sender may run at most 2 MiB ahead of the receiver's acks, and the receiver's disk is slow.
-    const { net, alice, bob, bobLink } = await setup({ alice: { maxUnackedBytes: 2 * MiB } });
+    const ends = await setup({ alice: { maxUnackedBytes: 2 * MiB } });
+    const { net, alice, bob, bobLink } = ends;
     const blob = new CountingBlob([randomBytes(12 * MiB)]);
     const id = alice.send(blob, 'big.bin');
     await inState(bob, id, 'offered');
@@ -305,21 +308,13 @@ describe('FileTransfers over real data channels', () => {
       if (total >= 2 * MiB && bob.transfers[0]!.state === 'transferring') bob.cancel(id);
     };
     await bob.accept(id, sink);
-    const [sent, received] = await Promise.all([
-      inState(alice, id, 'cancelled'),
-      inState(bob, id, 'cancelled'),
-    ]);
+    const [sent, received] = await bothIn(ends, id, 'cancelled');
     expect(sent.cancelledBy).toBe('peer');
     expect(received.cancelledBy).toBe('self');
     expect(bobLink.sent.at(-1)).toEqual({ kind: 'file-cancel', transferId: id, reason: 'user' });
     expect(sink.aborted).toBe(true);
     await expect.poll(() => net.alice.opened[0]!.readyState).toBe('closed');
-    const reads = blob.reads;
-    const bytes = net.alice.binaryBytesSent;
-    await settle(200);
-    expect(blob.reads).toBe(reads);
-    expect(net.alice.binaryBytesSent).toBe(bytes);
-    expect(bytes).toBeLessThanOrEqual(2 * MiB + 2 * MiB);
+    expect(await expectSenderStopped(blob, net)).toBeLessThanOrEqual(2 * MiB + 2 * MiB);
   });
 
   it('resumes from what the receiver stored when the data channel closes mid-transfer', async () => {
@@ -398,10 +393,7 @@ describe('FileTransfers over real data channels', () => {
     const offered = await inState(bob, id, 'offered');
     expect([offered.name, offered.size]).toEqual(['data.bin', data.length]);
     await bob.accept(id);
-    const [sent, received] = await Promise.all([
-      inState(alice, id, 'done', 'failed', 'cancelled'),
-      inState(bob, id, 'done', 'failed', 'cancelled'),
-    ]);
+    const [sent, received] = await bothIn({ alice, bob }, id, 'done', 'failed', 'cancelled');
     expect([sent.state, received.state]).toEqual(['done', 'done']);
     expect(received.sha256).toBe(sha256(data));
     expect(Buffer.from(await bytesOf(received.file!)).equals(data)).toBe(true);

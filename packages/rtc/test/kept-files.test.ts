@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { KeptFiles, type KeptFile, type ReceivedFileStore } from '../src/files/kept-files.js';
-import type { StorageLike } from '../src/signaling/signaling-client.js';
 import type { TransferView } from '../src/files/transfer-types.js';
+import { MemoryStorage } from './support/memory-storage.js';
 
 /** Received files kept across a reload: what comes back, what is named as lost, what is forgotten. */
-
-class MemoryStorage implements StorageLike {
-  readonly items = new Map<string, string>();
-  getItem = (key: string) => this.items.get(key) ?? null;
-  setItem = (key: string, value: string) => void this.items.set(key, value);
-  removeItem = (key: string) => void this.items.delete(key);
-}
 
 /** A store like IndexedDB's, in memory; `failPuts` makes it refuse to keep (quota). */
 class MemoryStore implements ReceivedFileStore {

@@ -26,67 +26,71 @@ function collect(messenger: Messenger): string[] {
   return seen;
 }
 
+/** `messenger` sends chat(from) … chat(to - 1). */
+function sendChats(messenger: Messenger, from: number, to: number): void {
+  for (let i = from; i < to; i++) messenger.send(chat(i));
+}
+
+/** The texts of chat(from) … chat(to - 1), as `collect` sees them. */
+const texts = (from: number, to: number): string[] =>
+  Array.from({ length: to - from }, (_, i) => `#${from + i}`);
+
+/** Bob got chat(0) … chat(count - 1) exactly once and in order, and Alice has every ack. */
+async function expectAllDelivered(alice: Messenger, received: string[], count: number) {
+  await expect.poll(() => received.length, { timeout: 10_000 }).toBe(count);
+  expect(received).toEqual(texts(0, count));
+  await expect.poll(() => alice.state.unacked.length).toBe(0);
+}
+
+/** A fresh real connection between two messengers (closed after the test). */
+async function connect(alice: Messenger, bob: Messenger) {
+  const pair = await connectedPair();
+  pairs.push(pair);
+  alice.attach(pair.channelA);
+  bob.attach(pair.channelB);
+  return pair;
+}
+
+/** Alice and Bob connected, with the texts Bob's messenger hands on collected in `received`. */
+async function connected() {
+  const [alice, bob] = [new Messenger(), new Messenger()];
+  const pair = await connect(alice, bob);
+  return { alice, bob, pair, received: collect(bob) };
+}
+
 describe('Messenger', () => {
   it('delivers 1000 messages sent in a burst exactly once and in order, and acknowledges them', async () => {
-    const pair = await connectedPair();
-    pairs.push(pair);
-    const alice = new Messenger();
-    const bob = new Messenger();
-    alice.attach(pair.channelA);
-    bob.attach(pair.channelB);
-    const received = collect(bob);
-    for (let i = 0; i < 1000; i++) alice.send(chat(i));
-    await expect.poll(() => received.length, { timeout: 10_000 }).toBe(1000);
-    expect(received).toEqual(Array.from({ length: 1000 }, (_, i) => `#${i}`));
-    await expect.poll(() => alice.state.unacked.length).toBe(0);
+    const { alice, received } = await connected();
+    sendChats(alice, 0, 1000);
+    await expectAllDelivered(alice, received, 1000);
   });
 
   it('queues while disconnected and resends after a new connection, dropping duplicates', async () => {
-    const first = await connectedPair();
-    pairs.push(first);
-    const alice = new Messenger();
-    const bob = new Messenger();
-    alice.attach(first.channelA);
-    bob.attach(first.channelB);
-    const received = collect(bob);
-    for (let i = 0; i < 300; i++) alice.send(chat(i));
+    const { alice, bob, pair: first, received } = await connected();
+    sendChats(alice, 0, 300);
     // The connection dies with messages in flight (some delivered, some not, acks partly lost).
     await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThan(0);
     first.close();
-    for (let i = 300; i < 500; i++) alice.send(chat(i));
+    sendChats(alice, 300, 500);
 
-    const second = await connectedPair();
-    pairs.push(second);
-    alice.attach(second.channelA);
-    bob.attach(second.channelB);
-    await expect.poll(() => received.length, { timeout: 10_000 }).toBe(500);
-    expect(received).toEqual(Array.from({ length: 500 }, (_, i) => `#${i}`));
-    await expect.poll(() => alice.state.unacked.length).toBe(0);
+    await connect(alice, bob);
+    await expectAllDelivered(alice, received, 500);
   });
 
   it('survives a page reload on either side: state restored, nothing lost or doubled', async () => {
-    const first = await connectedPair();
-    pairs.push(first);
-    const alice = new Messenger();
-    const bob = new Messenger();
-    alice.attach(first.channelA);
-    bob.attach(first.channelB);
-    const before = collect(bob);
-    for (let i = 0; i < 50; i++) alice.send(chat(i));
+    const { alice, bob, pair: first, received: before } = await connected();
+    sendChats(alice, 0, 50);
     await expect.poll(() => before.length).toBe(50);
     first.close();
     // Alice reloads: a new Messenger from her saved state, with a few messages never sent.
     const saved = alice.state;
     const reloaded = new Messenger(saved);
-    for (let i = 50; i < 60; i++) reloaded.send(chat(i));
+    sendChats(reloaded, 50, 60);
     const bobAgain = new Messenger(bob.state);
     const after = collect(bobAgain);
-    const second = await connectedPair();
-    pairs.push(second);
-    reloaded.attach(second.channelA);
-    bobAgain.attach(second.channelB);
+    await connect(reloaded, bobAgain);
     await expect.poll(() => after.length).toBe(10);
-    expect(after).toEqual(Array.from({ length: 10 }, (_, i) => `#${50 + i}`));
+    expect(after).toEqual(texts(50, 60));
   });
 
   it('drops and counts malformed frames without throwing', async () => {
@@ -113,12 +117,9 @@ describe('Messenger', () => {
 
 describe('Chat', () => {
   it('shows our messages as sending, then delivered; theirs once; refuses empty and over-long text', async () => {
-    const pair = await connectedPair();
-    pairs.push(pair);
     const [ma, mb] = [new Messenger(), new Messenger()];
     const [alice, bob] = [new Chat(ma), new Chat(mb)];
-    ma.attach(pair.channelA);
-    mb.attach(pair.channelB);
+    await connect(ma, mb);
     const sent = alice.send('  hello <b>Bob</b>  ');
     expect(sent).toMatchObject({ from: 'self', text: 'hello <b>Bob</b>', status: 'sending' });
     await expect

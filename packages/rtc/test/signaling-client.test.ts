@@ -2,21 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startDuetServer, type DuetServer } from '@duet/server';
 import { DuetError } from '../src/errors.js';
 import { SignalingClient, type StorageLike } from '../src/signaling/signaling-client.js';
+import { MemoryStorage } from './support/memory-storage.js';
 
 /** The rtc package's signaling client against the real server on a free loopback port. */
-
-class MemoryStorage implements StorageLike {
-  readonly items = new Map<string, string>();
-  getItem(key: string) {
-    return this.items.get(key) ?? null;
-  }
-  setItem(key: string, value: string) {
-    this.items.set(key, value);
-  }
-  removeItem(key: string) {
-    this.items.delete(key);
-  }
-}
 
 let server: DuetServer | undefined;
 const clients: SignalingClient[] = [];

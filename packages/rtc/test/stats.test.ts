@@ -32,6 +32,23 @@ const TRAFFIC: Traffic = {
   framesDecoded: [1_200, 1_230],
 };
 
+/** What an inbound-rtp stat says of `traffic` at sample `i`: the counters every browser reports alike. */
+function inbound(kind: 'audio' | 'video', i: 0 | 1, traffic: Traffic) {
+  return {
+    type: 'inbound-rtp',
+    kind,
+    mediaType: kind,
+    packetsReceived: traffic[`${kind}Packets`][i],
+    packetsLost: traffic[`${kind}Lost`][i],
+    bytesReceived: traffic[`${kind}In`][i],
+  };
+}
+
+/** The same for an outbound-rtp stat: the bytes sent. */
+function outbound(kind: 'audio' | 'video', i: 0 | 1, traffic: Traffic) {
+  return { type: 'outbound-rtp', kind, bytesSent: traffic[`${kind}Out`][i] };
+}
+
 /** A Chromium 13x `getStats()` report (fields trimmed to the ones that matter plus some noise). */
 function chromium(
   i: 0 | 1,
@@ -110,17 +127,12 @@ function chromium(
     { id: 'Iremote_relay', type: 'remote-candidate', timestamp, candidateType: 'relay', protocol: 'udp' },
     {
       id: 'IT01A1234',
-      type: 'inbound-rtp',
-      kind: 'audio',
-      mediaType: 'audio',
+      ...inbound('audio', i, traffic),
       timestamp,
       ssrc: 1234,
       transportId: 'T01',
       codecId: 'CIT01_111',
       mid: '0',
-      packetsReceived: traffic.audioPackets[i],
-      packetsLost: traffic.audioLost[i],
-      bytesReceived: traffic.audioIn[i],
       headerBytesReceived: 48_000 + i * 600,
       jitter: 0.0035,
       audioLevel: 0.12,
@@ -129,17 +141,12 @@ function chromium(
     },
     {
       id: 'IT01V5678',
-      type: 'inbound-rtp',
-      kind: 'video',
-      mediaType: 'video',
+      ...inbound('video', i, traffic),
       timestamp,
       ssrc: 5678,
       transportId: 'T01',
       codecId: 'CIT01_96',
       mid: '1',
-      packetsReceived: traffic.videoPackets[i],
-      packetsLost: traffic.videoLost[i],
-      bytesReceived: traffic.videoIn[i],
       jitter: 0.018,
       framesDecoded: traffic.framesDecoded[i],
       keyFramesDecoded: 3,
@@ -149,24 +156,20 @@ function chromium(
     },
     {
       id: 'OT01A4321',
-      type: 'outbound-rtp',
-      kind: 'audio',
+      ...outbound('audio', i, traffic),
       timestamp,
       ssrc: 4321,
       mediaSourceId: 'SA1',
       remoteId: 'RIA4321',
-      bytesSent: traffic.audioOut[i],
       packetsSent: 1_950 + i * 50,
     },
     {
       id: 'OT01V8765',
-      type: 'outbound-rtp',
-      kind: 'video',
+      ...outbound('video', i, traffic),
       timestamp,
       ssrc: 8765,
       mediaSourceId: 'SV2',
       remoteId: 'RIV8765',
-      bytesSent: traffic.videoOut[i],
       packetsSent: 900 + i * 60,
       frameWidth: 1280,
       frameHeight: 720,
@@ -238,34 +241,24 @@ function firefox(i: 0 | 1, traffic: Traffic = TRAFFIC): Map<string, Stat> {
     { id: '{rc-srflx}', type: 'remote-candidate', timestamp, candidateType: 'srflx', protocol: 'udp' },
     {
       id: '{in-audio}',
-      type: 'inbound-rtp',
-      kind: 'audio',
-      mediaType: 'audio',
+      ...inbound('audio', i, traffic),
       timestamp,
       ssrc: 1111,
-      packetsReceived: traffic.audioPackets[i],
-      packetsLost: traffic.audioLost[i],
-      bytesReceived: traffic.audioIn[i],
       jitter: 0.004,
       audioLevel: 0.2,
     },
     {
       id: '{in-video}',
-      type: 'inbound-rtp',
-      kind: 'video',
-      mediaType: 'video',
+      ...inbound('video', i, traffic),
       timestamp,
       ssrc: 2222,
-      packetsReceived: traffic.videoPackets[i],
-      packetsLost: traffic.videoLost[i],
-      bytesReceived: traffic.videoIn[i],
       jitter: 0.02,
       framesDecoded: traffic.framesDecoded[i],
       frameWidth: 640,
       frameHeight: 360,
     },
-    { id: '{out-audio}', type: 'outbound-rtp', kind: 'audio', timestamp, bytesSent: traffic.audioOut[i] },
-    { id: '{out-video}', type: 'outbound-rtp', kind: 'video', timestamp, bytesSent: traffic.videoOut[i] },
+    { id: '{out-audio}', ...outbound('audio', i, traffic), timestamp },
+    { id: '{out-video}', ...outbound('video', i, traffic), timestamp },
     { id: '{ri-audio}', type: 'remote-inbound-rtp', kind: 'audio', timestamp, roundTripTime: 0.07 },
     { id: '{ri-video}', type: 'remote-inbound-rtp', kind: 'video', timestamp, roundTripTime: 0.09 },
   ]);
