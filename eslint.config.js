@@ -28,6 +28,8 @@ export default tseslint.config(
     },
     rules: {
       'no-console': 'error',
+      // Braces on every branch: a one-line `if` that gains a second line cannot silently lose it.
+      curly: ['error', 'all'],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       // Store methods are async by contract (the Redis store awaits); the memory store need not await.
       '@typescript-eslint/require-await': 'off',

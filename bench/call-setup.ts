@@ -143,7 +143,9 @@ async function ring(system: System, servers: Stage, caller: Page, callee: Page, 
     const url = (role: string): string =>
       `${servers.pages.origin}/raw/index.html?signal=${servers.raw.origin}&room=${encodeURIComponent(room)}&role=${role}${camera}`;
     await Promise.all([caller.goto(url('caller')), callee.goto(url('callee'))]);
-    for (const page of [caller, callee]) await page.waitForFunction(() => window.__raw.ready);
+    for (const page of [caller, callee]) {
+      await page.waitForFunction(() => window.__raw.ready);
+    }
   } else {
     // PeerJS ids: letters and digits, single dashes between (so not the room name of a warm-up, run -1).
     const id = `bench${Date.now()}x${run + 100}`;
@@ -151,7 +153,9 @@ async function ring(system: System, servers: Stage, caller: Page, callee: Page, 
     const url = (me: string, other: string): string =>
       `${servers.pages.origin}/peerjs/index.html?signal=${servers.peerjs.origin}&id=${me}&peer=${other}`;
     await Promise.all([caller.goto(url(ids.caller, ids.callee)), callee.goto(url(ids.callee, ids.caller))]);
-    for (const page of [caller, callee]) await page.waitForFunction(() => window.__peerjs.ready);
+    for (const page of [caller, callee]) {
+      await page.waitForFunction(() => window.__peerjs.ready);
+    }
   }
   await caller.locator('#call').click();
   await callee.locator('#accept:enabled').waitFor({ timeout: CONNECT_TIMEOUT_MS });
@@ -189,8 +193,11 @@ async function runOnce(
             Profiler.start(callee, `call-setup-${system}-callee`),
           ])
         : null;
-      if (system === 'duet') await clickAccept(callee);
-      else await callee.locator('#accept').click();
+      if (system === 'duet') {
+        await clickAccept(callee);
+      } else {
+        await callee.locator('#accept').click();
+      }
       // The `open` event of the channel the app talks over: Duet's control channel ("duet"), the
       // raw page's channel, PeerJS's DataConnection (not the internal one of its MediaConnection).
       // Duet's own readiness (hello received, `snapshot.dataChannelOpen`) is recorded beside it.
@@ -303,7 +310,9 @@ function timeline(runs: CallRun[]): Record<'caller' | 'callee', Record<string, n
     const entries: Array<[string, number]> = [];
     for (const name of names) {
       const values = ok.map((r) => r.marks![which][name]).filter((v): v is number => v !== undefined);
-      if (values.length * 2 >= ok.length) entries.push([name, round(median(values))]);
+      if (values.length * 2 >= ok.length) {
+        entries.push([name, round(median(values))]);
+      }
     }
     return Object.fromEntries(entries.sort((x, y) => x[1] - y[1]));
   };

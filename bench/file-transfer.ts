@@ -203,13 +203,17 @@ async function connect(
     const url = (role: string): string =>
       `${servers.pages.origin}/raw/index.html?signal=${servers.raw.origin}&room=${room}&role=${role}&${tune}`;
     await Promise.all([sender.goto(url('caller')), receiver.goto(url('callee'))]);
-    for (const page of [sender, receiver]) await page.waitForFunction(() => window.__raw.ready);
+    for (const page of [sender, receiver]) {
+      await page.waitForFunction(() => window.__raw.ready);
+    }
   } else {
     const url = (me: string, other: string): string =>
       `${servers.pages.origin}/peerjs/index.html?signal=${servers.peerjs.origin}&id=${me}&peer=${other}&${tune}`;
     const id = `xfer${Date.now()}x${run}`;
     await Promise.all([sender.goto(url(`${id}-a`, `${id}-b`)), receiver.goto(url(`${id}-b`, `${id}-a`))]);
-    for (const page of [sender, receiver]) await page.waitForFunction(() => window.__peerjs.ready);
+    for (const page of [sender, receiver]) {
+      await page.waitForFunction(() => window.__peerjs.ready);
+    }
   }
   await sender.locator('#call').click();
   await receiver.locator('#accept:enabled').click({ timeout: SETUP_TIMEOUT_MS });
@@ -295,7 +299,9 @@ async function runOnce(
     // Through Duet's UI the file comes from disk and is offered before the clock starts (the
     // receiver's click on Accept starts it); elsewhere it is built in the sender page.
     const throughUi = system === 'duet' && call === 'video';
-    if (throughUi && !diskFile) throw new Error('the UI case needs the test file on disk');
+    if (throughUi && !diskFile) {
+      throw new Error('the UI case needs the test file on disk');
+    }
     if (throughUi) {
       await sendFileThroughUi(sender, diskFile!.path);
       // The offer shows in the receiver's chat, as it would for a person who opens it.
@@ -376,7 +382,9 @@ async function runOnce(
         receiver: videoLoad(videoBefore[1]!, videoAfter[1]!, wallMs / 1000),
       };
     }
-    if (profile) result.profile = { sender: m1!, receiver: m2! };
+    if (profile) {
+      result.profile = { sender: m1!, receiver: m2! };
+    }
     // Integrity, outside the clock, with WebCrypto over the Blob the receiver ended up with.
     const got = await receiver.evaluate(() => {
       const file = window.__duet
@@ -384,7 +392,9 @@ async function runOnce(
         : window.__bench.blob!;
       return window.__bench.sha256(file);
     });
-    if (got !== expected) throw new Error(`received file differs: sha256 ${got} ≠ ${expected}`);
+    if (got !== expected) {
+      throw new Error(`received file differs: sha256 ${got} ≠ ${expected}`);
+    }
   } catch (error) {
     result.mbps = null;
     result.error = `${error instanceof Error ? error.message : String(error)}\n${log.slice(-20).join('\n')}`;
@@ -642,7 +652,9 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
   const diagnostics: Record<string, number | null> = {};
   for (const s of DIAGNOSTICS) {
     const x = bySystem[s];
-    if (!x) continue;
+    if (!x) {
+      continue;
+    }
     diagnostics[`${s}_ratio_vs_raw`] = ratio(x.mbps.median, bySystem.raw.mbps.median);
     rows.push(ratioRow(headers, `${s} ÷ raw`, diagnostics[`${s}_ratio_vs_raw`]));
   }
@@ -695,7 +707,9 @@ export async function main(options: FileTransferOptions = {}): Promise<void> {
   }
   const notes: string[] = [];
   for (const [key, p] of Object.entries(profiles)) {
-    if (!p) continue;
+    if (!p) {
+      continue;
+    }
     for (const side of ['sender', 'receiver'] as const) {
       const top = p[side].topFunctions.slice(0, 6).map((f) => `${f.fn} ${f.ms} ms`);
       notes.push(`profile ${key} ${side}: busy ${p[side].busyMs}/${p[side].spanMs} ms; ${top.join('; ')}`);

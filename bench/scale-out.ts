@@ -143,8 +143,9 @@ async function scrape(
   ).text();
   const sum = (name: string): number => {
     let total = 0;
-    for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm')))
+    for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) {
       total += Number(m[1]);
+    }
     return total;
   };
   // prom-client's event-loop delay histogram restarts at every scrape: these cover since the last one.
@@ -165,7 +166,9 @@ async function drained(nodes: readonly Server[]): Promise<void> {
   while (performance.now() < until) {
     try {
       const left = (await Promise.all(nodes.map(scrape))).reduce((sum, m) => sum + m.sockets, 0);
-      if (left === 0) break;
+      if (left === 0) {
+        break;
+      }
     } catch {
       return; // a node that does not answer is stopped anyway
     }
@@ -174,7 +177,9 @@ async function drained(nodes: readonly Server[]): Promise<void> {
   while (performance.now() < until) {
     const before = nodes.map((n) => cpuSeconds(n.pid));
     await sleep(300);
-    if (nodes.every((n, i) => cpuSeconds(n.pid) - before[i]! < 0.03)) return;
+    if (nodes.every((n, i) => cpuSeconds(n.pid) - before[i]! < 0.03)) {
+      return;
+    }
   }
 }
 
@@ -287,7 +292,9 @@ async function startSetup(
     windows: [],
   };
   try {
-    if (c.adapter) r.redis = await startRedis();
+    if (c.adapter) {
+      r.redis = await startRedis();
+    }
     const redis = r.redis;
     const starts = await Promise.allSettled(
       r.names.map((name) =>
@@ -301,9 +308,15 @@ async function startSetup(
       ),
     );
     // Every node that did start is stopped, even if another one failed.
-    for (const s of starts) if (s.status === 'fulfilled') r.nodes.push(s.value);
+    for (const s of starts) {
+      if (s.status === 'fulfilled') {
+        r.nodes.push(s.value);
+      }
+    }
     const failedStart = starts.find((s) => s.status === 'rejected');
-    if (failedStart) throw failedStart.reason;
+    if (failedStart) {
+      throw failedStart.reason;
+    }
     const fleet = (r.fleet = new SignalingClients(clients));
     await fleet.loaded();
 
@@ -436,9 +449,11 @@ function summarizeSetup(r: Running, windowMs: number): CaseResult {
   });
   const commandsInWindow = w.reduce((sum, x) => sum + x.redisCommands, 0);
   const commandsByName: Record<string, number> = {};
-  for (const x of w)
-    for (const [name, n] of Object.entries(x.redisCommandsByName))
+  for (const x of w) {
+    for (const [name, n] of Object.entries(x.redisCommandsByName)) {
       commandsByName[name] = (commandsByName[name] ?? 0) + n;
+    }
+  }
   const redisFigures = r.redis
     ? {
         ...figures(r.nodes.length, `redis ${r.redis.version}`),
@@ -481,17 +496,26 @@ function summarizeSetup(r: Running, windowMs: number): CaseResult {
       teardownFrom: r.teardownFrom,
     },
   };
-  if (r.redis && nodeFigures.some((n) => n.problems.count > 0))
+  if (r.redis && nodeFigures.some((n) => n.problems.count > 0)) {
     result.redisLogTail = r.redis.log().split('\n').slice(-15);
+  }
   return result;
 }
 
 /** Which part of a setup's life an epoch-ms time falls in. */
 function phaseOf(r: Running, time: number): Phase {
-  if (time >= r.teardownFrom) return 'teardown';
-  if (r.windows.some((x) => time >= x.from && time <= x.to + 2000)) return 'window';
-  if (time >= r.setupTo) return 'idle';
-  if (time >= r.setupFrom) return 'setup';
+  if (time >= r.teardownFrom) {
+    return 'teardown';
+  }
+  if (r.windows.some((x) => time >= x.from && time <= x.to + 2000)) {
+    return 'window';
+  }
+  if (time >= r.setupTo) {
+    return 'idle';
+  }
+  if (time >= r.setupFrom) {
+    return 'setup';
+  }
   return 'start';
 }
 
@@ -502,10 +526,14 @@ function phaseOf(r: Running, time: number): Phase {
  */
 async function snapshotWebDist(): Promise<string> {
   const copy = `${BUILD_DIR}scale-out-web-${process.pid}/`;
-  for (let i = 0; i < 60 && !existsSync(`${WEB_DIST}index.html`); i++) await sleep(500);
+  for (let i = 0; i < 60 && !existsSync(`${WEB_DIST}index.html`); i++) {
+    await sleep(500);
+  }
   await sleep(500); // a build that just wrote index.html may still be writing assets
   cpSync(WEB_DIST, copy, { recursive: true });
-  if (!existsSync(`${copy}index.html`)) throw new Error('Duet is not built: run `npm run build` first.');
+  if (!existsSync(`${copy}index.html`)) {
+    throw new Error('Duet is not built: run `npm run build` first.');
+  }
   return copy;
 }
 
@@ -553,7 +581,9 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
   /** Windows of one setup, `rounds` times (sequential mode), or one (interleaved: called per round). */
   const broken = new Set<Running>();
   const window = async (r: Running): Promise<void> => {
-    if (broken.has(r)) return;
+    if (broken.has(r)) {
+      return;
+    }
     try {
       await measureWindow(r);
       const x = r.windows.at(-1)!;
@@ -587,7 +617,9 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
     }
   };
   const summarize = (r: Running): void => {
-    if (r.windows.length === 0) return;
+    if (r.windows.length === 0) {
+      return;
+    }
     const x = summarizeSetup(r, windowMs);
     all.push(x);
     report(x);
@@ -595,10 +627,14 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
   if (sequential) {
     for (const c of cases) {
       const r = await start(c);
-      if (!r) continue;
+      if (!r) {
+        continue;
+      }
       try {
         await settle([r]);
-        for (let round = 0; round < rounds; round++) await window(r);
+        for (let round = 0; round < rounds; round++) {
+          await window(r);
+        }
       } finally {
         await finish(r);
       }
@@ -611,16 +647,24 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
     try {
       for (const c of cases) {
         const r = await start(c);
-        if (r) running.push(r);
+        if (r) {
+          running.push(r);
+        }
       }
       await settle(running);
       for (let round = 0; round < rounds; round++) {
-        for (const r of round % 2 === 0 ? running : [...running].reverse()) await window(r);
+        for (const r of round % 2 === 0 ? running : [...running].reverse()) {
+          await window(r);
+        }
       }
     } finally {
-      for (const r of [...running].reverse()) await finish(r);
+      for (const r of [...running].reverse()) {
+        await finish(r);
+      }
     }
-    for (const r of running) summarize(r);
+    for (const r of running) {
+      summarize(r);
+    }
   }
   rmSync(webDist, { recursive: true, force: true });
 
@@ -677,7 +721,9 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
     });
   for (const c of cases.slice(1)) {
     const x = get(c.name);
-    if (x && memory) rows.push(vsMemory(x));
+    if (x && memory) {
+      rows.push(vsMemory(x));
+    }
   }
 
   const twoNodes = get('sharded, 2 nodes');
@@ -720,15 +766,19 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
         `${n.cpuSetupPct}/${n.cpuIdlePct}/${n.cpuLoadPct}%, RSS ${n.rssBaseMiB}→${n.rssIdleMiB}→${n.rssAfterLoadMiB} MiB, ` +
         `${n.problems.count} warnings ${JSON.stringify(n.problems.byPhase)} ${JSON.stringify(n.problems.kinds)}`,
     );
-    if (x.redis)
+    if (x.redis) {
       parts.push(
         `redis: cpu setup/idle/relay ${x.redis.cpuSetupPct}/${x.redis.cpuIdlePct}/${x.redis.cpuLoadPct}%, ` +
           `RSS ${x.redis.rssBaseMiB}→${x.redis.rssIdleMiB} MiB (used ${x.redis.usedMemoryMiB}), ${x.redis.commandsInWindow} commands in the window ` +
           JSON.stringify(x.redis.commandsByName),
       );
+    }
     notes.push(`${x.case}: ${parts.join('; ')}`);
-    for (const n of x.nodeFigures)
-      for (const line of n.problems.first.slice(0, 5)) notes.push(`  ${n.name}: ${line}`);
+    for (const n of x.nodeFigures) {
+      for (const line of n.problems.first.slice(0, 5)) {
+        notes.push(`  ${n.name}: ${line}`);
+      }
+    }
   }
   await publish(
     'scale-out',
@@ -764,7 +814,9 @@ export async function main(options: ScaleOutOptions = {}): Promise<void> {
     ],
     notes,
   );
-  if (!memory || !twoNodes) throw new Error('the in-memory or the two-node run failed');
+  if (!memory || !twoNodes) {
+    throw new Error('the in-memory or the two-node run failed');
+  }
 }
 
 runIfMain(import.meta.url, () => main());

@@ -77,8 +77,12 @@ interface LoadResult extends RelayLatency {
 }
 
 function startServer(system: System, clients: number, nodeArgs: readonly string[] = []): Promise<Server> {
-  if (system === 'duet') return startDuet(duetLoadArgs(clients), { nodeArgs });
-  if (system === 'raw') return startBaseline('bench/baselines/raw-relay.ts', [], nodeArgs);
+  if (system === 'duet') {
+    return startDuet(duetLoadArgs(clients), { nodeArgs });
+  }
+  if (system === 'raw') {
+    return startBaseline('bench/baselines/raw-relay.ts', [], nodeArgs);
+  }
   return startBaseline(
     'bench/baselines/peer-server.ts',
     ['--concurrent-limit', String(clients + 100)],
@@ -93,8 +97,9 @@ async function duetGauges(
   const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
   const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   const gcSeconds: Record<string, number> = {};
-  for (const m of text.matchAll(/^duet_nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} (\S+)$/gm))
+  for (const m of text.matchAll(/^duet_nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} (\S+)$/gm)) {
     gcSeconds[m[1]!] = Number(m[2]);
+  }
   return {
     heapUsed: value('duet_nodejs_heap_size_used_bytes'),
     external: value('duet_nodejs_external_memory_bytes'),
@@ -222,7 +227,9 @@ async function profiledServer(
   const r = await measureLoad(system, clients, windowMs, intervalMs, version, dir);
   // The server writes its profile when it exits (it was stopped with SIGTERM).
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return null;
+  if (!file) {
+    return null;
+  }
   const profile = JSON.parse(readFileSync(`${dir}${file}`, 'utf8')) as CpuProfile;
   return {
     ...summarizeProfile(profile, `${dir}${file}`, { from: r.window.fromUs, to: r.window.toUs }),
@@ -270,7 +277,9 @@ export async function main(options: SignalingOptions = {}): Promise<void> {
     for (const system of ['duet', 'raw'] as const) {
       try {
         const p = await profiledServer(system, Math.max(...sizes), windowMs, intervalMs, version);
-        if (p) serverProfiles[system] = p;
+        if (p) {
+          serverProfiles[system] = p;
+        }
         progress(
           `profiled ${system} server: ${p ? `${p.busyMs} ms busy in the window` : 'no profile written'}`,
         );
@@ -408,7 +417,9 @@ export async function main(options: SignalingOptions = {}): Promise<void> {
     ],
     notes,
   );
-  if (!at('duet')) throw new Error(`the Duet run with ${largest} clients failed`);
+  if (!at('duet')) {
+    throw new Error(`the Duet run with ${largest} clients failed`);
+  }
 }
 
 runIfMain(import.meta.url, () => main());

@@ -55,7 +55,9 @@ export function watchChatStatuses(): void {
     document.querySelectorAll('[data-testid="chat-status"]').forEach((element, index) => {
       const text = element.textContent.trim();
       const list = (seen[index] ??= []);
-      if (list.at(-1) !== text) list.push(text);
+      if (list.at(-1) !== text) {
+        list.push(text);
+      }
     });
   };
   new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true });
@@ -89,14 +91,18 @@ export function messageTexts(person: Person, from: 'self' | 'peer'): Locator {
 
 /** Open the chat panel (if closed) and wait for its message box. */
 export async function openChat(person: Person): Promise<void> {
-  if ((await chatButton(person).getAttribute('aria-expanded')) !== 'true') await chatButton(person).click();
+  if ((await chatButton(person).getAttribute('aria-expanded')) !== 'true') {
+    await chatButton(person).click();
+  }
   await expect(chatButton(person)).toHaveAttribute('aria-expanded', 'true');
   await expect(messageBox(person)).toBeVisible();
 }
 
 /** Close the chat panel (if open). */
 export async function closeChat(person: Person): Promise<void> {
-  if ((await chatButton(person).getAttribute('aria-expanded')) === 'true') await chatButton(person).click();
+  if ((await chatButton(person).getAttribute('aria-expanded')) === 'true') {
+    await chatButton(person).click();
+  }
   await expect(messageBox(person)).toHaveCount(0);
 }
 
@@ -104,8 +110,11 @@ export async function closeChat(person: Person): Promise<void> {
 export async function typeAndSend(person: Person, text: string, via: 'enter' | 'button'): Promise<void> {
   const box = messageBox(person);
   await box.fill(text);
-  if (via === 'enter') await box.press('Enter');
-  else await person.button('Send').click();
+  if (via === 'enter') {
+    await box.press('Enter');
+  } else {
+    await person.button('Send').click();
+  }
   await expect(box).toHaveValue('');
 }
 

@@ -144,7 +144,9 @@ test('1000 messages in a burst arrive exactly once and in order', async ({ join 
     await expect.poll(() => alice.evaluate(() => window.__duet !== undefined, undefined)).toBe(true);
     await alice.evaluate((count) => {
       const duet = window.__duet!;
-      for (let i = 0; i < count; i++) duet.chat.send(`burst ${i}`);
+      for (let i = 0; i < count; i++) {
+        duet.chat.send(`burst ${i}`);
+      }
     }, COUNT);
   });
 
@@ -172,10 +174,14 @@ test('hostile text is shown as text, links are safe, an over-long message is not
     'javascript:alert(1)',
   ];
   const dialogs: string[] = [];
-  for (const person of [alice, bob]) person.page.on('dialog', (dialog) => dialogs.push(dialog.message()));
+  for (const person of [alice, bob]) {
+    person.page.on('dialog', (dialog) => dialogs.push(dialog.message()));
+  }
 
   await test.step('markup and a javascript: URL arrive literally, nothing runs', async () => {
-    for (const text of hostile) await typeAndSend(alice, text, 'enter');
+    for (const text of hostile) {
+      await typeAndSend(alice, text, 'enter');
+    }
     await expect(chatMessages(bob, 'peer')).toHaveCount(hostile.length);
     for (const person of [alice, bob]) {
       const from = person === alice ? 'self' : 'peer';

@@ -100,7 +100,9 @@ async function sendBigFile(
     await expectTransferState(sender, file.name, 'done', 10_000);
   } finally {
     peaks = await heap.stop();
-    for (const watch of consoles) watch.stop();
+    for (const watch of consoles) {
+      watch.stop();
+    }
   }
 
   const sent = await transferOf(sender, file.name);
@@ -251,7 +253,9 @@ test('a hostile file name arrives as a plain base name, shown literally; a photo
 }) => {
   const { alice, bob } = await callWithChatOpen(join);
   const dialogs: string[] = [];
-  for (const person of [alice, bob]) person.page.on('dialog', (dialog) => dialogs.push(dialog.message()));
+  for (const person of [alice, bob]) {
+    person.page.on('dialog', (dialog) => dialogs.push(dialog.message()));
+  }
 
   await test.step('../../<img src=x onerror=alert(1)>.txt becomes a safe base name', async () => {
     const raw = '../../<img src=x onerror=alert(1)>.txt';

@@ -28,7 +28,9 @@ export function launchFirefox(): Promise<Browser> {
 function findByName(arg: { selector: string; name: string }): Element | null {
   for (const element of document.querySelectorAll(arg.selector)) {
     const text = (element.getAttribute('aria-label') ?? element.textContent).replace(/\s+/g, ' ').trim();
-    if (text !== arg.name || element.closest('[inert]') || element.getClientRects().length === 0) continue;
+    if (text !== arg.name || element.closest('[inert]') || element.getClientRects().length === 0) {
+      continue;
+    }
     return element instanceof HTMLLabelElement ? element.control : element;
   }
   return null;
@@ -94,9 +96,13 @@ export class FirefoxPerson implements Participant {
     for (;;) {
       const handle = await this.page.evaluateHandle(findByName, { selector, name });
       const element = handle.asElement();
-      if (element) return element as ElementHandle;
+      if (element) {
+        return element as ElementHandle;
+      }
       await handle.dispose();
-      if (Date.now() > deadline) throw new Error(`${this.name} (Firefox): no ${selector} named "${name}"`);
+      if (Date.now() > deadline) {
+        throw new Error(`${this.name} (Firefox): no ${selector} named "${name}"`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

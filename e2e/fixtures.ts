@@ -62,7 +62,9 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       }
     }
     // Nothing in a test stops its server: a crash (or a stray kill from outside) must not pass unseen.
-    if (unexpectedExit) throw new Error(`the Duet server ${unexpectedExit} during the test`);
+    if (unexpectedExit) {
+      throw new Error(`the Duet server ${unexpectedExit} during the test`);
+    }
   },
 
   // Playwright reads fixture dependencies from the first parameter's destructuring: `{}` is none.
@@ -79,13 +81,17 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         // The app picks its language from the browser's: the tests read the English texts.
         locale: 'en-US',
       });
-      if (options.cameraSize) await context.addInitScript(fixCameraSize, options.cameraSize);
+      if (options.cameraSize) {
+        await context.addInitScript(fixCameraSize, options.cameraSize);
+      }
       const page = await context.newPage();
       const person = new Person(name, options.room ?? room, page, context);
       people.push(person);
       await options.beforeJoin?.(page);
       await person.submitJoin(server.baseURL);
-      if (options.expectJoined !== false) await person.expectInRoom();
+      if (options.expectJoined !== false) {
+        await person.expectInRoom();
+      }
       return person;
     });
     const failed = testInfo.status !== testInfo.expectedStatus;
@@ -99,7 +105,9 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         }
         const log = person.consoleLog();
         await testInfo.attach(`${person.name}-console.txt`, { body: log, contentType: 'text/plain' });
-        if (log) console.log(`--- ${person.name}'s browser console ---\n${log}`);
+        if (log) {
+          console.log(`--- ${person.name}'s browser console ---\n${log}`);
+        }
       }
       await person.context.close();
     }
@@ -128,7 +136,9 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         }
         const log = person.consoleLog();
         await testInfo.attach(`${person.name}-firefox-console.txt`, { body: log, contentType: 'text/plain' });
-        if (log) console.log(`--- ${person.name}'s Firefox console ---\n${log}`);
+        if (log) {
+          console.log(`--- ${person.name}'s Firefox console ---\n${log}`);
+        }
       }
       await person.context.close();
     }

@@ -45,13 +45,17 @@ export function videoState(testId: string): VideoState {
  */
 export function countVideoFrames(arg: { testId: string; windowMs: number }): Promise<number> {
   const video = document.querySelector<HTMLVideoElement>(`video[data-testid="${arg.testId}"]`);
-  if (!video) return Promise.resolve(-1);
+  if (!video) {
+    return Promise.resolve(-1);
+  }
   return new Promise((resolve) => {
     let frames = 0;
     const started = performance.now();
     const onFrame = (): void => {
       frames += 1;
-      if (performance.now() - started < arg.windowMs) video.requestVideoFrameCallback(onFrame);
+      if (performance.now() - started < arg.windowMs) {
+        video.requestVideoFrameCallback(onFrame);
+      }
     };
     video.requestVideoFrameCallback(onFrame);
     setTimeout(() => resolve(frames), arg.windowMs);
@@ -97,7 +101,9 @@ export function framesDecodedOver(windowMs: number): Promise<[number, number]> {
  */
 export function fixCameraSize(size: { width: number; height: number }): void {
   // Absent where the page is not a secure context (about:blank before the app loads).
-  if (!('mediaDevices' in navigator)) return;
+  if (!('mediaDevices' in navigator)) {
+    return;
+  }
   const mediaDevices = navigator.mediaDevices;
   const original = mediaDevices.getUserMedia.bind(mediaDevices);
   mediaDevices.getUserMedia = async (constraints) => {
@@ -154,8 +160,12 @@ export async function expectRemoteVideoShape(
     .poll(
       async () => {
         const { videoWidth: width, videoHeight: height } = await evaluate(videoState, 'remote-video');
-        if (width === 0 || height === 0) return 'no picture';
-        if (width > camera.width) return `${width}x${height}: larger than ${camera.width}x${camera.height}`;
+        if (width === 0 || height === 0) {
+          return 'no picture';
+        }
+        if (width > camera.width) {
+          return `${width}x${height}: larger than ${camera.width}x${camera.height}`;
+        }
         return `aspect ${(width / height).toFixed(2)}`;
       },
       {

@@ -82,7 +82,9 @@ const test = base.extend<LabFixtures>({
         await testInfo.attach('lab-server.log', { body: server.log(), contentType: 'text/plain' });
       }
     }
-    if (unexpectedExit) throw new Error(`the lab's Duet server ${unexpectedExit} during the test`);
+    if (unexpectedExit) {
+      throw new Error(`the lab's Duet server ${unexpectedExit} during the test`);
+    }
   },
 
   labJoin: async ({ lab, labServer }, use, testInfo) => {
@@ -152,7 +154,9 @@ async function callAcrossTheLab(labJoin: LabFixtures['labJoin']): Promise<LabCal
     await bob.accept();
     await alice.expectConnected();
     await bob.expectConnected();
-    for (const person of [alice, bob]) early.set(person, await ice(person));
+    for (const person of [alice, bob]) {
+      early.set(person, await ice(person));
+    }
   });
   await test.step('media flows both ways', async () => {
     await alice.expectRemoteMediaFlowing();
@@ -204,7 +208,9 @@ async function expectOneRelay(lab: NatLab, alice: Person, bob: Person): Promise<
     // The far end is the peer's NAT mapping: learned from STUN (srflx) or from its checks (prflx,
     // whose address Chromium hides; the other side's view below shows it).
     expect(['srflx', 'prflx']).toContain(selected[0]!.remote);
-    if (selected[0]!.remote === 'srflx') expect(selected[0]!.remoteAddress).toBe(peerSite.wanIp);
+    if (selected[0]!.remote === 'srflx') {
+      expect(selected[0]!.remoteAddress).toBe(peerSite.wanIp);
+    }
     const theirs = (await ice(without)).pairs.filter((pair) => pair.selected);
     expect(theirs, `${without.name}'s selected pair`).toEqual([
       expect.objectContaining({ remote: 'relay', remoteAddress: LAB_SERVER_IP }),
@@ -226,7 +232,9 @@ const isDirect = (pair: IceReport['pairs'][number]): boolean =>
 
 async function ice(person: Person): Promise<IceReport> {
   const report = await person.page.evaluate(iceReport);
-  if (!report) throw new Error(`${person.name}'s page made no RTCPeerConnection`);
+  if (!report) {
+    throw new Error(`${person.name}'s page made no RTCPeerConnection`);
+  }
   return report;
 }
 

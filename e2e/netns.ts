@@ -114,12 +114,24 @@ export interface NatLab {
 
 /** Why this machine cannot run the lab (the tests skip with this reason), or null when it can. */
 export function labUnavailableReason(): string | null {
-  if (process.platform !== 'linux') return 'the NAT lab needs Linux network namespaces';
-  if (process.getuid?.() !== 0) return 'the NAT lab needs root (ip netns, nftables)';
-  if (!commandWorks('ip', ['netns', 'list'])) return '`ip netns` is unavailable (install iproute2)';
-  if (!commandWorks('nft', ['--version'])) return '`nft` is missing (apt-get install -y nftables)';
-  if (!existsSync(TURNSERVER)) return `${TURNSERVER} is missing (apt-get install -y coturn)`;
-  if (!existsSync(CHROMIUM_PATH)) return `${CHROMIUM_PATH} is missing (apt-get install -y chromium)`;
+  if (process.platform !== 'linux') {
+    return 'the NAT lab needs Linux network namespaces';
+  }
+  if (process.getuid?.() !== 0) {
+    return 'the NAT lab needs root (ip netns, nftables)';
+  }
+  if (!commandWorks('ip', ['netns', 'list'])) {
+    return '`ip netns` is unavailable (install iproute2)';
+  }
+  if (!commandWorks('nft', ['--version'])) {
+    return '`nft` is missing (apt-get install -y nftables)';
+  }
+  if (!existsSync(TURNSERVER)) {
+    return `${TURNSERVER} is missing (apt-get install -y coturn)`;
+  }
+  if (!existsSync(CHROMIUM_PATH)) {
+    return `${CHROMIUM_PATH} is missing (apt-get install -y chromium)`;
+  }
   try {
     accessSync(LAB_BROWSER, constants.X_OK);
   } catch {
@@ -127,7 +139,9 @@ export function labUnavailableReason(): string | null {
   }
   // Root in a container without CAP_SYS_ADMIN / CAP_NET_ADMIN cannot make namespaces.
   const probe = `${NAMESPACE_PREFIX}${process.pid}-${randomBytes(3).toString('hex')}-probe`;
-  if (!commandWorks('ip', ['netns', 'add', probe])) return 'cannot create network namespaces here';
+  if (!commandWorks('ip', ['netns', 'add', probe])) {
+    return 'cannot create network namespaces here';
+  }
   commandWorks('ip', ['netns', 'delete', probe]);
   return null;
 }
@@ -156,8 +170,11 @@ function run(command: string, args: string[], input?: string): Promise<string> {
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${command} ${args.join(' ')}: ${signal ?? `exit ${code}`}\n${stderr.trim()}`));
+      if (code === 0) {
+        resolve(stdout);
+      } else {
+        reject(new Error(`${command} ${args.join(' ')}: ${signal ?? `exit ${code}`}\n${stderr.trim()}`));
+      }
     });
     // A command that exits without reading its input must not fail with EPIPE: its exit code speaks.
     child.stdin.on('error', () => undefined);
@@ -258,8 +275,12 @@ export async function createNatLab(nat: readonly [NatKind, NatKind]): Promise<Na
 
   // A worker that exits without running the fixture teardown still removes its namespaces.
   const onExit = (): void => {
-    for (const child of processes) child.kill('SIGKILL');
-    for (const netns of [...created].reverse()) destroyNamespace(netns);
+    for (const child of processes) {
+      child.kill('SIGKILL');
+    }
+    for (const netns of [...created].reverse()) {
+      destroyNamespace(netns);
+    }
   };
   process.once('exit', onExit);
 
@@ -275,11 +296,19 @@ export async function createNatLab(nat: readonly [NatKind, NatKind]): Promise<Na
   };
 
   const dispose = async (): Promise<void> => {
-    if (disposed) return;
+    if (disposed) {
+      return;
+    }
     disposed = true;
-    for (const browser of browsers) await withTimeout(browser.close(), BROWSER_CLOSE_TIMEOUT_MS);
-    for (const child of processes) await stopChild(child);
-    for (const netns of [...created].reverse()) destroyNamespace(netns);
+    for (const browser of browsers) {
+      await withTimeout(browser.close(), BROWSER_CLOSE_TIMEOUT_MS);
+    }
+    for (const child of processes) {
+      await stopChild(child);
+    }
+    for (const netns of [...created].reverse()) {
+      destroyNamespace(netns);
+    }
     process.removeListener('exit', onExit);
   };
 
@@ -362,7 +391,9 @@ async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void>
 
 /** SIGTERM, then SIGKILL when it has not exited within a bound. */
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
   const state = { exited: false };
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {
@@ -389,7 +420,9 @@ async function startLabServer(
   processes: Set<ChildProcess>,
 ): Promise<LabServer> {
   for (const file of [SERVER_MAIN, WEB_INDEX, TURN_CONFIG_CLI]) {
-    if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` before the e2e tests`);
+    if (!existsSync(file)) {
+      throw new Error(`${file} is missing: run \`npm run build\` before the e2e tests`);
+    }
   }
   await loadRelayGuard(netns);
   const origin = `http://${LAB_SERVER_IP}:${LAB_HTTP_PORT}`;
@@ -418,7 +451,9 @@ async function startLabServer(
   let stopping = false;
   let unexpectedExit: string | null = null;
   child.once('exit', (code, signal) => {
-    if (stopping) return;
+    if (stopping) {
+      return;
+    }
     unexpectedExit = signal ? `killed by ${signal}` : `exited with code ${code}`;
     lines.push(`[e2e] the lab server ${unexpectedExit}`);
   });
@@ -522,7 +557,9 @@ async function probeNat(internetNetns: string, site: LabSite): Promise<NatProbe>
     const output = createInterface({ input: listener.stdout });
     const lines = output[Symbol.asyncIterator]();
     const first = await withDeadline(lines.next(), 3000, 'the NAT probe listener did not start');
-    if (first.value !== 'ready') throw new Error(`NAT probe listener: ${String(first.value)}`);
+    if (first.value !== 'ready') {
+      throw new Error(`NAT probe listener: ${String(first.value)}`);
+    }
     const sent = await inNetns(site.clientNetns, process.execPath, [
       '-e',
       PROBE_SENDER,
@@ -533,8 +570,9 @@ async function probeNat(internetNetns: string, site: LabSite): Promise<NatProbe>
     const heard = await withDeadline(lines.next(), 3000, 'the NAT probe listener did not answer');
     const seen = JSON.parse(String(heard.value)) as { ports?: [number, number]; address?: string };
     const sender = JSON.parse(sent) as { localPort: number; got: string[] };
-    if (!seen.ports)
+    if (!seen.ports) {
       throw new Error(`the NAT probe saw nothing from ${site.clientNetns}: ${String(heard.value)}`);
+    }
     if (seen.address !== site.wanIp) {
       throw new Error(`the NAT probe saw ${String(seen.address)}, not the router's ${site.wanIp}`);
     }
@@ -546,7 +584,9 @@ async function probeNat(internetNetns: string, site: LabSite): Promise<NatProbe>
       unsolicitedDelivered: sender.got.includes('unsolicited'),
     };
   } finally {
-    if (listener.exitCode === null) listener.kill('SIGKILL');
+    if (listener.exitCode === null) {
+      listener.kill('SIGKILL');
+    }
   }
 }
 
@@ -617,7 +657,9 @@ export interface IceReport {
 export async function iceReport(): Promise<IceReport | null> {
   const made = (window as unknown as { __e2ePeerConnections?: RTCPeerConnection[] }).__e2ePeerConnections;
   const pc = made?.[made.length - 1];
-  if (!pc) return null;
+  if (!pc) {
+    return null;
+  }
   const stats = await pc.getStats();
   const all: Record<string, unknown>[] = [];
   stats.forEach((s: Record<string, unknown>) => all.push(s));

@@ -23,8 +23,11 @@ export async function gatePresence(page: Page): Promise<PresenceGate> {
     const server = ws.connectToServer();
     server.onMessage((message) => {
       const deliver = (): void => ws.send(message);
-      if (holding && typeof message === 'string' && message.startsWith('42["presence"')) queue.push(deliver);
-      else deliver();
+      if (holding && typeof message === 'string' && message.startsWith('42["presence"')) {
+        queue.push(deliver);
+      } else {
+        deliver();
+      }
     });
   });
   return {
@@ -33,7 +36,9 @@ export async function gatePresence(page: Page): Promise<PresenceGate> {
     },
     release: () => {
       holding = false;
-      for (const deliver of queue.splice(0)) deliver();
+      for (const deliver of queue.splice(0)) {
+        deliver();
+      }
     },
     held: () => queue.length,
   };

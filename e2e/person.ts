@@ -76,7 +76,9 @@ export class Person implements Participant {
   /** `name` is listed, in the given state ("Free" / "In a call"). */
   async expectListed(name: string, state?: 'Free' | 'In a call'): Promise<void> {
     await expect(this.entry(name)).toBeVisible();
-    if (state) await expect(this.entry(name)).toContainText(state);
+    if (state) {
+      await expect(this.entry(name)).toContainText(state);
+    }
   }
 
   button(name: string): Locator {

@@ -37,8 +37,11 @@ function nextRemoteFrameAt(timeoutMs: number): Promise<number | null> {
     const watch = (): void => {
       const video = document.querySelector<HTMLVideoElement>('video[data-testid="remote-video"]');
       if (!video) {
-        if (Date.now() > deadline) resolve(null);
-        else setTimeout(watch, 20);
+        if (Date.now() > deadline) {
+          resolve(null);
+        } else {
+          setTimeout(watch, 20);
+        }
         return;
       }
       const timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()));
@@ -79,7 +82,9 @@ async function reloadAndMeasure(reloaded: Person, other: Person): Promise<number
   // The other side's pending watch may have fired on a last old frame before the reload: watch again.
   const [first, second] = await Promise.all([otherFrame, reloadedFrame]);
   let otherAt = first;
-  if (otherAt !== null && otherAt < loadedAt) otherAt = await other.evaluate(nextRemoteFrameAt, 30_000);
+  if (otherAt !== null && otherAt < loadedAt) {
+    otherAt = await other.evaluate(nextRemoteFrameAt, 30_000);
+  }
   expect(otherAt, `${other.name} sees ${reloaded.name}'s video again`).not.toBeNull();
   expect(second, `${reloaded.name} sees ${other.name}'s video again`).not.toBeNull();
   return Math.max(otherAt!, second!) - loadedAt;

@@ -63,10 +63,16 @@ function countFileChannelSends(): void {
   const send = Reflect.get(RTCDataChannel.prototype, 'send') as (this: RTCDataChannel, data: unknown) => void;
   RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: unknown): void {
     send.call(this, data);
-    if (this.label !== 'duet-file') return;
-    if (typeof data === 'string') sends.headers.push(data);
-    else if (data instanceof Blob) sends.fileBytes += data.size;
-    else sends.fileBytes += (data as ArrayBuffer | ArrayBufferView).byteLength;
+    if (this.label !== 'duet-file') {
+      return;
+    }
+    if (typeof data === 'string') {
+      sends.headers.push(data);
+    } else if (data instanceof Blob) {
+      sends.fileBytes += data.size;
+    } else {
+      sends.fileBytes += (data as ArrayBuffer | ArrayBufferView).byteLength;
+    }
   };
 }
 
@@ -90,7 +96,9 @@ function dropConnectionAt(arg: { name: string; fraction: number; text: string })
   (window as unknown as { __e2eDrop: typeof record }).__e2eDrop = record;
   const off = duet.on('change', () => {
     const t = duet.snapshot.transfers.find((x) => x.name === arg.name);
-    if (record.drop || !t || t.bytes < t.size * arg.fraction) return;
+    if (record.drop || !t || t.bytes < t.size * arg.fraction) {
+      return;
+    }
     record.drop = { bytes: t.bytes, size: t.size };
     off();
     // Outside the app's own event dispatch. The message goes out after the connection is closed.
@@ -252,8 +260,9 @@ for (const droppedOn of ['sender', 'receiver'] as const) {
       await expectAllDelivered(other, 1);
       await expect(messageTexts(other, 'peer')).toHaveText([fromDropper]);
       await expect(messageTexts(dropper, 'peer')).toHaveText([fromOther]);
-      for (const person of [alice, bob])
+      for (const person of [alice, bob]) {
         expect(await person.evaluate(callPhase, undefined)).toBe('connected');
+      }
     });
   });
 }
@@ -316,8 +325,9 @@ test('the signaling server is killed mid-call: chat and files go on, the call su
     await expectTransferState(alice, file.name, 'done');
     await expectIntact(alice, bob, file, scratch);
     // Still down: all of that happened without the server.
-    for (const person of [alice, bob])
+    for (const person of [alice, bob]) {
       expect(await person.evaluate(serverConnection, undefined)).toBe('reconnecting');
+    }
   });
 
   await test.step('the server restarts on the same port: both reconnect, the call goes on', async () => {

@@ -32,7 +32,9 @@ function freePort(): Promise<number> {
 
 /** A child process started by this test, stopped by its PID (SIGTERM, then SIGKILL after a bound). */
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -70,7 +72,9 @@ async function startChild(command: string, args: string[], ready: RegExp): Promi
 async function haproxyConfig(port: number, nodes: RunningServer[]): Promise<string> {
   const doc = await readFile(DEPLOY_DOC, 'utf8');
   const block = /```haproxy\n([\s\S]*?)```/.exec(doc)?.[1];
-  if (!block) throw new Error('docs/deploy.md has no ```haproxy block');
+  if (!block) {
+    throw new Error('docs/deploy.md has no ```haproxy block');
+  }
   const [a, b] = nodes;
   return (
     block
@@ -225,7 +229,9 @@ test.describe('scale-out: two Duet processes over Redis', () => {
       await expect(alice.callState).toBeHidden();
       await alice.expectListed('Bob', 'Free');
     } finally {
-      for (const person of people) await person.context.close();
+      for (const person of people) {
+        await person.context.close();
+      }
       await stopChild(haproxy);
       await rm(dir, { recursive: true, force: true });
     }

@@ -46,7 +46,9 @@ interface ServerProcess {
  */
 export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   for (const file of [SERVER_MAIN, join(env.DUET_WEB_ROOT ?? WEB_ROOT, 'index.html')]) {
-    if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` before the e2e tests`);
+    if (!existsSync(file)) {
+      throw new Error(`${file} is missing: run \`npm run build\` before the e2e tests`);
+    }
   }
   const lines: string[] = [];
   let unexpectedExit: string | null = null;
@@ -126,7 +128,9 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
       lines.push(`[e2e] the test restarts the server on port ${port}`);
       const next = await launch(port);
       current = next.process;
-      if (next.port !== port) throw new Error(`the restarted server listens on ${next.port}, not ${port}`);
+      if (next.port !== port) {
+        throw new Error(`the restarted server listens on ${next.port}, not ${port}`);
+      }
     },
   };
 }
@@ -141,7 +145,9 @@ function messageOf(line: string): string | undefined {
 }
 
 async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
   child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => {

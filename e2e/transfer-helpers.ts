@@ -72,7 +72,9 @@ export const test = base.extend<{ scratch: Scratch }>({
             const piece = randomBytes(Math.min(MiB, size - written));
             hash.update(piece);
             written += piece.length;
-            if (!out.write(piece)) await once(out, 'drain');
+            if (!out.write(piece)) {
+              await once(out, 'drain');
+            }
           }
           out.end();
           await once(out, 'finish');
@@ -88,7 +90,9 @@ export const test = base.extend<{ scratch: Scratch }>({
 /** SHA-256 (hex) of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) {
+    hash.update(chunk as Buffer);
+  }
   return hash.digest('hex');
 }
 
@@ -120,14 +124,18 @@ export function transferSummaries(): TransferSummary[] {
  */
 export function recordTransferStates(): void {
   const w = window as Window & { __e2eTransferStates?: Record<string, StateEntry[]> };
-  if (w.__e2eTransferStates) return;
+  if (w.__e2eTransferStates) {
+    return;
+  }
   const duet = w.__duet!;
   const log: Record<string, StateEntry[]> = {};
   w.__e2eTransferStates = log;
   const record = (): void => {
     for (const t of duet.snapshot.transfers) {
       const entries = (log[t.id] ??= []);
-      if (entries.at(-1)?.state !== t.state) entries.push({ state: t.state, at: Date.now(), bytes: t.bytes });
+      if (entries.at(-1)?.state !== t.state) {
+        entries.push({ state: t.state, at: Date.now(), bytes: t.bytes });
+      }
     }
   };
   record();
@@ -219,7 +227,9 @@ export async function downloadAndHash(
   ]);
   await download.saveAs(path);
   const failure = await download.failure();
-  if (failure) throw new Error(`${person.name}'s download of ${name} failed: ${failure}`);
+  if (failure) {
+    throw new Error(`${person.name}'s download of ${name} failed: ${failure}`);
+  }
   return { sha256: await sha256File(path), suggestedFilename: download.suggestedFilename() };
 }
 

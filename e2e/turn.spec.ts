@@ -51,7 +51,9 @@ async function freeTcpUdpPort(host: string): Promise<number> {
       socket.once('error', () => resolve(false));
       socket.bind(port, host, () => socket.close(() => resolve(true)));
     });
-    if (port > 0 && udpFree) return port;
+    if (port > 0 && udpFree) {
+      return port;
+    }
   }
   throw new Error(`no port free for both TCP and UDP on ${host} after 20 attempts`);
 }
@@ -77,7 +79,9 @@ function armFrameTimer(): void {
   const epochNow = (): number => performance.timeOrigin + performance.now();
   const onClick = (event: MouseEvent): void => {
     const button = event.target instanceof Element ? event.target.closest('button') : null;
-    if (timing.acceptAt === null && button?.textContent.trim() === 'Accept') timing.acceptAt = epochNow();
+    if (timing.acceptAt === null && button?.textContent.trim() === 'Accept') {
+      timing.acceptAt = epochNow();
+    }
   };
   document.addEventListener('click', onClick, { capture: true });
   const seen = new WeakSet<HTMLVideoElement>();
@@ -89,7 +93,9 @@ function armFrameTimer(): void {
       return;
     }
     for (const video of document.querySelectorAll<HTMLVideoElement>('video[data-testid="remote-video"]')) {
-      if (seen.has(video)) continue;
+      if (seen.has(video)) {
+        continue;
+      }
       seen.add(video);
       video.requestVideoFrameCallback(() => {
         timing.firstFrameAt ??= epochNow();
@@ -134,7 +140,9 @@ async function timedCall(alice: Person, bob: Person, afterAccept?: () => Promise
     .toEqual([true, true]);
   const [aliceTiming, bobTiming] = await both();
   const acceptAt = bobTiming?.acceptAt;
-  if (acceptAt === null || acceptAt === undefined) throw new Error("Bob's Accept click was not seen");
+  if (acceptAt === null || acceptAt === undefined) {
+    throw new Error("Bob's Accept click was not seen");
+  }
   return {
     callee: Math.round(bobTiming!.firstFrameAt! - acceptAt),
     caller: Math.round(aliceTiming!.firstFrameAt! - acceptAt),
@@ -197,7 +205,9 @@ async function joinBoth(
 
 async function ice(person: Person): Promise<IceReport> {
   const report = await person.page.evaluate(iceReport);
-  if (!report) throw new Error(`${person.name}'s page made no RTCPeerConnection`);
+  if (!report) {
+    throw new Error(`${person.name}'s page made no RTCPeerConnection`);
+  }
   return report;
 }
 

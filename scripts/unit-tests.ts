@@ -17,7 +17,9 @@ const vitest = (args: string[]): number =>
 // Extra arguments (file filters) go to Vitest as they are.
 const filters = process.argv.slice(2);
 const status = vitest([...filters, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`]);
-if (status === 0) process.exit(0);
+if (status === 0) {
+  process.exit(0);
+}
 
 /** The parts of Vitest's JSON report read here. */
 interface JsonReport {
@@ -33,11 +35,15 @@ function crashedFiles(): string[] | null {
   } catch {
     return null; // no report: not a worker crash we can tell apart
   }
-  if (results.numFailedTests > 0) return null;
+  if (results.numFailedTests > 0) {
+    return null;
+  }
   const listed = spawnSync('npx', ['vitest', 'list', ...filters, '--filesOnly', '--json'], {
     encoding: 'utf8',
   });
-  if (listed.status !== 0) return null;
+  if (listed.status !== 0) {
+    return null;
+  }
   const all = (JSON.parse(listed.stdout) as Array<{ file: string }>).map((entry) =>
     relative(process.cwd(), entry.file),
   );
@@ -46,8 +52,12 @@ function crashedFiles(): string[] | null {
   // ('pending'), or failed without a single test result.
   const missing = all.filter((file) => {
     const result = reported.get(file);
-    if (!result) return true;
-    if (result.assertionResults.some((test) => test.status === 'pending')) return true;
+    if (!result) {
+      return true;
+    }
+    if (result.assertionResults.some((test) => test.status === 'pending')) {
+      return true;
+    }
     return result.status === 'failed' && result.assertionResults.length === 0;
   });
   const failedElsewhere = [...reported.values()].some(
@@ -57,7 +67,9 @@ function crashedFiles(): string[] | null {
 }
 
 const crashed = crashedFiles();
-if (!crashed) process.exit(status);
+if (!crashed) {
+  process.exit(status);
+}
 process.stderr.write(
   `\n[test:unit] a worker process died (native crash) while running: ${crashed.join(', ')}.` +
     ' Running those files once more on their own.\n\n',

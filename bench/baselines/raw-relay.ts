@@ -23,13 +23,19 @@ const io = new Server(http, { cors: { origin: true } });
 io.on('connection', (socket) => {
   let room: string | null = null;
   socket.on('join', (name: unknown, ack?: unknown) => {
-    if (typeof name !== 'string') return;
+    if (typeof name !== 'string') {
+      return;
+    }
     room = name;
     void socket.join(name);
-    if (typeof ack === 'function') (ack as () => void)();
+    if (typeof ack === 'function') {
+      (ack as () => void)();
+    }
   });
   socket.on('signal', (message: unknown) => {
-    if (room !== null) socket.to(room).emit('signal', message);
+    if (room !== null) {
+      socket.to(room).emit('signal', message);
+    }
   });
 });
 

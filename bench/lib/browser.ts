@@ -34,8 +34,9 @@ export async function newContext(browser: Browser): Promise<BrowserContext> {
 export async function newPage(context: BrowserContext, log: string[], who: string): Promise<Page> {
   const page = await context.newPage();
   page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning')
+    if (message.type() === 'error' || message.type() === 'warning') {
       log.push(`[${who} ${message.type()}] ${message.text()}`);
+    }
   });
   page.on('pageerror', (error) => log.push(`[${who} pageerror] ${error.stack ?? error.message}`));
   return page;

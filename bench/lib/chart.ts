@@ -63,8 +63,12 @@ function x(ratio: number): number {
 
 function verdict(metric: ChartMetric, ratio: number, target: Target | undefined): 'good' | 'bad' | 'neutral' {
   if (target) {
-    if (target.max !== undefined) return ratio <= target.max ? 'good' : 'bad';
-    if (target.min !== undefined) return ratio >= target.min ? 'good' : 'bad';
+    if (target.max !== undefined) {
+      return ratio <= target.max ? 'good' : 'bad';
+    }
+    if (target.min !== undefined) {
+      return ratio >= target.min ? 'good' : 'bad';
+    }
   }
   const noWorse = metric.better === 'lower' ? ratio <= 1 : ratio >= 1;
   return noWorse ? 'good' : 'neutral';
@@ -78,7 +82,9 @@ export function renderChart(results: Record<string, unknown>): string {
   let meta = '';
   for (const [name, raw] of Object.entries(results)) {
     const result = raw as ResultFile;
-    if (!result.metrics) continue;
+    if (!result.metrics) {
+      continue;
+    }
     if (!meta && result.machine) {
       const m = result.machine;
       meta = `${m.cpus} × ${m.model} · Node ${m.node}${m.chromium ? ` · Chromium ${m.chromium}` : ''}`;
@@ -91,7 +97,9 @@ export function renderChart(results: Record<string, unknown>): string {
     for (const metric of Object.values(result.metrics)) {
       for (const baseline of BASELINES) {
         const ratio = metric[baseline.key];
-        if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) continue;
+        if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) {
+          continue;
+        }
         const target = baseline.target ? metric.targets?.[baseline.target] : undefined;
         const color = COLORS[verdict(metric, ratio, target)];
         const x1 = x(1);

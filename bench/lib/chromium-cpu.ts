@@ -37,11 +37,19 @@ function typeOf(pid: number): ProcessType | null {
   } catch {
     return null;
   }
-  if (!cmdline.includes('chrom')) return null;
+  if (!cmdline.includes('chrom')) {
+    return null;
+  }
   const type = /--type=([a-z-]+)/.exec(cmdline)?.[1];
-  if (type === undefined) return 'browser';
-  if (type === 'renderer') return 'renderer';
-  if (type === 'gpu-process') return 'gpu';
+  if (type === undefined) {
+    return 'browser';
+  }
+  if (type === 'renderer') {
+    return 'renderer';
+  }
+  if (type === 'gpu-process') {
+    return 'gpu';
+  }
   return 'utility';
 }
 
@@ -49,9 +57,13 @@ function typeOf(pid: number): ProcessType | null {
 function snapshot(): Map<number, { type: ProcessType; ticks: number }> {
   const all = new Map<number, ProcessInfo>();
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
     const info = readStat(Number(entry));
-    if (info) all.set(info.pid, info);
+    if (info) {
+      all.set(info.pid, info);
+    }
   }
   const mine = new Set<number>([process.pid]);
   // Parents come before children only by luck: repeat until no process joins.
@@ -67,7 +79,9 @@ function snapshot(): Map<number, { type: ProcessType; ticks: number }> {
   const out = new Map<number, { type: ProcessType; ticks: number }>();
   for (const pid of mine) {
     const type = pid === process.pid ? null : typeOf(pid);
-    if (type) out.set(pid, { type, ticks: all.get(pid)!.ticks });
+    if (type) {
+      out.set(pid, { type, ticks: all.get(pid)!.ticks });
+    }
   }
   return out;
 }

@@ -47,7 +47,9 @@ export async function clickAccept(page: Page): Promise<void> {
 /** Open the call's chat panel (where files are sent and offers answered), unless it is open. */
 export async function openChat(page: Page): Promise<void> {
   const button = page.getByRole('button', { name: 'Chat', exact: true });
-  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+  if ((await button.getAttribute('aria-expanded')) !== 'true') {
+    await button.click();
+  }
   await page
     .getByRole('textbox', { name: 'Message' })
     .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });

@@ -27,7 +27,9 @@ export function track(child: ChildProcess): void {
 }
 
 function killChildren(): void {
-  for (const child of children) child.kill('SIGKILL');
+  for (const child of children) {
+    child.kill('SIGKILL');
+  }
 }
 
 process.once('exit', killChildren);
@@ -159,7 +161,9 @@ function startNode(
   const lines: string[] = [];
   const keep = (line: string): void => {
     lines.push(line);
-    if (lines.length > 400) lines.splice(100, lines.length - 300);
+    if (lines.length > 400) {
+      lines.splice(100, lines.length - 300);
+    }
   };
   const problems = {
     count: 0,
@@ -178,9 +182,13 @@ function startNode(
       // not JSON (stderr): its start is its kind
     }
     problems.kinds[kind] = (problems.kinds[kind] ?? 0) + 1;
-    if (problems.first.length < 20) problems.first.push(line.slice(0, 2000));
+    if (problems.first.length < 20) {
+      problems.first.push(line.slice(0, 2000));
+    }
     const time = Number(/"time":(\d+)/.exec(line)?.[1] ?? Date.now());
-    if (problems.times.length < 100_000) problems.times.push(time);
+    if (problems.times.length < 100_000) {
+      problems.times.push(time);
+    }
   };
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise<Server>((resolve, reject) => {
@@ -197,9 +205,13 @@ function startNode(
     createInterface({ input: child.stdout }).on('line', (line) => {
       keep(line);
       const level = /^\{"level":(\d+)/.exec(line)?.[1];
-      if (level !== undefined && Number(level) >= 40) problem(line);
+      if (level !== undefined && Number(level) >= 40) {
+        problem(line);
+      }
       const port = listening ? undefined : portOf(line);
-      if (port === undefined) return;
+      if (port === undefined) {
+        return;
+      }
       listening = true;
       clearTimeout(timer);
       resolve({
@@ -223,14 +235,18 @@ function startNode(
     });
     child.once('error', fail);
     child.once('exit', (code, signal) => {
-      if (!listening) fail(new Error(`${name} exited early (${code ?? signal})`));
+      if (!listening) {
+        fail(new Error(`${name} exited early (${code ?? signal})`));
+      }
     });
   });
 }
 
 /** SIGTERM, then SIGKILL after a bound. Only ever our own child. */
 export async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
   child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
   const late = await Promise.race([
@@ -248,7 +264,9 @@ export async function stopProcess(child: ChildProcess, exited: Promise<void>): P
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no VmRSS for ${pid}`);
+  if (kb === undefined) {
+    throw new Error(`no VmRSS for ${pid}`);
+  }
   return Number(kb) * 1024;
 }
 

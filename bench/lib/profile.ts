@@ -117,7 +117,9 @@ export class Profiler {
 
 /** A script's name that says whose it is: `socket.io-parser/…/index.js`, `server/dist/x.js`, `app.js`. */
 function shortUrl(url: string): string {
-  if (!url) return '(native)';
+  if (!url) {
+    return '(native)';
+  }
   let path = url;
   try {
     path = new URL(url).pathname;
@@ -131,7 +133,9 @@ function shortUrl(url: string): string {
     return `${pkg}/…/${parts.at(-1)}`;
   }
   const packages = path.lastIndexOf('/packages/');
-  if (packages >= 0) return path.slice(packages + 10);
+  if (packages >= 0) {
+    return path.slice(packages + 10);
+  }
   return path.split('/').pop() || path;
 }
 
@@ -154,7 +158,9 @@ export function summarizeProfile(
   let last = -Infinity;
   for (let i = 0; i < samples.length; i++) {
     at += deltas[i] ?? 0;
-    if (window && (at < window.from || at > window.to)) continue;
+    if (window && (at < window.from || at > window.to)) {
+      continue;
+    }
     first = Math.min(first, at);
     last = Math.max(last, at);
     const dt = deltas[i + 1] ?? 0;

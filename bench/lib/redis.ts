@@ -63,8 +63,12 @@ function startOnce(port: number, binary: string): Promise<RedisServer> {
     };
     const onLine = (line: string): void => {
       lines.push(line);
-      if (lines.length > 300) lines.splice(100, lines.length - 300);
-      if (ready || !READY.test(line)) return;
+      if (lines.length > 300) {
+        lines.splice(100, lines.length - 300);
+      }
+      if (ready || !READY.test(line)) {
+        return;
+      }
       ready = true;
       clearTimeout(timer);
       const version = /Redis version=(\S+)/.exec(lines.join('\n'))?.[1] ?? 'unknown';
@@ -82,7 +86,9 @@ function startOnce(port: number, binary: string): Promise<RedisServer> {
     createInterface({ input: child.stderr }).on('line', onLine);
     child.once('error', fail);
     child.once('exit', (code, signal) => {
-      if (!ready) fail(new Error(`redis-server exited early (${code ?? signal})`));
+      if (!ready) {
+        fail(new Error(`redis-server exited early (${code ?? signal})`));
+      }
     });
   });
 }
@@ -121,13 +127,17 @@ function redisInfo(port: number, section: string): Promise<Record<string, string
     socket.on('data', (chunk: string) => {
       buffer += chunk;
       const header = /^\$(\d+)\r\n/.exec(buffer);
-      if (!header || Buffer.byteLength(buffer) < header[0].length + Number(header[1])) return;
+      if (!header || Buffer.byteLength(buffer) < header[0].length + Number(header[1])) {
+        return;
+      }
       clearTimeout(timer);
       socket.end();
       const out: Record<string, string> = {};
       for (const line of buffer.slice(header[0].length).split('\r\n')) {
         const i = line.indexOf(':');
-        if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
+        if (i > 0 && !line.startsWith('#')) {
+          out[line.slice(0, i)] = line.slice(i + 1);
+        }
       }
       resolve(out);
     });

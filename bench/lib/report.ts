@@ -23,7 +23,9 @@ function cleanStale(): void {
   }
   for (const entry of entries) {
     const pid = Number(/-(\d+)(?:-\d+)?$/.exec(entry)?.[1]);
-    if (!pid || pid === process.pid) continue;
+    if (!pid || pid === process.pid) {
+      continue;
+    }
     try {
       process.kill(pid, 0); // still running: leave it
     } catch {
@@ -47,7 +49,9 @@ export interface Machine {
 let chromiumVersion: string | null | undefined;
 
 function chromium(): string | null {
-  if (chromiumVersion !== undefined) return chromiumVersion;
+  if (chromiumVersion !== undefined) {
+    return chromiumVersion;
+  }
   try {
     const out = execFileSync(CHROMIUM_PATH, ['--version'], {
       encoding: 'utf8',
@@ -104,7 +108,9 @@ export function markdownTable(headers: readonly string[], rows: ReadonlyArray<re
 }
 
 export function fmt(value: number | null | undefined, digits = 0): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  if (value === null || value === undefined || !Number.isFinite(value)) {
+    return '—';
+  }
   return value.toFixed(digits);
 }
 
@@ -156,8 +162,12 @@ export async function publish(
     ...figures,
     markdown: markdown.join('\n\n'),
   });
-  for (const t of tables) console.log(`\n${t.title}\n\n${table(t.headers, t.rows)}`);
-  for (const note of notes) console.log(note);
+  for (const t of tables) {
+    console.log(`\n${t.title}\n\n${table(t.headers, t.rows)}`);
+  }
+  for (const note of notes) {
+    console.log(note);
+  }
   console.log(`\n${machineLine(run.machine)}\n${file}`);
   console.log(JSON.stringify({ benchmark, metrics: figures.metrics }));
 }
@@ -191,7 +201,9 @@ async function updateReadme(section: string): Promise<void> {
   const readme = readFileSync(README, 'utf8');
   const start = readme.indexOf(README_START);
   const end = readme.indexOf(README_END);
-  if (start < 0 || end < start) return;
+  if (start < 0 || end < start) {
+    return;
+  }
   const next = `${readme.slice(0, start + README_START.length)}\n\n${section.trim()}\n\n${readme.slice(end)}`;
   await writeFormatted(fileURLToPath(README), next);
 }
@@ -253,7 +265,9 @@ export function performanceSection(results: Record<string, unknown>): string {
   ];
   for (const section of SECTIONS) {
     const r = results[section.name] as Summarized | undefined;
-    if (!r) continue;
+    if (!r) {
+      continue;
+    }
     parts.push(
       `### ${section.title}`,
       '',
@@ -300,7 +314,9 @@ export function progress(message: string): void {
 
 /** Run a benchmark's `main` when its module is the script node started (not when run-all imports it). */
 export function runIfMain(moduleUrl: string, main: () => Promise<void>): void {
-  if (moduleUrl !== `file://${process.argv[1]}`) return;
+  if (moduleUrl !== `file://${process.argv[1]}`) {
+    return;
+  }
   main().catch((error: unknown) => {
     console.error(error);
     process.exitCode = 1;
@@ -312,8 +328,11 @@ export function requireSuccess(
   failed: readonly string[],
   runs: ReadonlyArray<{ system: string; run: number; error?: string | null }>,
 ): void {
-  if (failed.length === 0) return;
-  for (const r of runs.filter((x) => x.error).slice(0, 3))
+  if (failed.length === 0) {
+    return;
+  }
+  for (const r of runs.filter((x) => x.error).slice(0, 3)) {
     console.error(`${r.system} run ${r.run}: ${r.error}`);
+  }
   throw new Error(`no successful run for ${failed.join(', ')}`);
 }

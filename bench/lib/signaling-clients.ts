@@ -48,7 +48,9 @@ function spawnWorker(): Worker {
           reject(new Error(`worker ${child.pid}: no ${type} within ${timeoutMs} ms`));
         }, timeoutMs);
         const onMessage = (message: WorkerMessage): void => {
-          if (message.type !== type) return;
+          if (message.type !== type) {
+            return;
+          }
           clearTimeout(timer);
           child.off('message', onMessage);
           resolve(message as never);
@@ -74,7 +76,9 @@ export class SignalingClients {
   constructor(clients: number) {
     this.pairs = Math.floor(clients / 2);
     this.perWorker = Math.ceil(this.pairs / WORKERS);
-    for (let w = 0; w < WORKERS && w * this.perWorker < this.pairs; w++) this.workers.push(spawnWorker());
+    for (let w = 0; w < WORKERS && w * this.perWorker < this.pairs; w++) {
+      this.workers.push(spawnWorker());
+    }
   }
 
   /** Every process loaded (tsx compiles them) and a moment's quiet, before anything is measured. */
@@ -97,7 +101,9 @@ export class SignalingClients {
   /** One message window: every pair relays for the configured window; what each process timed. */
   async measure(): Promise<Array<Message<'result'>>> {
     const results = this.workers.map((w) => w.next('result', this.windowMs + SLACK_MS));
-    for (const w of this.workers) w.child.send({ type: 'measure' });
+    for (const w of this.workers) {
+      w.child.send({ type: 'measure' });
+    }
     return Promise.all(results);
   }
 
@@ -108,7 +114,11 @@ export class SignalingClients {
 
   /** Every client leaves (a normal disconnect the server handles), then every process is gone. */
   async stop(): Promise<void> {
-    for (const w of this.workers) if (w.child.connected) w.child.send({ type: 'exit' });
+    for (const w of this.workers) {
+      if (w.child.connected) {
+        w.child.send({ type: 'exit' });
+      }
+    }
     await Promise.all(this.workers.map((w) => stopProcess(w.child, w.exited)));
   }
 }

@@ -66,7 +66,9 @@ function candidate(seq: number): { candidate: string; sdpMid: string; sdpMLineIn
 }
 
 function seqOf(candidateLine: unknown): number | null {
-  if (typeof candidateLine !== 'string') return null;
+  if (typeof candidateLine !== 'string') {
+    return null;
+  }
   const match = /^candidate:(\d+) /.exec(candidateLine);
   return match ? Number(match[1]) : null;
 }
@@ -117,7 +119,9 @@ async function duetPair(config: WorkerConfig, index: number): Promise<[Client, C
   ]);
   const ack = async (socket: Socket, event: string, payload: unknown): Promise<Ack> => {
     const reply = (await socket.timeout(10_000).emitWithAck(event, payload)) as Ack;
-    if (!reply.ok) throw new Error(`${event}: ${reply.error?.code ?? 'refused'}`);
+    if (!reply.ok) {
+      throw new Error(`${event}: ${reply.error?.code ?? 'refused'}`);
+    }
     return reply;
   };
   const room = `pair-${index}`;
@@ -133,7 +137,9 @@ async function duetPair(config: WorkerConfig, index: number): Promise<[Client, C
     onProbe: (listener) =>
       socket.on('signal', (message: { data?: { candidate?: { candidate?: unknown } } }) => {
         const seq = seqOf(message.data?.candidate?.candidate);
-        if (seq !== null) listener(seq);
+        if (seq !== null) {
+          listener(seq);
+        }
       }),
     close: () => socket.close(),
   });
@@ -152,7 +158,9 @@ async function rawPair(config: WorkerConfig, index: number): Promise<[Client, Cl
     onProbe: (listener) =>
       socket.on('signal', (message: { candidate?: { candidate?: unknown } }) => {
         const seq = seqOf(message.candidate?.candidate);
-        if (seq !== null) listener(seq);
+        if (seq !== null) {
+          listener(seq);
+        }
       }),
     close: () => socket.close(),
   });
@@ -197,7 +205,11 @@ function peerjsClient(config: WorkerConfig, id: string, other: string): Promise<
         });
       } else if (message.type === 'CANDIDATE') {
         const seq = seqOf(message.payload?.candidate?.candidate);
-        if (seq !== null) for (const listener of listeners) listener(seq);
+        if (seq !== null) {
+          for (const listener of listeners) {
+            listener(seq);
+          }
+        }
       } else if (message.type === 'ERROR' || message.type === 'ID-TAKEN') {
         reject(new Error(`peerjs: ${text.slice(0, 200)}`));
         ws.close();
@@ -241,8 +253,9 @@ async function setup(cfg: WorkerConfig): Promise<void> {
       withTimeout(PAIR[cfg.system](cfg, cfg.first + i + k), 20_000, 'pair setup'),
     );
     for (const outcome of await Promise.allSettled(batch)) {
-      if (outcome.status === 'fulfilled') pairs.push(outcome.value);
-      else {
+      if (outcome.status === 'fulfilled') {
+        pairs.push(outcome.value);
+      } else {
         failed++;
         firstError ??= String(outcome.reason);
       }
@@ -272,11 +285,15 @@ async function measure(): Promise<void> {
   const sentAtMs: number[] = [];
   let sent = 0;
   let errors = 0;
-  if (seq === 0) seq = cfg.first * 1_000_000;
+  if (seq === 0) {
+    seq = cfg.first * 1_000_000;
+  }
   const start = performance.now();
   recordProbe = (n: number): void => {
     const at = sentAt.get(n);
-    if (at === undefined) return;
+    if (at === undefined) {
+      return;
+    }
     sentAt.delete(n);
     latencies.push(performance.now() - at);
     sentAtMs.push(Math.round(at - start));
@@ -301,7 +318,9 @@ async function measure(): Promise<void> {
       }
       for (let i = 0; i < pairs.length; i++) {
         const due = phases[i]! + turns[i]! * cfg.intervalMs;
-        if (due > elapsed) continue;
+        if (due > elapsed) {
+          continue;
+        }
         const [a, b] = pairs[i]!;
         const n = ++seq;
         sentAt.set(n, performance.now());
@@ -317,15 +336,19 @@ async function measure(): Promise<void> {
   });
   // Let the last messages arrive (bounded).
   const drainUntil = performance.now() + 2000;
-  while (sentAt.size > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 20));
+  while (sentAt.size > 0 && performance.now() < drainUntil) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   recordProbe = null;
   send({ type: 'result', latenciesMs: latencies, sentAtMs, sent, received: latencies.length, errors });
 }
 
 process.on('message', (message: ParentMessage) => {
-  if (message.type === 'start') void setup(message.config);
-  else if (message.type === 'measure') void measure();
-  else {
+  if (message.type === 'start') {
+    void setup(message.config);
+  } else if (message.type === 'measure') {
+    void measure();
+  } else {
     for (const [a, b] of pairs) {
       a.close();
       b.close();

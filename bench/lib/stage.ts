@@ -39,7 +39,9 @@ export async function profileEach<S extends string, P>(
   const profiles: Partial<Record<S, P>> = {};
   for (const system of systems) {
     const result = await runProfiled(system);
-    if (result.profile) profiles[system] = result.profile;
+    if (result.profile) {
+      profiles[system] = result.profile;
+    }
     progress(`profiled ${system}${result.error ? ` FAILED: ${result.error.split('\n')[0]}` : ''}`);
   }
   return profiles;

@@ -14,7 +14,9 @@ function sorted(values: readonly number[]): number[] {
 /** The `p`-th percentile (0–100) by linear interpolation between closest ranks; NaN when empty. */
 export function percentile(values: readonly number[], p: number): number {
   const s = sorted(values);
-  if (s.length === 0) return NaN;
+  if (s.length === 0) {
+    return NaN;
+  }
   const rank = (p / 100) * (s.length - 1);
   const lo = Math.floor(rank);
   const hi = Math.ceil(rank);
@@ -34,13 +36,17 @@ export function summarize(values: readonly number[]): Summary {
 
 /** `a / b`, rounded to 3 decimals; null when either side is missing. */
 export function ratio(a: number, b: number): number | null {
-  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) {
+    return null;
+  }
   return Math.round((a / b) * 1000) / 1000;
 }
 
 /** Round to `digits` decimals (for JSON that stays small and readable). */
 export function round(value: number, digits = 1): number {
-  if (!Number.isFinite(value)) return value;
+  if (!Number.isFinite(value)) {
+    return value;
+  }
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }

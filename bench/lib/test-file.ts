@@ -25,7 +25,9 @@ export async function writeTestFile(path: string, size: number, seed: number): P
     }
     const bytes = Buffer.from(words.buffer, 0, length);
     hash.update(bytes);
-    if (!out.write(bytes)) await once(out, 'drain');
+    if (!out.write(bytes)) {
+      await once(out, 'drain');
+    }
   }
   out.end();
   await once(out, 'finish');

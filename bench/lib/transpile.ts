@@ -23,6 +23,8 @@ export function transpileFile(file: string): string {
 /** A module with no imports as a classic script (for `addInitScript`): `export {}` dropped, wrapped. */
 export function transpileToScript(file: string): string {
   const js = transpileFile(file).replace(/^export \{\s*\};?\s*$/m, '');
-  if (/^\s*(import|export)\s/m.test(js)) throw new Error(`${file} must not import or export anything`);
+  if (/^\s*(import|export)\s/m.test(js)) {
+    throw new Error(`${file} must not import or export anything`);
+  }
   return `(() => {\n${js}\n})();\n`;
 }

@@ -77,7 +77,9 @@ const seen = new Set<string>();
 const now = (): number => performance.timeOrigin + performance.now();
 
 function mark(name: string, at = now()): void {
-  if (seen.has(name)) return;
+  if (seen.has(name)) {
+    return;
+  }
   seen.add(name);
   marks.push({ name, at });
 }
@@ -90,13 +92,21 @@ const MAX_EVENTS = 5000;
 const events: BenchEvent[] = [];
 
 function record(event: BenchEvent): void {
-  if (events.length < MAX_EVENTS) events.push(event);
+  if (events.length < MAX_EVENTS) {
+    events.push(event);
+  }
 }
 
 function preview(data: unknown): string {
-  if (typeof data === 'string') return data.slice(0, 100);
-  if (data instanceof ArrayBuffer) return `<${data.byteLength} bytes>`;
-  if (data instanceof Blob) return `<blob ${data.size} bytes>`;
+  if (typeof data === 'string') {
+    return data.slice(0, 100);
+  }
+  if (data instanceof ArrayBuffer) {
+    return `<${data.byteLength} bytes>`;
+  }
+  if (data instanceof Blob) {
+    return `<blob ${data.size} bytes>`;
+  }
   return '<binary>';
 }
 
@@ -120,8 +130,9 @@ window.WebSocket = ProbedWebSocket;
 
 try {
   new PerformanceObserver((list) => {
-    for (const entry of list.getEntries())
+    for (const entry of list.getEntries()) {
       record({ at: performance.timeOrigin + entry.startTime, kind: 'longtask', duration: entry.duration });
+    }
   }).observe({ type: 'longtask', buffered: true });
 } catch {
   // No long-task timing in this browser: the marks still work.
@@ -156,8 +167,11 @@ function watchChannel(channel: RTCDataChannel, pc: string): void {
     mark(`dc-open:${channel.label}`);
     mark(`${pc}:dc-open:${channel.label}`);
   };
-  if (channel.readyState === 'open') opened();
-  else channel.addEventListener('open', opened, { once: true });
+  if (channel.readyState === 'open') {
+    opened();
+  } else {
+    channel.addEventListener('open', opened, { once: true });
+  }
   // Registered before the page's own listener: marks the moment the page gets its first message
   // (for Duet's control channel: the peer's hello, after which chat and files may flow).
   channel.addEventListener('message', () => mark(`dc-first-message:${channel.label}`), { once: true });
@@ -220,9 +234,13 @@ window.addEventListener(
   'click',
   (event) => {
     const button = event.target instanceof Element ? event.target.closest('button') : null;
-    if (button?.textContent.trim() === 'Accept') mark('accept-click');
+    if (button?.textContent.trim() === 'Accept') {
+      mark('accept-click');
+    }
     // Duet's "Accept <file name>" in the chat: the clock of a transfer through the UI starts here.
-    if (button?.getAttribute('aria-label')?.startsWith('Accept ')) mark('accept');
+    if (button?.getAttribute('aria-label')?.startsWith('Accept ')) {
+      mark('accept');
+    }
   },
   true,
 );
@@ -234,20 +252,24 @@ window.addEventListener(
 const watchedVideos = new WeakSet<HTMLVideoElement>();
 
 function watchVideo(video: HTMLVideoElement): void {
-  if (watchedVideos.has(video)) return;
+  if (watchedVideos.has(video)) {
+    return;
+  }
   watchedVideos.add(video);
   video.requestVideoFrameCallback((_now, frame) => {
     // receiveTime: the last packet of the frame arrived; presentationTime: decoded and handed to
     // the compositor (what we call "first frame").
-    if (frame.receiveTime !== undefined)
+    if (frame.receiveTime !== undefined) {
       mark('first-frame-received', performance.timeOrigin + frame.receiveTime);
+    }
     mark('first-frame', performance.timeOrigin + frame.presentationTime);
   });
 }
 
 new MutationObserver(() => {
-  for (const video of document.querySelectorAll<HTMLVideoElement>('video[data-testid="remote-video"]'))
+  for (const video of document.querySelectorAll<HTMLVideoElement>('video[data-testid="remote-video"]')) {
     watchVideo(video);
+  }
 }).observe(document, { childList: true, subtree: true });
 
 // ---------------------------------------------------------------------------------------------
@@ -299,7 +321,9 @@ async function videoStats(): Promise<VideoStats> {
   const open = allPeerConnections.filter((pc) => pc.connectionState !== 'closed');
   for (const report of await Promise.all(open.map((pc) => pc.getStats()))) {
     report.forEach((s: Record<string, unknown>) => {
-      if (s.kind !== 'video') return;
+      if (s.kind !== 'video') {
+        return;
+      }
       const n = (key: string): number => (typeof s[key] === 'number' ? s[key] : 0);
       if (s.type === 'outbound-rtp') {
         total.framesEncoded += n('framesEncoded');
@@ -307,8 +331,9 @@ async function videoStats(): Promise<VideoStats> {
         total.videoBytesSent += n('bytesSent');
         total.sentWidth = Math.max(total.sentWidth, n('frameWidth'));
         total.sentHeight = Math.max(total.sentHeight, n('frameHeight'));
-        if (typeof s.qualityLimitationReason === 'string')
+        if (typeof s.qualityLimitationReason === 'string') {
           total.qualityLimitation = s.qualityLimitationReason;
+        }
       } else if (s.type === 'inbound-rtp') {
         total.framesDecoded += n('framesDecoded');
         total.decodeMs += n('totalDecodeTime') * 1000;
@@ -326,12 +351,20 @@ async function videoStats(): Promise<VideoStats> {
 
 function watchDuet(): void {
   const duet = window.__duet;
-  if (!duet) throw new Error('window.__duet is missing: is this the Duet app?');
+  if (!duet) {
+    throw new Error('window.__duet is missing: is this the Duet app?');
+  }
   const onChange = (snapshot: ClientSnapshot): void => {
     // The product's "data channel open": the control channel is open and both sides said hello.
-    if (snapshot.dataChannelOpen) mark('duet-dc-ready');
-    if (snapshot.call) mark(`duet-call-${snapshot.call.phase}`);
-    for (const transfer of snapshot.transfers) mark(`transfer-${transfer.direction}-${transfer.state}`);
+    if (snapshot.dataChannelOpen) {
+      mark('duet-dc-ready');
+    }
+    if (snapshot.call) {
+      mark(`duet-call-${snapshot.call.phase}`);
+    }
+    for (const transfer of snapshot.transfers) {
+      mark(`transfer-${transfer.direction}-${transfer.state}`);
+    }
   };
   duet.on('change', onChange);
   onChange(duet.snapshot);

@@ -78,11 +78,15 @@ function useConnection(connection: PeerJs.DataConnection): void {
   // The DataConnection's channel (a MediaConnection has an internal one of its own, not this).
   connection.on('open', () => window.__bench.mark('app-dc-open'));
   connection.on('data', (data) => {
-    if (data === 'go') void sendFile(connection);
-    else if (data === 'done') window.__bench.mark('done');
+    if (data === 'go') {
+      void sendFile(connection);
+    } else if (data === 'done') {
+      window.__bench.mark('done');
+    }
     // A chunked message comes back as a Uint8Array (binarypack unpacks the reassembled bytes).
-    else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data))
+    else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
       receive(data as ArrayBuffer | ArrayBufferView<ArrayBuffer>);
+    }
   });
 }
 
@@ -100,7 +104,9 @@ callButton.onclick = () => {
 };
 acceptButton.onclick = () => {
   acceptButton.disabled = true;
-  if (!incoming) return;
+  if (!incoming) {
+    return;
+  }
   incoming.answer(localStream);
   showRemote(incoming);
   useConnection(peer.connect(otherId, { reliable: true }));
@@ -118,12 +124,16 @@ const queued = (connection: PeerJs.DataConnection): number =>
 
 async function sendFile(connection: PeerJs.DataConnection): Promise<void> {
   const blob = window.__bench.blob;
-  if (!blob) throw new Error('no file prepared');
+  if (!blob) {
+    throw new Error('no file prepared');
+  }
   for (let offset = 0; offset < blob.size; offset += sliceBytes) {
     const bytes = new Uint8Array(await blob.slice(offset, offset + sliceBytes).arrayBuffer());
     for (let at = 0; at < bytes.byteLength; at += chunk) {
       // PeerJS queues in JS without bound; wait while its queue is not empty (it drains on a timer).
-      while (queued(connection) > 0) await sleep(5);
+      while (queued(connection) > 0) {
+        await sleep(5);
+      }
       void connection.send(bytes.slice(at, at + chunk).buffer);
     }
   }
@@ -134,7 +144,9 @@ let received = 0;
 let parts: Array<ArrayBuffer | ArrayBufferView<ArrayBuffer>> = [];
 
 function startReceiving(size: number): void {
-  if (!conn) throw new Error('no data connection');
+  if (!conn) {
+    throw new Error('no data connection');
+  }
   expected = size;
   window.__bench.mark('accept');
   void conn.send('go');
@@ -143,7 +155,9 @@ function startReceiving(size: number): void {
 function receive(data: ArrayBuffer | ArrayBufferView<ArrayBuffer>): void {
   parts.push(data);
   received += data.byteLength;
-  if (received < expected) return;
+  if (received < expected) {
+    return;
+  }
   const file = new Blob(parts);
   parts = [];
   window.__bench.blob = file;
@@ -162,5 +176,8 @@ const onOpen = (): void => {
   api.ready = true;
   status('ready');
 };
-if (peer.open) onOpen();
-else peer.on('open', onOpen);
+if (peer.open) {
+  onOpen();
+} else {
+  peer.on('open', onOpen);
+}

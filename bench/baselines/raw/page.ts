@@ -81,12 +81,18 @@ function send(signal: Signal): void {
 
 function createPeerConnection(): RTCPeerConnection {
   const connection = new RTCPeerConnection({ iceServers: [] });
-  for (const track of localStream.getTracks()) connection.addTrack(track, localStream);
+  for (const track of localStream.getTracks()) {
+    connection.addTrack(track, localStream);
+  }
   connection.onicecandidate = ({ candidate }) => {
-    if (candidate) send({ type: 'candidate', candidate: candidate.toJSON() });
+    if (candidate) {
+      send({ type: 'candidate', candidate: candidate.toJSON() });
+    }
   };
   connection.ontrack = ({ streams }) => {
-    if (streams[0]) remoteVideo.srcObject = streams[0];
+    if (streams[0]) {
+      remoteVideo.srcObject = streams[0];
+    }
   };
   connection.ondatachannel = ({ channel: incoming }) => useChannel(incoming);
   connection.onconnectionstatechange = () => status(connection.connectionState);
@@ -98,9 +104,13 @@ function useChannel(dc: RTCDataChannel): void {
   dc.binaryType = 'arraybuffer';
   dc.addEventListener('open', () => window.__bench.mark('app-dc-open'));
   dc.onmessage = ({ data }) => {
-    if (data === 'go') void sendFile(dc);
-    else if (data === 'done') window.__bench.mark('done');
-    else if (data instanceof ArrayBuffer) receive(data);
+    if (data === 'go') {
+      void sendFile(dc);
+    } else if (data === 'done') {
+      window.__bench.mark('done');
+    } else if (data instanceof ArrayBuffer) {
+      receive(data);
+    }
   };
 }
 
@@ -152,7 +162,9 @@ acceptButton.onclick = () => {
 
 async function sendFile(dc: RTCDataChannel): Promise<void> {
   const blob = window.__bench.blob;
-  if (!blob) throw new Error('no file prepared');
+  if (!blob) {
+    throw new Error('no file prepared');
+  }
   dc.bufferedAmountLowThreshold = low;
   for (let offset = 0; offset < blob.size; offset += sliceBytes) {
     const bytes = new Uint8Array(await blob.slice(offset, offset + sliceBytes).arrayBuffer());
@@ -170,7 +182,9 @@ let received = 0;
 let parts: ArrayBuffer[] = [];
 
 function startReceiving(size: number): void {
-  if (!channel) throw new Error('no data channel');
+  if (!channel) {
+    throw new Error('no data channel');
+  }
   expected = size;
   window.__bench.mark('accept');
   channel.send('go');
@@ -179,7 +193,9 @@ function startReceiving(size: number): void {
 function receive(data: ArrayBuffer): void {
   parts.push(data);
   received += data.byteLength;
-  if (received < expected) return;
+  if (received < expected) {
+    return;
+  }
   const file = new Blob(parts);
   parts = [];
   window.__bench.blob = file;

@@ -22,7 +22,9 @@ client.on('change', (snapshot) => {
   status.textContent = snapshot.call?.phase ?? snapshot.connection;
   acceptButton.disabled = snapshot.call?.phase !== 'incoming';
   const stream = snapshot.call?.remoteStream ?? null;
-  if (remoteVideo.srcObject !== stream) remoteVideo.srcObject = stream;
+  if (remoteVideo.srcObject !== stream) {
+    remoteVideo.srcObject = stream;
+  }
 });
 acceptButton.onclick = () => void client.accept();
 

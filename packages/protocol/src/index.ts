@@ -8,7 +8,9 @@ import { z } from 'zod';
 // In a browser page, zod's faster parsers are compiled with `new Function`, which a strict
 // Content-Security-Policy (script-src 'self') forbids: zod's probe for it is itself a CSP violation
 // report on every page load. Browsers parse little; the server keeps the compiled parsers.
-if (typeof document !== 'undefined') z.config({ jitless: true });
+if (typeof document !== 'undefined') {
+  z.config({ jitless: true });
+}
 
 export * from './version.js';
 export * from './limits.js';

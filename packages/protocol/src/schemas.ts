@@ -100,7 +100,9 @@ export function hangupReason(
   call: 'ringing' | 'active',
   by: 'caller' | 'callee',
 ): Extract<CallEndReason, 'hangup' | 'cancelled' | 'declined'> {
-  if (call === 'active') return 'hangup';
+  if (call === 'active') {
+    return 'hangup';
+  }
   return by === 'caller' ? 'cancelled' : 'declined';
 }
 

@@ -30,20 +30,28 @@ function referenceSections(): Section[] {
         inJson = false;
         current?.examples.push(JSON.parse(block.join('\n')));
         block = [];
-      } else block.push(line);
+      } else {
+        block.push(line);
+      }
       continue;
     }
-    if (line.startsWith('```json')) inJson = true;
-    else if (line.startsWith('### Client → server')) part = 'client';
-    else if (line.startsWith('### Server → client')) part = 'server';
-    else if (line.startsWith('### Bodies')) part = 'frames';
-    else if (/^#{2,3} /.test(line)) {
+    if (line.startsWith('```json')) {
+      inJson = true;
+    } else if (line.startsWith('### Client → server')) {
+      part = 'client';
+    } else if (line.startsWith('### Server → client')) {
+      part = 'server';
+    } else if (line.startsWith('### Bodies')) {
+      part = 'frames';
+    } else if (/^#{2,3} /.test(line)) {
       part = 'other';
       current = undefined;
     } else if (line.startsWith('#### ')) {
       const name = /^#### `([^`]+)`/.exec(line)?.[1];
       current = name && part !== 'other' ? { part, name, examples: [] } : undefined;
-      if (current) sections.push(current);
+      if (current) {
+        sections.push(current);
+      }
     }
   }
   return sections;
@@ -61,7 +69,9 @@ describe('docs/protocol.md', () => {
     expect(names('client').sort()).toEqual(Object.keys(CLIENT_EVENTS).sort());
     expect(names('server').sort()).toEqual(Object.keys(SERVER_EVENTS).sort());
     expect(names('frames').length).toBeGreaterThan(5);
-    for (const section of sections) expect(section.examples.length, section.name).toBeGreaterThan(0);
+    for (const section of sections) {
+      expect(section.examples.length, section.name).toBeGreaterThan(0);
+    }
   });
 
   it.each(sections.filter((s) => s.part === 'client').map((s) => [s.name, s] as const))(
@@ -88,8 +98,9 @@ describe('docs/protocol.md', () => {
     '`%s`: every payload shown is valid',
     (_name, section) => {
       const schema = SERVER_EVENTS[section.name as ServerEventName];
-      for (const example of section.examples)
+      for (const example of section.examples) {
         expect(accepts(schema, example), JSON.stringify(example)).toBe(true);
+      }
     },
   );
 

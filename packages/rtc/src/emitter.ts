@@ -38,7 +38,9 @@ export class Emitter<Events extends EventMap> {
   ): Promise<Events[E]> {
     return new Promise((resolve) => {
       const off = this.on(event, (payload) => {
-        if (!where(payload)) return;
+        if (!where(payload)) {
+          return;
+        }
         off();
         resolve(payload);
       });

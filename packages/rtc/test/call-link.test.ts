@@ -12,7 +12,9 @@ import { MemoryStorage } from './support/memory-storage.js';
 
 const links: CallLink[] = [];
 afterEach(() => {
-  for (const link of links.splice(0)) link.close(true);
+  for (const link of links.splice(0)) {
+    link.close(true);
+  }
 });
 
 function pair(options: { calleeStorage?: StorageLike } = {}) {
@@ -75,7 +77,9 @@ describe('CallLink', () => {
       const dropping = side === 'caller' ? caller : callee;
       const seen = states(dropping);
       dropping.dropConnection();
-      for (let i = 0; i < 20; i++) caller.chat.send(`during ${i}`);
+      for (let i = 0; i < 20; i++) {
+        caller.chat.send(`during ${i}`);
+      }
       await expect.poll(() => caller.session!.epoch, { timeout: 15_000 }).not.toBe(firstEpoch);
       await expect.poll(() => callee.session!.epoch, { timeout: 15_000 }).toBe(caller.session!.epoch);
       await Promise.all([open(caller), open(callee)]);
@@ -148,7 +152,9 @@ describe('CallLink', () => {
     // No callee answers: every new connection times out; the link must give up, not loop forever.
     const seen = states(caller);
     caller.start(false);
-    for (let i = 0; i < 4; i++) caller.dropConnection();
+    for (let i = 0; i < 4; i++) {
+      caller.dropConnection();
+    }
     expect(seen.at(-1)).toBe('failed');
   });
 });

@@ -14,7 +14,9 @@ import { MemoryStorage } from './support/memory-storage.js';
 
 const clients: DuetClient[] = [];
 afterEach(() => {
-  for (const client of clients.splice(0)) client.dispose();
+  for (const client of clients.splice(0)) {
+    client.dispose();
+  }
 });
 
 function person(server: FakeServer, name: string) {
@@ -39,14 +41,18 @@ function until(
   test: (s: ClientSnapshot) => boolean,
   timeoutMs = 15_000,
 ): Promise<ClientSnapshot> {
-  if (test(client.snapshot)) return Promise.resolve(client.snapshot);
+  if (test(client.snapshot)) {
+    return Promise.resolve(client.snapshot);
+  }
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
       reject(new Error(`timed out; last snapshot: ${JSON.stringify(client.snapshot.call)}`));
     }, timeoutMs);
     const off = client.on('change', (s) => {
-      if (!test(s)) return;
+      if (!test(s)) {
+        return;
+      }
       clearTimeout(timer);
       off();
       resolve(s);
@@ -204,7 +210,9 @@ describe('IceConfig', () => {
       const ice = new IceConfig({
         refresh: async () => {
           refreshes++;
-          if (fail) throw new Error('server unreachable');
+          if (fail) {
+            throw new Error('server unreachable');
+          }
           return { iceServers: [{ urls: `turn:t${refreshes}` }], iceServersExpireAt: Date.now() + 100_000 };
         },
         onChange: (servers) => changes.push(servers),

@@ -26,7 +26,9 @@ type Engine = FileTransfers;
 const cleanups: Array<() => void> = [];
 
 afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
+  for (const cleanup of cleanups.splice(0)) {
+    cleanup();
+  }
 });
 
 /** Alice and Bob, each with an engine (Alice's may be left out to play a hostile peer by hand). */
@@ -52,7 +54,9 @@ async function setup(
 /** The view of `id` once it satisfies `where` (now or at a later change). */
 function until(engine: Engine, id: string, where: (view: TransferView) => boolean): Promise<TransferView> {
   const now = engine.transfers.find((v) => v.id === id);
-  if (now && where(now)) return Promise.resolve(now);
+  if (now && where(now)) {
+    return Promise.resolve(now);
+  }
   return engine
     .waitFor('change', (views) => views.some((v) => v.id === id && where(v)))
     .then((views) => views.find((v) => v.id === id)!);
@@ -280,7 +284,9 @@ describe('FileTransfers over real data channels', () => {
     const sink = new RecordingSink();
     // Cancel once 2 MiB have left, from the sender's side of things.
     net.alice.tamper = (chunk, index) => {
-      if (index === 32) queueMicrotask(() => alice.cancel(id));
+      if (index === 32) {
+        queueMicrotask(() => alice.cancel(id));
+      }
       return chunk;
     };
     await bob.accept(id, sink);
@@ -305,7 +311,9 @@ describe('FileTransfers over real data channels', () => {
     await inState(bob, id, 'offered');
     const sink = slow(new RecordingSink());
     sink.onWrite = (total) => {
-      if (total >= 2 * MiB && bob.transfers[0]!.state === 'transferring') bob.cancel(id);
+      if (total >= 2 * MiB && bob.transfers[0]!.state === 'transferring') {
+        bob.cancel(id);
+      }
     };
     await bob.accept(id, sink);
     const [sent, received] = await bothIn(ends, id, 'cancelled');
@@ -325,7 +333,9 @@ describe('FileTransfers over real data channels', () => {
     const sentViews = record(alice);
     // Close the sender's channel right behind its 48th chunk (3 MiB), with data still buffered.
     net.alice.tamper = (chunk, index) => {
-      if (index === 47) queueMicrotask(() => net.alice.opened[0]!.close());
+      if (index === 47) {
+        queueMicrotask(() => net.alice.opened[0]!.close());
+      }
       return chunk;
     };
     const { id, sent, received } = await transfer(ends, new Blob([data]), 'data.bin');
@@ -358,7 +368,9 @@ describe('FileTransfers over real data channels', () => {
     // flight is lost with them.
     const reconnecting: Array<Promise<void>> = [];
     net.alice.tamper = (chunk, index) => {
-      if (index === 40) queueMicrotask(() => reconnecting.push(net.reconnect()));
+      if (index === 40) {
+        queueMicrotask(() => reconnecting.push(net.reconnect()));
+      }
       return chunk;
     };
     const { id, sent, received } = await transfer(ends, new Blob([data]), 'data.bin');
@@ -424,7 +436,9 @@ describe('FileTransfers over real data channels', () => {
   it('detects a chunk altered in transit: both ends fail with hash_mismatch, nothing is kept', async () => {
     const ends = await setup();
     ends.net.alice.tamper = (chunk, index) => {
-      if (index === 5) chunk[100] = chunk[100]! ^ 0xff;
+      if (index === 5) {
+        chunk[100] = chunk[100]! ^ 0xff;
+      }
       return chunk;
     };
     const sink = new RecordingSink();
@@ -452,7 +466,9 @@ describe('FileTransfers over real data channels', () => {
       expect(received.state).toBe('done');
       expect(received.file!.type).toBe(DOWNLOAD_MIME);
       expect(received.image?.type ?? null).toBe(expected);
-      if (received.image) expect(received.image.size).toBe(received.size);
+      if (received.image) {
+        expect(received.image.size).toBe(received.size);
+      }
     }
   });
 
@@ -526,8 +542,12 @@ describe('FileTransfers against a hostile peer', () => {
     const channel = async (...frames: Array<string | Uint8Array<ArrayBuffer>>) => {
       const c = ends.net.alice.open(FILE_CHANNEL_LABEL)!;
       c.binaryType = 'arraybuffer';
-      if (c.readyState !== 'open') await new Promise((r) => c.addEventListener('open', r, { once: true }));
-      for (const frame of frames) c.send(frame as string);
+      if (c.readyState !== 'open') {
+        await new Promise((r) => c.addEventListener('open', r, { once: true }));
+      }
+      for (const frame of frames) {
+        c.send(frame as string);
+      }
       await expect.poll(() => c.bufferedAmount).toBe(0);
       return c;
     };
@@ -560,7 +580,9 @@ describe('FileTransfers against a hostile peer', () => {
       { kind: 'file-accept', transferId: 'offer-0001' },
       { kind: 'file-ack', transferId: 'offer-0001', offset: 10 },
     ];
-    for (const body of unknown) aliceLink.send(body);
+    for (const body of unknown) {
+      aliceLink.send(body);
+    }
     await expect.poll(() => bob.counters.ignoredBodies).toBe(unknown.length + 1);
     expect(bob.transfers.map((v) => v.name)).toEqual(names.map(([, sanitised]) => sanitised));
     expect(bob.transfers.map((v) => [v.state, v.size])).toEqual(names.map(() => ['offered', 10]));
@@ -588,7 +610,9 @@ describe('FileTransfers against a hostile peer', () => {
       await channel(JSON.stringify({ v: 2, transferId, offset: 0 })),
       await channel(header().padEnd(2000)),
     ];
-    for (const c of bad) await expect.poll(() => c.readyState).toBe('closed');
+    for (const c of bad) {
+      await expect.poll(() => c.readyState).toBe('closed');
+    }
     expect(bob.counters.rejectedChannels).toBe(bad.length);
     expect(bob.transfers[0]!.state).toBe('transferring');
 
@@ -648,7 +672,9 @@ describe('FileTransfers against a hostile peer', () => {
     first.close();
     // Each resume request is answered with a channel that closes without a byte.
     const off = bobLink.onSent((body) => {
-      if (body.kind !== 'file-resume') return;
+      if (body.kind !== 'file-resume') {
+        return;
+      }
       void channel(header(body.offset)).then((c) => c.close());
     });
     const failed = await inState(bob, transferId, 'failed');

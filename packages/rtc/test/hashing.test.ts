@@ -5,8 +5,9 @@ import { createFastSha256State, createSha256Hasher } from '../src/files/hashing.
 /** Odd-sized pieces of one buffer, as a transfer's chunks and slices cut it. */
 function pieces(bytes: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (let at = 0, size = 1; at < bytes.length; at += size, size = (size * 7 + 13) % 70_001)
+  for (let at = 0, size = 1; at < bytes.length; at += size, size = (size * 7 + 13) % 70_001) {
     out.push(bytes.subarray(at, Math.min(bytes.length, at + size)));
+  }
   return out;
 }
 
@@ -16,13 +17,17 @@ describe('streaming SHA-256', () => {
 
   it('hash-wasm (the hash worker’s) equals OpenSSL’s digest over any cut of the bytes', async () => {
     const state = await createFastSha256State();
-    for (const piece of pieces(bytes)) state.update(piece);
+    for (const piece of pieces(bytes)) {
+      state.update(piece);
+    }
     expect(state.digestHex()).toBe(expected);
   });
 
   it('@noble/hashes (the in-thread fallback) equals OpenSSL’s digest', async () => {
     const hasher = createSha256Hasher();
-    for (const piece of pieces(bytes)) await hasher.update(piece);
+    for (const piece of pieces(bytes)) {
+      await hasher.update(piece);
+    }
     expect(await hasher.digest()).toBe(expected);
   });
 

@@ -26,7 +26,9 @@ async function receiving(data: Uint8Array, options: Partial<FileTransfersOptions
   const channel = (from: number, to = from) => {
     const c = channels.fromPeer();
     c.receive(JSON.stringify({ v: 1, transferId: id, offset: from }));
-    for (let at = from; at < to; at += CHUNK) c.receive(data.subarray(at, Math.min(to, at + CHUNK)));
+    for (let at = from; at < to; at += CHUNK) {
+      c.receive(data.subarray(at, Math.min(to, at + CHUNK)));
+    }
     return c;
   };
   const sent = <K extends 'file-ack' | 'file-resume' | 'file-result'>(kind: K) =>

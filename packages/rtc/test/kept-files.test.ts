@@ -10,17 +10,27 @@ class MemoryStore implements ReceivedFileStore {
   readonly rows = new Map<string, KeptFile & { callId: string }>();
   failPuts = false;
   async put(callId: string, file: KeptFile): Promise<void> {
-    if (this.failPuts) throw new Error('QuotaExceededError');
+    if (this.failPuts) {
+      throw new Error('QuotaExceededError');
+    }
     this.rows.set(`${callId}/${file.id}`, { ...file, callId });
   }
   async list(callId: string): Promise<KeptFile[]> {
     return [...this.rows.values()].filter((row) => row.callId === callId);
   }
   async clear(callId: string): Promise<void> {
-    for (const [key, row] of this.rows) if (row.callId === callId) this.rows.delete(key);
+    for (const [key, row] of this.rows) {
+      if (row.callId === callId) {
+        this.rows.delete(key);
+      }
+    }
   }
   async prune(time: number): Promise<void> {
-    for (const [key, row] of this.rows) if (row.keptAt < time) this.rows.delete(key);
+    for (const [key, row] of this.rows) {
+      if (row.keptAt < time) {
+        this.rows.delete(key);
+      }
+    }
   }
 }
 

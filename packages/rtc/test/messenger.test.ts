@@ -8,7 +8,9 @@ import { connectedPair } from './wrtc-pair.js';
 
 const pairs: Array<{ close(): void }> = [];
 afterEach(() => {
-  for (const pair of pairs.splice(0)) pair.close();
+  for (const pair of pairs.splice(0)) {
+    pair.close();
+  }
 });
 
 const chat = (i: number): Body => ({
@@ -21,14 +23,18 @@ const chat = (i: number): Body => ({
 function collect(messenger: Messenger): string[] {
   const seen: string[] = [];
   messenger.onBody((body) => {
-    if (body.kind === 'chat') seen.push(body.text);
+    if (body.kind === 'chat') {
+      seen.push(body.text);
+    }
   });
   return seen;
 }
 
 /** `messenger` sends chat(from) … chat(to - 1). */
 function sendChats(messenger: Messenger, from: number, to: number): void {
-  for (let i = from; i < to; i++) messenger.send(chat(i));
+  for (let i = from; i < to; i++) {
+    messenger.send(chat(i));
+  }
 }
 
 /** The texts of chat(from) … chat(to - 1), as `collect` sees them. */

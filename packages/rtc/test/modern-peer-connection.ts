@@ -7,7 +7,9 @@ import wrtc from '@roamhq/wrtc';
  */
 export class ModernPeerConnection extends wrtc.RTCPeerConnection {
   override async setLocalDescription(description?: RTCLocalSessionDescriptionInit): Promise<void> {
-    if (description?.type) return super.setLocalDescription(description);
+    if (description?.type) {
+      return super.setLocalDescription(description);
+    }
     const answering =
       this.signalingState === 'have-remote-offer' || this.signalingState === 'have-remote-pranswer';
     return super.setLocalDescription(answering ? await this.createAnswer() : await this.createOffer());

@@ -22,8 +22,11 @@ class Relay {
     this.sent[from].push(data);
     const to: Side = from === 'caller' ? 'callee' : 'caller';
     const deliver = () => void this.sessions.get(to)?.handleSignal(data);
-    if (this.held) this.queue.push(deliver);
-    else setTimeout(deliver, 1);
+    if (this.held) {
+      this.queue.push(deliver);
+    } else {
+      setTimeout(deliver, 1);
+    }
   }
 
   hold(): void {
@@ -33,7 +36,9 @@ class Relay {
   /** Deliver everything held, optionally in a different order. */
   release(order: (queue: Array<() => void>) => Array<() => void> = (q) => q): void {
     this.held = false;
-    for (const deliver of order(this.queue.splice(0))) deliver();
+    for (const deliver of order(this.queue.splice(0))) {
+      deliver();
+    }
   }
 }
 
@@ -88,7 +93,9 @@ const descriptionTypes = (sent: SignalData[]) =>
   sent.flatMap((d) => (d.kind === 'description' ? [d.description.type] : []));
 
 afterEach(() => {
-  for (const session of sessions.splice(0)) session.close();
+  for (const session of sessions.splice(0)) {
+    session.close();
+  }
 });
 
 describe('CallSession negotiation (real libwebrtc)', () => {

@@ -25,7 +25,9 @@ function client(storage: StorageLike = new MemoryStorage()): SignalingClient {
 }
 
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
+  for (const c of clients.splice(0)) {
+    c.close();
+  }
   await server?.close();
   server = undefined;
 });
@@ -118,7 +120,9 @@ describe('SignalingClient', () => {
     let dropped = 0;
     server.io.on('connection', (socket) =>
       socket.prependAny((event) => {
-        if (event === 'room:join' && dropped++ === 0) socket.conn.close();
+        if (event === 'room:join' && dropped++ === 0) {
+          socket.conn.close();
+        }
       }),
     );
     const alice = client();
@@ -140,7 +144,9 @@ describe('SignalingClient', () => {
     await alice.join('room', 'Alice');
     for (const socket of server.io.of('/').sockets.values()) {
       socket.prependAny((event) => {
-        if (event === 'ice:refresh') socket.conn.close();
+        if (event === 'ice:refresh') {
+          socket.conn.close();
+        }
       });
     }
     const started = Date.now();

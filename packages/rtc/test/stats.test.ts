@@ -331,7 +331,9 @@ describe('summarizeStats', () => {
 
   it('computes bitrate over the interval between the reports, not an assumed second', () => {
     const later = chromium(1);
-    for (const stat of later.values()) stat.timestamp = T0 + 2000;
+    for (const stat of later.values()) {
+      stat.timestamp = T0 + 2000;
+    }
     const summary = summarizeStats(later, chromium(0), 0);
     expect(summary.bitrateInKbps).toBeCloseTo(616, 6);
     expect(summary.bitrateOutKbps).toBeCloseTo(266, 6);
@@ -364,8 +366,11 @@ describe('summarizeStats', () => {
         videoPackets: [...received],
       };
       const summary = summarizeStats(chromium(1, traffic), chromium(0, traffic), 0);
-      if (percent === null) expect(summary.packetLossPercent).toBeNull();
-      else expect(summary.packetLossPercent).toBeCloseTo(percent, 6);
+      if (percent === null) {
+        expect(summary.packetLossPercent).toBeNull();
+      } else {
+        expect(summary.packetLossPercent).toBeCloseTo(percent, 6);
+      }
     },
   );
 
@@ -397,8 +402,16 @@ describe('summarizeStats', () => {
   it('reports nothing about the path before a pair is selected', () => {
     const current = chromium(1);
     current.delete('T01');
-    for (const stat of current.values()) if (stat.type === 'candidate-pair') stat.state = 'in-progress';
-    for (const stat of current.values()) if (stat.type === 'remote-inbound-rtp') current.delete(stat.id);
+    for (const stat of current.values()) {
+      if (stat.type === 'candidate-pair') {
+        stat.state = 'in-progress';
+      }
+    }
+    for (const stat of current.values()) {
+      if (stat.type === 'remote-inbound-rtp') {
+        current.delete(stat.id);
+      }
+    }
     expect(summarizeStats(current, null, 0)).toMatchObject({
       path: null,
       localCandidateType: null,
@@ -515,7 +528,9 @@ describe('StatsSampler', () => {
         const r = chromium(0);
         for (const stat of r.values()) {
           stat.timestamp = T0 + n * 1000;
-          if (typeof stat.bytesReceived === 'number') stat.bytesReceived += n * 10_000;
+          if (typeof stat.bytesReceived === 'number') {
+            stat.bytesReceived += n * 10_000;
+          }
         }
         return r;
       }),

@@ -147,7 +147,9 @@ describe('transfer state machine', () => {
         expect(result.effects.some((e) => e.type === 'release')).toBe(
           next !== state && !isTransferLive(next),
         );
-        if (next === 'transferring' || next === 'paused') expect(isMovingBytes(next)).toBe(true);
+        if (next === 'transferring' || next === 'paused') {
+          expect(isMovingBytes(next)).toBe(true);
+        }
       }
     }
   });

@@ -24,8 +24,12 @@ const ports: MessagePort[] = [];
 const cleanups: Array<() => void> = [];
 
 afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-  for (const port of ports.splice(0)) port.close();
+  for (const cleanup of cleanups.splice(0)) {
+    cleanup();
+  }
+  for (const port of ports.splice(0)) {
+    port.close();
+  }
 });
 
 /** A Worker stand-in; `started: false` holds the worker back until `start()`. */
@@ -43,7 +47,9 @@ class FakeWorker implements HashWorkerLike {
     this.main = channel.port1;
     this.inner = channel.port2;
     ports.push(this.main, this.inner);
-    if (started) this.start();
+    if (started) {
+      this.start();
+    }
   }
 
   start(): void {
@@ -57,18 +63,25 @@ class FakeWorker implements HashWorkerLike {
   }
 
   fail(): void {
-    for (const listener of this.errorListeners) listener(new Error('boom'));
+    for (const listener of this.errorListeners) {
+      listener(new Error('boom'));
+    }
   }
 
   postMessage(message: HashRequest, transfer: Transferable[]): void {
     this.posted.push(message);
-    if (message.op === 'update') this.sizes.push(message.length);
+    if (message.op === 'update') {
+      this.sizes.push(message.length);
+    }
     this.main.postMessage(message, transfer as ArrayBuffer[]);
   }
 
   addEventListener(type: string, listener: (event: never) => void): void {
-    if (type === 'message') this.main.on('message', (data: unknown) => listener({ data } as never));
-    else if (type === 'error') this.errorListeners.push(listener as (event: unknown) => void);
+    if (type === 'message') {
+      this.main.on('message', (data: unknown) => listener({ data } as never));
+    } else if (type === 'error') {
+      this.errorListeners.push(listener as (event: unknown) => void);
+    }
   }
 
   terminate(): void {
@@ -88,7 +101,9 @@ function pieces(bytes: Uint8Array, around: number): Uint8Array[] {
 }
 
 async function feed(hasher: Hasher, parts: Uint8Array[]): Promise<void> {
-  for (const part of parts) await hasher.update(part);
+  for (const part of parts) {
+    await hasher.update(part);
+  }
 }
 
 describe('createWorkerHasherFactory with the real worker code', () => {
@@ -140,7 +155,9 @@ describe('createWorkerHasherFactory with the real worker code', () => {
     for (let round = 0; parts.some((p) => p.length > 0); round++) {
       parts.forEach((p, i) => {
         const next = p.shift();
-        if (next) void hashers[i]!.update(next);
+        if (next) {
+          void hashers[i]!.update(next);
+        }
       });
     }
     const digests = await Promise.all([...hashers].reverse().map((h) => h.digest()));
@@ -229,7 +246,9 @@ describe('FileTransfers with worker hashers on both ends', () => {
   const settled = (engine: FileTransfers, id: string): Promise<TransferView> => {
     const final: TransferState[] = ['done', 'failed', 'cancelled'];
     const now = engine.transfers.find((v) => v.id === id && final.includes(v.state));
-    if (now) return Promise.resolve(now);
+    if (now) {
+      return Promise.resolve(now);
+    }
     return engine
       .waitFor('change', (views) => views.some((v) => v.id === id && final.includes(v.state)))
       .then((views) => views.find((v) => v.id === id)!);
@@ -257,7 +276,9 @@ describe('FileTransfers with worker hashers on both ends', () => {
     const data = randomBytes(6 * 1024 * 1024 + 12_345);
     // Break the first channel after 2 MiB: the re-sent bytes must not be hashed twice.
     net.alice.tamper = (chunk, index) => {
-      if (index === 31) queueMicrotask(() => net.alice.opened[0]!.close());
+      if (index === 31) {
+        queueMicrotask(() => net.alice.opened[0]!.close());
+      }
       return chunk;
     };
     const id = alice.send(new Blob([data]), 'data.bin');

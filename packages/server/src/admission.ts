@@ -16,16 +16,24 @@ export function isOriginAllowed(
   host: string | undefined,
   allowList: readonly string[],
 ): boolean {
-  if (origin === undefined) return true;
-  if (allowList.includes(origin)) return true;
+  if (origin === undefined) {
+    return true;
+  }
+  if (allowList.includes(origin)) {
+    return true;
+  }
   let url: URL;
   try {
     url = new URL(origin);
   } catch {
     return false; // includes the opaque origin "null"
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
-  if (host !== undefined && url.host === host.toLowerCase()) return true;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return false;
+  }
+  if (host !== undefined && url.host === host.toLowerCase()) {
+    return true;
+  }
   return LOOPBACK_HOSTS.has(url.hostname);
 }
 
@@ -38,7 +46,9 @@ export function clientAddress(request: IncomingMessage, trustProxy: boolean): st
     const forwarded = request.headers['x-forwarded-for'];
     const value = Array.isArray(forwarded) ? forwarded.at(-1) : forwarded;
     const last = value?.split(',').at(-1)?.trim();
-    if (last) return last;
+    if (last) {
+      return last;
+    }
   }
   return request.socket.remoteAddress ?? 'unknown';
 }
@@ -80,7 +90,10 @@ export class ConnectionCounter {
 
   remove(address: string): void {
     const next = (this.counts.get(address) ?? 1) - 1;
-    if (next <= 0) this.counts.delete(address);
-    else this.counts.set(address, next);
+    if (next <= 0) {
+      this.counts.delete(address);
+    } else {
+      this.counts.set(address, next);
+    }
   }
 }

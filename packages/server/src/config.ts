@@ -139,7 +139,9 @@ export type ServerConfigInput = z.input<typeof ConfigSchema>;
 
 /** Env variables and flags arrive as text; the ICE server list is JSON in that text. */
 function parseJsonText(value: unknown, ctx: z.RefinementCtx): unknown {
-  if (typeof value !== 'string') return value;
+  if (typeof value !== 'string') {
+    return value;
+  }
   try {
     return JSON.parse(value) as unknown;
   } catch {
@@ -254,10 +256,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ser
   for (const option of OPTIONS) {
     const fromEnv = env[option.env];
     const value = flags[option.key] ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv);
-    if (value !== undefined) raw[option.key] = value;
+    if (value !== undefined) {
+      raw[option.key] = value;
+    }
   }
   // PORT is the conventional variable of PaaS hosts.
-  if (raw.port === undefined && env.PORT) raw.port = env.PORT;
+  if (raw.port === undefined && env.PORT) {
+    raw.port = env.PORT;
+  }
   return parseConfig(raw);
 }
 

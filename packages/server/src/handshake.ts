@@ -40,7 +40,9 @@ export class ConnectionGate {
   /** Gate 1: the Engine.IO handshake. */
   readonly allowRequest: AllowRequest = (request, callback) => {
     const { config, metrics, logger } = this.options;
-    if (this.options.isClosing()) return callback('server_shutting_down', false);
+    if (this.options.isClosing()) {
+      return callback('server_shutting_down', false);
+    }
     if (!isOriginAllowed(request.headers.origin, request.headers.host, config.allowedOrigins)) {
       metrics.refused.inc({ code: 'origin_not_allowed' });
       logger.warn({ origin: request.headers.origin }, 'connection from a foreign origin refused');

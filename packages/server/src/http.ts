@@ -37,7 +37,9 @@ export function createRequestHandler(routes: HttpRoutes, webRoot: string) {
     : undefined;
 
   return (request: IncomingMessage, response: ServerResponse): void => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+      response.setHeader(name, value);
+    }
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       send(response, 405, 'text/plain; charset=utf-8', 'Method not allowed\n', { Allow: 'GET, HEAD' });
@@ -75,8 +77,11 @@ export function createRequestHandler(routes: HttpRoutes, webRoot: string) {
       serveApp(request, response, () => send(response, 404, 'text/plain; charset=utf-8', 'Not found\n'));
       return;
     }
-    if (path === '/') send(response, 200, 'text/plain; charset=utf-8', NOT_BUILT_PAGE);
-    else send(response, 404, 'text/plain; charset=utf-8', 'Not found\n');
+    if (path === '/') {
+      send(response, 200, 'text/plain; charset=utf-8', NOT_BUILT_PAGE);
+    } else {
+      send(response, 404, 'text/plain; charset=utf-8', 'Not found\n');
+    }
   };
 }
 

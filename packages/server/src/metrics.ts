@@ -48,7 +48,9 @@ export class Metrics {
   });
 
   constructor(nodeName?: string) {
-    if (nodeName !== undefined) this.registry.setDefaultLabels({ node: nodeName });
+    if (nodeName !== undefined) {
+      this.registry.setDefaultLabels({ node: nodeName });
+    }
     collectDefaultMetrics({ register: this.registry, prefix: 'duet_' });
   }
 }

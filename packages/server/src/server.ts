@@ -120,7 +120,9 @@ function createCluster(
   nodeName: string | undefined,
   logger: Logger,
 ): RedisCluster | undefined {
-  if (!config.redisUrl) return undefined;
+  if (!config.redisUrl) {
+    return undefined;
+  }
   return new RedisCluster(
     {
       redisUrl: config.redisUrl,

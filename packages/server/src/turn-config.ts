@@ -113,13 +113,18 @@ function writeConfig(flags: Flags & { realm: string }): void {
     totalQuota: flags.totalQuota,
     maxBps: flags.maxBps,
   });
-  if (flags.out) writeFileSync(flags.out, config, { mode: 0o600 });
-  else process.stdout.write(config);
+  if (flags.out) {
+    writeFileSync(flags.out, config, { mode: 0o600 });
+  } else {
+    process.stdout.write(config);
+  }
 
   const host = flags.externalIp?.split('/')[0] ?? flags.relayIp[0] ?? '';
   const address = `${host.includes(':') ? `[${host}]` : host}:${flags.port}`;
   const urls = [`turn:${address}?transport=udp`, `turn:${address}?transport=tcp`];
-  if (flags.tlsPort) urls.push(`turns:${flags.realm}:${flags.tlsPort}?transport=tcp`);
+  if (flags.tlsPort) {
+    urls.push(`turns:${flags.realm}:${flags.tlsPort}?transport=tcp`);
+  }
   process.stderr.write(
     [
       '',
@@ -147,14 +152,22 @@ function writeGuard(flags: Flags, file: string): void {
 
 try {
   const flags = FlagsSchema.parse(program.opts());
-  if (flags.minPort > flags.maxPort) throw new Error('--min-port must not exceed --max-port');
-  if (flags.checkGuard) await checkGuard(flags);
+  if (flags.minPort > flags.maxPort) {
+    throw new Error('--min-port must not exceed --max-port');
+  }
+  if (flags.checkGuard) {
+    await checkGuard(flags);
+  }
   const { realm } = flags;
   if (realm === undefined && !flags.guardOut) {
     throw new Error('nothing to do: --realm for a configuration, --guard-out for the relay guard');
   }
-  if (realm !== undefined) writeConfig({ ...flags, realm });
-  if (flags.guardOut) writeGuard(flags, flags.guardOut);
+  if (realm !== undefined) {
+    writeConfig({ ...flags, realm });
+  }
+  if (flags.guardOut) {
+    writeGuard(flags, flags.guardOut);
+  }
 } catch (error) {
   const message =
     error instanceof z.ZodError

@@ -17,7 +17,9 @@ describe('abuse resistance', () => {
     (server = await startTestServer(...args));
 
   afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
+    for (const client of clients.splice(0)) {
+      client.close();
+    }
     await server?.close();
     server = undefined;
   });
@@ -80,7 +82,9 @@ describe('abuse resistance', () => {
 
   it('caps concurrent connections per address', async () => {
     const s = await start({ maxConnectionsPerIp: 3 });
-    for (let i = 0; i < 3; i++) clients.push(await connectClient(s));
+    for (let i = 0; i < 3; i++) {
+      clients.push(await connectClient(s));
+    }
     const fourth = openSocket(s);
     await new Promise((resolve) => fourth.once('connect_error', resolve));
     fourth.close();
@@ -168,7 +172,9 @@ describe('abuse resistance', () => {
     const codes = results.map((r) => (r as { ok: boolean; error?: { code: string } }).error?.code ?? 'ok');
     expect(codes.filter((c) => c === 'rate_limited').length).toBeGreaterThanOrEqual(5);
     const disconnected = new Promise((resolve) => client.socket.once('disconnect', resolve));
-    for (let i = 0; i < 30; i++) client.raw('room:leave', {});
+    for (let i = 0; i < 30; i++) {
+      client.raw('room:leave', {});
+    }
     await disconnected;
     await stillWorks(s);
   });

@@ -20,7 +20,9 @@ describe('call control', () => {
     server = await startTestServer({ ringTimeoutMs: 300, reconnectGraceMs: 300, roomCapacity: 3 });
   });
   afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
+    for (const client of clients.splice(0)) {
+      client.close();
+    }
     await server.close();
   });
 

@@ -44,8 +44,12 @@ class Child {
         }
       }
     };
-    if (process.stdout) createInterface({ input: process.stdout }).on('line', onLine);
-    if (process.stderr) createInterface({ input: process.stderr }).on('line', (l) => onLine(`[stderr] ${l}`));
+    if (process.stdout) {
+      createInterface({ input: process.stdout }).on('line', onLine);
+    }
+    if (process.stderr) {
+      createInterface({ input: process.stderr }).on('line', (l) => onLine(`[stderr] ${l}`));
+    }
   }
 
   get alive(): boolean {
@@ -60,7 +64,9 @@ class Child {
   waitFor(match: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
     for (const line of this.lines) {
       const found = match.exec(line);
-      if (found) return Promise.resolve(found);
+      if (found) {
+        return Promise.resolve(found);
+      }
     }
     return new Promise((resolve, reject) => {
       const watcher = { match, resolve: (m: RegExpExecArray) => (clearTimeout(timer), resolve(m)) };
@@ -77,12 +83,16 @@ class Child {
   }
 
   signal(signal: NodeJS.Signals): void {
-    if (this.alive && this.process.pid !== undefined) process.kill(this.process.pid, signal);
+    if (this.alive && this.process.pid !== undefined) {
+      process.kill(this.process.pid, signal);
+    }
   }
 
   /** SIGTERM, then SIGKILL after a bound. */
   async stop(): Promise<void> {
-    if (!this.alive) return;
+    if (!this.alive) {
+      return;
+    }
     this.signal('SIGCONT');
     this.signal('SIGTERM');
     if (!(await within(this.exited, STOP_TIMEOUT_MS))) {
@@ -92,7 +102,9 @@ class Child {
   }
 
   async kill(): Promise<void> {
-    if (!this.alive) return;
+    if (!this.alive) {
+      return;
+    }
     this.signal('SIGKILL');
     await this.exited;
   }
@@ -151,7 +163,9 @@ export class RedisProcess {
 
   /** Start again on the same port after `kill()`. */
   async restart(): Promise<void> {
-    if (this.child?.alive) throw new Error('kill() Redis before restarting it');
+    if (this.child?.alive) {
+      throw new Error('kill() Redis before restarting it');
+    }
     await this.launch();
   }
 
@@ -222,8 +236,9 @@ export class DuetNode {
     let expected = false;
     this.expectExit = () => (expected = true);
     void child.exited.then(({ code, signal }) => {
-      if (!expected)
+      if (!expected) {
         this.unexpectedExit = `${this.name} ${signal ? `killed by ${signal}` : `exited ${code}`}`;
+      }
     });
     this.child = child;
     try {
@@ -249,7 +264,9 @@ export class DuetNode {
 
   /** Start again on the same port (after kill/stop), with the same environment. */
   async restart(): Promise<void> {
-    if (this.alive) throw new Error(`${this.name} is still running`);
+    if (this.alive) {
+      throw new Error(`${this.name} is still running`);
+    }
     this.history.push(this.child?.output() ?? '');
     await this.launch();
   }
@@ -317,8 +334,12 @@ export async function until<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await Promise.resolve(check()).catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (value !== undefined) {
+      return value;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
@@ -330,8 +351,12 @@ export function metricValue(
   labels: Record<string, string> = {},
 ): number | undefined {
   for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) {
+      continue;
+    }
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
+      continue;
+    }
     return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;

@@ -53,7 +53,9 @@ let witness: TestClient;
 let prototypeKeys: string[];
 
 function describeValue(value: unknown): string {
-  if (value instanceof Error) return value.stack ?? value.message;
+  if (value instanceof Error) {
+    return value.stack ?? value.message;
+  }
   try {
     const json = JSON.stringify(value) as string | undefined; // undefined for undefined and functions
     return (json ?? typeof value).slice(0, 300);
@@ -75,7 +77,9 @@ function watch(client: TestClient): TestClient {
     }
     if (event === 'protocol:error') {
       const code = (args[0] as { error?: { code?: unknown } } | undefined)?.error?.code;
-      if (!isErrorCode(code)) badMessages.push(`protocol:error with unknown code ${describeValue(code)}`);
+      if (!isErrorCode(code)) {
+        badMessages.push(`protocol:error with unknown code ${describeValue(code)}`);
+      }
       codes.push(String(code));
     }
   });
@@ -170,7 +174,9 @@ const pollution = fc
 
 const deeplyNested = fc.tuple(fc.integer({ min: 20, max: 1_000 }), fc.boolean()).map(([depth, asArray]) => {
   let value: unknown = 'bottom';
-  for (let level = 0; level < depth; level++) value = asArray ? [value] : { a: value };
+  for (let level = 0; level < depth; level++) {
+    value = asArray ? [value] : { a: value };
+  }
   return value;
 });
 
@@ -430,11 +436,17 @@ const emission: fc.Arbitrary<Emission> = fc.oneof(
 /** Fill in live ids; only top-level fields of generated requests hold a `Ref`. */
 function resolveArgs(args: unknown[], refs: Refs): unknown[] {
   const [payload, ...extra] = args;
-  if (args.length === 0 || typeof payload !== 'object' || payload === null) return args;
+  if (args.length === 0 || typeof payload !== 'object' || payload === null) {
+    return args;
+  }
   const entries = Object.entries(payload);
-  if (!entries.some(([, value]) => value instanceof Ref)) return args;
+  if (!entries.some(([, value]) => value instanceof Ref)) {
+    return args;
+  }
   const filled = entries.map(([key, value]): [string, unknown] => {
-    if (!(value instanceof Ref)) return [key, value];
+    if (!(value instanceof Ref)) {
+      return [key, value];
+    }
     const fallback = value.target.endsWith('Token')
       ? 'A'.repeat(LIMITS.sessionTokenLength)
       : 'A'.repeat(LIMITS.idLength);
@@ -460,8 +472,12 @@ type Check = { safeParse(value: unknown): { success: boolean; error?: { issues: 
 
 /** `{ ok: false, error }` with a known code, or `{ ok: true, ...fields }` with the event's response fields. */
 function isValidAck(event: EventName, ack: unknown): boolean {
-  if (FailureSchema.safeParse(ack).success) return true;
-  if (!isClientEvent(event) || typeof ack !== 'object' || ack === null) return false;
+  if (FailureSchema.safeParse(ack).success) {
+    return true;
+  }
+  if (!isClientEvent(event) || typeof ack !== 'object' || ack === null) {
+    return false;
+  }
   const { ok, ...fields } = ack as Record<string, unknown>;
   return ok === true && (CLIENT_EVENTS[event].response as Check).safeParse(fields).success;
 }
@@ -471,21 +487,33 @@ function isClientEvent(event: EventName): event is ClientEventName {
 }
 
 function containsBinary(value: unknown, depth = 0): boolean {
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return true;
-  if (depth > 16 || typeof value !== 'object' || value === null) return false;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    return true;
+  }
+  if (depth > 16 || typeof value !== 'object' || value === null) {
+    return false;
+  }
   return Object.values(value).some((inner) => containsBinary(inner, depth + 1));
 }
 
 function verdict(event: EventName, args: unknown[], ack: boolean): Verdict {
-  if (!isClientEvent(event)) return 'unknown_event';
+  if (!isClientEvent(event)) {
+    return 'unknown_event';
+  }
   const spec = CLIENT_EVENTS[event];
-  if (spec.ackRequired && !ack) return 'ack_required';
-  if (containsBinary(args[0])) return 'unknown'; // arrives as a Buffer, which JSON cannot mimic
+  if (spec.ackRequired && !ack) {
+    return 'ack_required';
+  }
+  if (containsBinary(args[0])) {
+    return 'unknown';
+  } // arrives as a Buffer, which JSON cannot mimic
   // The server sees the payload after a JSON round trip (an ack callback in its place means none).
   const received =
     args.length === 0 ? undefined : (JSON.parse(JSON.stringify(args.slice(0, 1))) as unknown[])[0];
   const parsed = (spec.request as Check).safeParse(received);
-  if (parsed.success) return 'passes';
+  if (parsed.success) {
+    return 'passes';
+  }
   return parsed.error?.issues.some((issue) => issue.code === 'too_big')
     ? 'payload_too_large'
     : 'invalid_payload';
@@ -499,7 +527,9 @@ function verdict(event: EventName, args: unknown[], ack: boolean): Verdict {
 function frameFit(event: EventName, args: unknown[]): 'fits' | 'too big' | 'unsure' {
   const bytes = Buffer.byteLength(JSON.stringify([event, ...args])) + 2;
   const binary = containsBinary(args);
-  if (bytes <= FRAME_LIMIT - (binary ? 4096 : 64)) return 'fits';
+  if (bytes <= FRAME_LIMIT - (binary ? 4096 : 64)) {
+    return 'fits';
+  }
   return bytes > FRAME_LIMIT && !binary ? 'too big' : 'unsure';
 }
 
@@ -512,10 +542,14 @@ function checkAck(event: EventName, ack: unknown, expected: Verdict, { rateLimit
   const code = (ack as { error?: { code: string } }).error?.code;
   expect(code, `ack of ${label(event)}`).not.toBe('internal_error');
   // The per-socket limiter answers before the schema check; handlers may have limits of their own.
-  if (rateLimited && code === 'rate_limited') return;
-  if (expected === 'passes')
+  if (rateLimited && code === 'rate_limited') {
+    return;
+  }
+  if (expected === 'passes') {
     expect(SCHEMA_CODES.has(code ?? ''), `ack of ${label(event)}: ${code}`).toBe(false);
-  else if (expected !== 'unknown') expect(code, `ack of ${label(event)}`).toBe(expected);
+  } else if (expected !== 'unknown') {
+    expect(code, `ack of ${label(event)}`).toBe(expected);
+  }
 }
 
 /** Emit with an acknowledgement callback, which must be called exactly once with one argument. */
@@ -526,8 +560,11 @@ function request(client: TestClient, event: EventName, args: unknown[], timeoutM
     }, timeoutMs);
     client.raw(event as string, ...args, (...results: unknown[]) => {
       clearTimeout(timer);
-      if (results.length === 1) resolve(results[0]);
-      else reject(new Error(`acknowledgement of ${label(event)} with ${results.length} arguments`));
+      if (results.length === 1) {
+        resolve(results[0]);
+      } else {
+        reject(new Error(`acknowledgement of ${label(event)} with ${results.length} arguments`));
+      }
     });
   });
 }
@@ -595,7 +632,9 @@ const SCENES: Record<string, () => Promise<Scene>> = {
     const caller = await member(room, 'Caller');
     const callee = await member(room, 'Callee');
     const invite = await caller.client.request('call:invite', { to: callee.id });
-    if (!invite.ok) throw new Error(`invite failed: ${invite.error.code}`);
+    if (!invite.ok) {
+      throw new Error(`invite failed: ${invite.error.code}`);
+    }
     await callee.client.next('call:incoming');
     return {
       actor: callee.client,
@@ -622,8 +661,12 @@ const SCENES: Record<string, () => Promise<Scene>> = {
 /** Keep the scene's ids current when the fuzz itself joins, resumes or starts a call. */
 function learn(scene: Scene, event: EventName, ack: unknown): void {
   const result = ack as { ok: boolean; callId?: string; self?: { id: string }; sessionToken?: string };
-  if (!result.ok) return;
-  if (event === 'call:invite' && result.callId) scene.refs.call = result.callId;
+  if (!result.ok) {
+    return;
+  }
+  if (event === 'call:invite' && result.callId) {
+    scene.refs.call = result.callId;
+  }
   if ((event === 'room:join' || event === 'session:resume') && result.self && result.sessionToken) {
     scene.refs.self = result.self.id;
     scene.refs.selfToken = result.sessionToken;
@@ -637,8 +680,11 @@ async function sacrifice(event: EventName, args: unknown[], mustClose: boolean):
   try {
     const closed = disconnection(victim);
     victim.raw(event as string, ...args);
-    if (mustClose) await within(closed, 5000, `an oversized ${label(event)} closes its connection`);
-    else await Promise.race([closed, victim.rawWithAck('fuzz:sentinel', null).catch(() => undefined)]);
+    if (mustClose) {
+      await within(closed, 5000, `an oversized ${label(event)} closes its connection`);
+    } else {
+      await Promise.race([closed, victim.rawWithAck('fuzz:sentinel', null).catch(() => undefined)]);
+    }
   } finally {
     closeAll([victim]);
   }
@@ -664,9 +710,13 @@ async function play(scene: Scene, batch: Emission[]): Promise<void> {
       learn(scene, event, result);
     } else {
       scene.actor.raw(event as string, ...args);
-      if (expected === 'passes') mayRefuse++;
-      else if (expected === 'unknown') unknown++;
-      else mustRefuse.set(expected, (mustRefuse.get(expected) ?? 0) + 1);
+      if (expected === 'passes') {
+        mayRefuse++;
+      } else if (expected === 'unknown') {
+        unknown++;
+      } else {
+        mustRefuse.set(expected, (mustRefuse.get(expected) ?? 0) + 1);
+      }
     }
   }
   await expectAlive(scene.actor);
@@ -748,7 +798,9 @@ async function check<T>(property: fc.IAsyncProperty<T>, numRuns: number): Promis
   const { FUZZ_SEED, FUZZ_PATH } = process.env;
   const replay = FUZZ_SEED ? { seed: Number(FUZZ_SEED), path: FUZZ_PATH } : {};
   const details = await fc.check(property, { numRuns, ...replay });
-  if (!details.failed) return;
+  if (!details.failed) {
+    return;
+  }
   const error = details.errorInstance;
   throw new Error(
     `Property failed after ${details.numRuns} runs ` +
@@ -760,12 +812,19 @@ async function check<T>(property: fc.IAsyncProperty<T>, numRuns: number): Promis
 }
 
 function abbreviate(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string')
+  if (typeof value === 'string') {
     return value.length > 120 ? `${value.slice(0, 40)}…[${value.length} chars]` : value;
-  if (depth > 8 || typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map((inner: unknown) => abbreviate(inner, depth + 1));
+  }
+  if (depth > 8 || typeof value !== 'object' || value === null) {
+    return value;
+  }
+  if (Array.isArray(value)) {
+    return value.map((inner: unknown) => abbreviate(inner, depth + 1));
+  }
   const prototype: unknown = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) return value;
+  if (prototype !== Object.prototype && prototype !== null) {
+    return value;
+  }
   return objectOf(Object.entries(value).map(([key, inner]) => [key, abbreviate(inner, depth + 1)]));
 }
 
@@ -831,7 +890,9 @@ describe('fuzzing the signaling server', () => {
           closeAll([client]);
           client = watch(await connectClient(server));
         }
-        for (const part of parts) client.socket.io.engine.write(part);
+        for (const part of parts) {
+          client.socket.io.engine.write(part);
+        }
         // Either the server closes the connection or the socket still answers; never silence.
         const outcome = await Promise.race([
           client.rawWithAck('fuzz:sentinel', null, 3000).then(
@@ -841,7 +902,9 @@ describe('fuzzing the signaling server', () => {
           disconnection(client).then(() => 'closed'),
         ]);
         stats.frames++;
-        if (outcome === 'closed') stats.framesThatClosed++;
+        if (outcome === 'closed') {
+          stats.framesThatClosed++;
+        }
         expect(outcome, `after ${describeValue(parts)}`).not.toBe('silent');
       }),
       200,
@@ -909,7 +972,9 @@ describe('fuzzing the signaling server', () => {
     // Disconnects are handled asynchronously (and killed sockets keep their seat for the grace): poll.
     while (Date.now() < deadline) {
       body = await (await fetch(`${server.url()}/metrics`)).text();
-      if ((body.match(gauges) ?? []).length === 4) break;
+      if ((body.match(gauges) ?? []).length === 4) {
+        break;
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(

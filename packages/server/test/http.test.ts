@@ -14,7 +14,9 @@ describe('HTTP and lifecycle', () => {
   let server: DuetServer | undefined;
   const clients: TestClient[] = [];
   afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
+    for (const client of clients.splice(0)) {
+      client.close();
+    }
     await server?.close();
     server = undefined;
   });
@@ -108,7 +110,9 @@ describe('HTTP and lifecycle', () => {
       (resolve, reject) => {
         get(`${url}/healthz`, { rejectUnauthorized: false }, (response) => {
           const socket = response.socket;
-          if (!(socket instanceof TLSSocket)) throw new Error('not a TLS connection');
+          if (!(socket instanceof TLSSocket)) {
+            throw new Error('not a TLS connection');
+          }
           const peer = socket.getPeerCertificate();
           response.resume();
           resolve({ status: response.statusCode ?? 0, certificate: peer.subjectaltname ?? '' });

@@ -20,8 +20,12 @@ export const NETNS_IPV6 = '2001:2::1';
 
 /** Why namespaces cannot be used here (tests skip with this reason), or null when they can. */
 export function netnsUnavailableReason(): string | null {
-  if (process.platform !== 'linux') return 'needs Linux network namespaces';
-  if (process.getuid?.() !== 0) return 'needs root (ip netns, nftables)';
+  if (process.platform !== 'linux') {
+    return 'needs Linux network namespaces';
+  }
+  if (process.getuid?.() !== 0) {
+    return 'needs root (ip netns, nftables)';
+  }
   for (const [command, args] of [
     ['ip', ['netns', 'list']],
     ['nft', ['--version']],
@@ -51,8 +55,11 @@ export function run(command: string, args: string[], input?: string): Promise<st
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${command} ${args.join(' ')}: ${signal ?? `exit ${code}`}\n${stderr.trim()}`));
+      if (code === 0) {
+        resolve(stdout);
+      } else {
+        reject(new Error(`${command} ${args.join(' ')}: ${signal ?? `exit ${code}`}\n${stderr.trim()}`));
+      }
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
@@ -115,7 +122,9 @@ function sweepStale(): void {
   const pattern = new RegExp(`^${NAMESPACE_PREFIX}(\\d+)-`);
   for (const name of listed.split('\n').map((line) => line.split(' ')[0] ?? '')) {
     const owner = Number(pattern.exec(name)?.[1]);
-    if (!owner || owner === process.pid) continue;
+    if (!owner || owner === process.pid) {
+      continue;
+    }
     try {
       process.kill(owner, 0);
     } catch {
@@ -168,7 +177,9 @@ export async function createTestNetns(): Promise<TestNetns> {
     },
     udp: (address, port = 0) => bridgedSocket(netns, address, port),
     dispose: () => {
-      for (const child of children) child.kill('SIGKILL');
+      for (const child of children) {
+        child.kill('SIGKILL');
+      }
       destroy(name);
     },
   };
@@ -205,7 +216,9 @@ async function bridgedSocket(netns: TestNetns, address: string, port: number): P
           port: line.from[1],
           data: Buffer.from(line.data, 'base64'),
         };
-        for (const listener of listeners) listener(datagram);
+        for (const listener of listeners) {
+          listener(datagram);
+        }
       }
     });
     child.once('exit', (code) => {

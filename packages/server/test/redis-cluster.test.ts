@@ -30,7 +30,9 @@ describe.each(['sharded', 'streams'] as const)('two Duet processes over Redis (%
   }, 60_000);
 
   afterEach(() => {
-    for (const client of clients.splice(0)) client.close();
+    for (const client of clients.splice(0)) {
+      client.close();
+    }
     expect(a.unexpectedExit ?? b.unexpectedExit).toBeNull();
   });
 
@@ -51,7 +53,9 @@ describe.each(['sharded', 'streams'] as const)('two Duet processes over Redis (%
     });
 
     const invite = await alice.client.request('call:invite', { to: bob.session.self.id });
-    if (!invite.ok) throw new Error(invite.error.code);
+    if (!invite.ok) {
+      throw new Error(invite.error.code);
+    }
     expect(await bob.client.next('call:incoming')).toMatchObject({
       callId: invite.callId,
       from: { id: alice.session.self.id },
@@ -116,8 +120,12 @@ describe.each(['sharded', 'streams'] as const)('two Duet processes over Redis (%
       const late = await joinOn(round % 2 === 0 ? a.url : b.url, name, 'Late').catch((e: unknown) => e);
       expect(late).toBeInstanceOf(Error);
       const ids = admitted.map((r) => r.self.id);
-      for (const r of admitted) expect(r.room.users.length).toBeLessThanOrEqual(4);
-      for (const client of sockets) client.close();
+      for (const r of admitted) {
+        expect(r.room.users.length).toBeLessThanOrEqual(4);
+      }
+      for (const client of sockets) {
+        client.close();
+      }
       clients.splice(0);
       // Everyone left (the leaves are processed a moment after the sockets close): the room has a
       // free seat again, and is empty of them on both nodes' view.
@@ -126,7 +134,9 @@ describe.each(['sharded', 'streams'] as const)('two Duet processes over Redis (%
       await until(
         async () => {
           const probe = await joinOn(a.url, name, 'Probe').catch(() => undefined);
-          if (!probe) return undefined;
+          if (!probe) {
+            return undefined;
+          }
           probe.client.close();
           return probe.session.room.users.every((u) => !ids.includes(u.id)) ? true : undefined;
         },
@@ -143,7 +153,9 @@ describe.each(['sharded', 'streams'] as const)('two Duet processes over Redis (%
     const alice = track(await joinOn(a.url, name, 'Alice'));
     const bob = track(await joinOn(b.url, name, 'Bob'));
     const invite = await alice.client.request('call:invite', { to: bob.session.self.id });
-    if (!invite.ok) throw new Error(invite.error.code);
+    if (!invite.ok) {
+      throw new Error(invite.error.code);
+    }
     const ended = { callId: invite.callId, reason: 'timeout' };
     expect(await alice.client.next('call:ended', undefined, 5000)).toEqual(ended);
     expect(await bob.client.next('call:ended', undefined, 5000)).toEqual(ended);
@@ -173,14 +185,18 @@ describe.each(['sharded', 'streams'] as const)('two Duet processes over Redis (%
     const alice = track(await joinOn(a.url, name, 'Alice'));
     const bob = track(await joinOn(a.url, name, 'Bob'));
     const invite = await alice.client.request('call:invite', { to: bob.session.self.id });
-    if (!invite.ok) throw new Error(invite.error.code);
+    if (!invite.ok) {
+      throw new Error(invite.error.code);
+    }
     await bob.client.request('call:accept', { callId: invite.callId });
     // Bob's connection to node A drops (not a deliberate leave): his seat is held.
     bob.client.socket.io.engine.close();
     const back = await connectTo(b.url);
     clients.push(back);
     const resumed = await back.request('session:resume', { sessionToken: bob.session.sessionToken });
-    if (!resumed.ok) throw new Error(resumed.error.code);
+    if (!resumed.ok) {
+      throw new Error(resumed.error.code);
+    }
     expect(resumed.self.id).toBe(bob.session.self.id);
     expect(resumed.call).toMatchObject({ callId: invite.callId, state: 'active', role: 'callee' });
     const data = { kind: 'candidate' as const, candidate: null };

@@ -57,7 +57,9 @@ class Agent {
       ({ peer, callId }) => ((this.peerId = peer.id), (this.callId = callId)),
     );
     client.socket.on('disconnect', (reason) => {
-      if (reason !== 'io server disconnect' || restart === undefined || this.closed) return;
+      if (reason !== 'io server disconnect' || restart === undefined || this.closed) {
+        return;
+      }
       setTimeout(() => void this.comeBack().catch(() => undefined), restart);
     });
   }
@@ -65,9 +67,13 @@ class Agent {
   private async comeBack(): Promise<void> {
     const client = await connectTo(this.url);
     const resumed = await client.request('session:resume', { sessionToken: this.session.sessionToken });
-    if (resumed.ok) return this.attach(client, resumed);
+    if (resumed.ok) {
+      return this.attach(client, resumed);
+    }
     const joined = await client.request('room:join', { room: this.room, name: this.name });
-    if (!joined.ok) throw new Error(joined.error.code);
+    if (!joined.ok) {
+      throw new Error(joined.error.code);
+    }
     this.rejoins++;
     this.attach(client, joined);
     if (this.callId) {
@@ -76,13 +82,17 @@ class Agent {
         key: this.restoreKey,
         role: this.role,
       });
-      if (restored.ok && restored.peer) this.peerId = restored.peer.id;
+      if (restored.ok && restored.peer) {
+        this.peerId = restored.peer.id;
+      }
     }
   }
 
   /** Fire and forget, as the app sends ICE candidates. */
   signal(data: SignalData): void {
-    if (!this.callId || !this.peerId || !this.client.socket.connected) return;
+    if (!this.callId || !this.peerId || !this.client.socket.connected) {
+      return;
+    }
     this.client.raw('signal', { callId: this.callId, to: this.peerId, data });
   }
 
@@ -104,7 +114,9 @@ describe.each(['sharded', 'streams'] as const)(
   (adapter) => {
     const cleanups: Array<() => Promise<void> | void> = [];
     afterEach(async () => {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+      for (const cleanup of cleanups.splice(0).reverse()) {
+        await cleanup();
+      }
     });
 
     /** Two nodes over Redis, Alice on one and Bob on the other in a call, Alice signalling every 50 ms. */
@@ -125,7 +137,9 @@ describe.each(['sharded', 'streams'] as const)(
       await alice.join();
       await bob.join();
       const invite = await alice.client.request('call:invite', { to: bob.session.self.id });
-      if (!invite.ok) throw new Error(invite.error.code);
+      if (!invite.ok) {
+        throw new Error(invite.error.code);
+      }
       await bob.client.request('call:accept', { callId: invite.callId });
       await until(() => (alice.peerId && bob.peerId ? true : undefined), 5000, 'the call');
       let n = 0;
@@ -149,7 +163,9 @@ describe.each(['sharded', 'streams'] as const)(
         const y = await joinOn(callee.url, room, 'Callee');
         clients.push(x.client, y.client);
         const invite = await x.client.request('call:invite', { to: y.session.self.id });
-        if (!invite.ok) throw new Error(invite.error.code);
+        if (!invite.ok) {
+          throw new Error(invite.error.code);
+        }
         await y.client.request('call:accept', { callId: invite.callId });
         await x.client.next('call:accepted');
         return { x, y, callId: invite.callId };
@@ -200,7 +216,9 @@ describe.each(['sharded', 'streams'] as const)(
         await one.y.client.request('session:resume', { sessionToken: one.y.session.sessionToken }),
       ).toMatchObject({ ok: false, error: { code: 'session_expired' } });
       const again = await one.y.client.request('room:join', { room: one.y.session.room.name, name: 'Bob' });
-      if (!again.ok) throw new Error(again.error.code);
+      if (!again.ok) {
+        throw new Error(again.error.code);
+      }
       expect(
         await one.x.client.next('presence', (p) => p.change === 'joined' && p.user.name === 'Bob'),
       ).toMatchObject({

@@ -24,7 +24,9 @@ describe('relay of SDP and ICE', () => {
     server = await startTestServer({ roomCapacity: 3 });
   });
   afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
+    for (const client of clients.splice(0)) {
+      client.close();
+    }
     await server.close();
   });
 

@@ -21,7 +21,9 @@ describe('call:restore', () => {
     server = await startTestServer({ roomCapacity: 3 });
   });
   afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
+    for (const client of clients.splice(0)) {
+      client.close();
+    }
     await server.close();
   });
 

@@ -11,7 +11,9 @@ describe('rooms and presence', () => {
     server = await startTestServer({ reconnectGraceMs: 400, roomCapacity: 3 });
   });
   afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
+    for (const client of clients.splice(0)) {
+      client.close();
+    }
     await server.close();
   });
 
@@ -33,14 +35,18 @@ describe('rooms and presence', () => {
     const first = await connectClient(server);
     clients.push(first);
     const a = await first.request('room:join', { room: 'r', name: 'Ann', joinKey });
-    if (!a.ok) throw new Error(a.error.code);
+    if (!a.ok) {
+      throw new Error(a.error.code);
+    }
     // The answer was lost with the connection; the client sends the same join on a new one.
     first.socket.io.engine.close();
     const second = await connectClient(server);
     clients.push(second);
     const again = await second.request('room:join', { room: 'R ', name: 'Ann', joinKey });
     expect(again).toMatchObject({ ok: true, self: a.self, sessionToken: a.sessionToken });
-    if (!again.ok) return;
+    if (!again.ok) {
+      return;
+    }
     expect(again.room.users).toEqual([a.self]);
     // The same key cannot take a seat in another room, and a short key is refused.
     const third = await connectClient(server);
@@ -79,7 +85,9 @@ describe('rooms and presence', () => {
   });
 
   it('refuses a join to a full room with room_full, and frees the seat on leave', async () => {
-    for (const name of ['A', 'B', 'C']) track(await joinedClient(server, 'full', name));
+    for (const name of ['A', 'B', 'C']) {
+      track(await joinedClient(server, 'full', name));
+    }
     const late = await connectClient(server);
     clients.push(late);
     expect(await late.request('room:join', { room: 'full', name: 'D' })).toMatchObject({

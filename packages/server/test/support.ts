@@ -42,8 +42,11 @@ export class TestClient {
     socket.onAny((event: string, payload: unknown) => {
       const record = { event, payload };
       const index = this.waiters.findIndex((w) => w.match(record));
-      if (index >= 0) this.waiters.splice(index, 1)[0]!.resolve(record);
-      else this.inbox.push(record);
+      if (index >= 0) {
+        this.waiters.splice(index, 1)[0]!.resolve(record);
+      } else {
+        this.inbox.push(record);
+      }
     });
   }
 
@@ -76,7 +79,9 @@ export class TestClient {
   ): Promise<ServerPayloadOf<E>> {
     const match = (r: Recorded) => r.event === event && where(r.payload as ServerPayloadOf<E>);
     const index = this.inbox.findIndex(match);
-    if (index >= 0) return Promise.resolve(this.inbox.splice(index, 1)[0]!.payload as ServerPayloadOf<E>);
+    if (index >= 0) {
+      return Promise.resolve(this.inbox.splice(index, 1)[0]!.payload as ServerPayloadOf<E>);
+    }
     return new Promise((resolve, reject) => {
       const waiter = {
         match,
@@ -138,7 +143,9 @@ export function openSocket(server: DuetServer, options: ConnectOptions = {}): Cl
 export async function joinedClient(server: DuetServer, room: string, name: string) {
   const client = await connectClient(server);
   const session = await client.request('room:join', { room, name });
-  if (!session.ok) throw new Error(`join failed: ${session.error.code}`);
+  if (!session.ok) {
+    throw new Error(`join failed: ${session.error.code}`);
+  }
   return { client, session };
 }
 
@@ -158,10 +165,14 @@ export async function activeCall(
   const { client: a, session: sa } = await joinedClient(server, room, 'Alice');
   const { client: b, session: sb } = await joinedClient(server, room, 'Bob');
   const invite = await a.request('call:invite', { to: sb.self.id });
-  if (!invite.ok) throw new Error(`invite failed: ${invite.error.code}`);
+  if (!invite.ok) {
+    throw new Error(`invite failed: ${invite.error.code}`);
+  }
   await b.next('call:incoming');
   const accepted = await b.request('call:accept', { callId: invite.callId });
-  if (!accepted.ok) throw new Error(`accept failed: ${accepted.error.code}`);
+  if (!accepted.ok) {
+    throw new Error(`accept failed: ${accepted.error.code}`);
+  }
   await Promise.all([a.next('call:accepted'), b.next('call:accepted')]);
   return { a, b, aId: sa.self.id, bId: sb.self.id, callId: invite.callId, aSession: sa, bSession: sb };
 }

@@ -56,8 +56,12 @@ export interface TransportAddress {
 
 /** An IPv4 or IPv6 address (including `::ffff:1.2.3.4` forms) as 4 or 16 bytes. */
 export function addressBytes(address: string): Buffer {
-  if (isIPv4(address)) return Buffer.from(address.split('.').map(Number));
-  if (!isIPv6(address)) throw new Error(`not an IP address: ${address}`);
+  if (isIPv4(address)) {
+    return Buffer.from(address.split('.').map(Number));
+  }
+  if (!isIPv6(address)) {
+    throw new Error(`not an IP address: ${address}`);
+  }
   let text = address;
   const embedded = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (embedded) {
@@ -75,9 +79,13 @@ export function addressBytes(address: string): Buffer {
 }
 
 function formatAddress(bytes: Buffer): string {
-  if (bytes.length === 4) return [...bytes].join('.');
+  if (bytes.length === 4) {
+    return [...bytes].join('.');
+  }
   const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  for (let i = 0; i < 16; i += 2) {
+    groups.push(bytes.readUInt16BE(i).toString(16));
+  }
   return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
 }
 
@@ -88,7 +96,9 @@ export function encodeXorAddress(target: TransportAddress, transactionId: Buffer
   const value = Buffer.alloc(4 + raw.length);
   value.writeUInt8(raw.length === 4 ? 0x01 : 0x02, 1);
   value.writeUInt16BE(target.port ^ (MAGIC_COOKIE >>> 16), 2);
-  for (let i = 0; i < raw.length; i++) value[4 + i] = raw[i]! ^ mask[i]!;
+  for (let i = 0; i < raw.length; i++) {
+    value[4 + i] = raw[i]! ^ mask[i]!;
+  }
   return value;
 }
 
@@ -96,7 +106,9 @@ export function decodeXorAddress(value: Buffer, transactionId: Buffer): Transpor
   const length = value.readUInt8(1) === 0x01 ? 4 : 16;
   const mask = Buffer.concat([Buffer.from([0x21, 0x12, 0xa4, 0x42]), transactionId]);
   const raw = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) raw[i] = value[4 + i]! ^ mask[i]!;
+  for (let i = 0; i < length; i++) {
+    raw[i] = value[4 + i]! ^ mask[i]!;
+  }
   return { address: formatAddress(raw), port: value.readUInt16BE(2) ^ (MAGIC_COOKIE >>> 16) };
 }
 
@@ -150,10 +162,14 @@ export function encodeStun(
 }
 
 export function decodeStun(bytes: Buffer): StunMessage | null {
-  if (bytes.length < HEADER_BYTES || bytes.readUInt32BE(4) !== MAGIC_COOKIE) return null;
+  if (bytes.length < HEADER_BYTES || bytes.readUInt32BE(4) !== MAGIC_COOKIE) {
+    return null;
+  }
   const type = bytes.readUInt16BE(0);
   const length = bytes.readUInt16BE(2);
-  if (bytes.length < HEADER_BYTES + length) return null;
+  if (bytes.length < HEADER_BYTES + length) {
+    return null;
+  }
   const attributes: StunAttribute[] = [];
   for (let offset = HEADER_BYTES; offset + 4 <= HEADER_BYTES + length;) {
     const attrType = bytes.readUInt16BE(offset);
@@ -179,7 +195,9 @@ export interface StunError {
 
 function errorOf(message: StunMessage): StunError | null {
   const value = attribute(message, Attr.errorCode);
-  if (!value) return null;
+  if (!value) {
+    return null;
+  }
   return {
     code: (value.readUInt8(2) & 0x7) * 100 + value.readUInt8(3),
     reason: value.subarray(4).toString(),
@@ -217,13 +235,17 @@ export class TurnClient {
   ) {
     link.onMessage(({ data }) => {
       const message = decodeStun(data);
-      if (!message) return;
+      if (!message) {
+        return;
+      }
       if (message.method === Method.data && message.cls === Class.indication) {
         const peer = attribute(message, Attr.xorPeerAddress);
         const payload = attribute(message, Attr.data);
         if (peer && payload) {
           const from = decodeXorAddress(peer, message.transactionId);
-          for (const listener of this.dataListeners) listener(from, payload);
+          for (const listener of this.dataListeners) {
+            listener(from, payload);
+          }
         }
         return;
       }
@@ -250,9 +272,13 @@ export class TurnClient {
     this.key = createHash('md5').update(`${this.username}:${this.realm}:${this.password}`).digest();
     const answer = await this.authenticated(Method.allocate, attributes);
     const error = errorOf(answer);
-    if (error) throw new Error(`Allocate (IPv${family}) refused: ${error.code} ${error.reason}`);
+    if (error) {
+      throw new Error(`Allocate (IPv${family}) refused: ${error.code} ${error.reason}`);
+    }
     const relayed = attribute(answer, Attr.xorRelayedAddress);
-    if (!relayed) throw new Error('Allocate: no XOR-RELAYED-ADDRESS in the answer');
+    if (!relayed) {
+      throw new Error('Allocate: no XOR-RELAYED-ADDRESS in the answer');
+    }
     return decodeXorAddress(relayed, answer.transactionId);
   }
 

@@ -169,10 +169,14 @@ describe.skipIf(unavailable !== null)('the relay reaches public peers and never 
   }, 60_000);
 
   afterAll(() => {
-    for (const socket of sockets) socket.close();
+    for (const socket of sockets) {
+      socket.close();
+    }
     turnserver?.kill('SIGKILL');
     started?.dispose();
-    if (folder) rmSync(folder, { recursive: true, force: true });
+    if (folder) {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   describe('CreatePermission from an IPv4 allocation', () => {
@@ -222,8 +226,9 @@ describe.skipIf(unavailable !== null)('the relay reaches public peers and never 
       const sendThroughRelay = async (text: string): Promise<void> => {
         const { client } = await allocation(family);
         expect(await client.createPermission(relayIp)).toEqual({ ok: true });
-        for (let copy = 0; copy < 3; copy++)
+        for (let copy = 0; copy < 3; copy++) {
           client.send({ address: relayIp, port: OUTSIDE_PORT }, Buffer.from(text));
+        }
         await new Promise((resolve) => setTimeout(resolve, DELIVERY_WAIT_MS));
       };
 

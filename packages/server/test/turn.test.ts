@@ -238,7 +238,9 @@ describe('coturn with the generated configuration', () => {
     turnserver = spawn('turnserver', ['-c', join(folder, 'turnserver.conf')], { stdio: 'ignore' });
     // Ready when an allocation succeeds (bounded: 20 tries).
     for (let attempt = 0; attempt < 20; attempt++) {
-      if ((await allocate(credentialsFor('ready'))).output.includes('Total connect time')) return;
+      if ((await allocate(credentialsFor('ready'))).output.includes('Total connect time')) {
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     throw new Error('turnserver did not come up');
@@ -316,7 +318,9 @@ describe('Duet with a supervised local turnserver', () => {
   let server: DuetServer | undefined;
   const clients: TestClient[] = [];
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
+    for (const c of clients.splice(0)) {
+      c.close();
+    }
     await server?.close();
     server = undefined;
     delete process.env.DUET_TURN_LAB_UNGUARDED_RELAY;
@@ -400,7 +404,9 @@ describe('Duet with a supervised local turnserver', () => {
 
     const refreshed = await client.request('ice:refresh', {});
     expect(refreshed).toMatchObject({ ok: true, iceServersExpireAt: expect.any(Number) });
-    for (let i = 0; i < 6; i++) await client.request('ice:refresh', {});
+    for (let i = 0; i < 6; i++) {
+      await client.request('ice:refresh', {});
+    }
     expect(await client.request('ice:refresh', {})).toMatchObject({
       ok: false,
       error: { code: 'rate_limited' },

@@ -19,7 +19,9 @@ const log = createLogger('files');
  */
 function debugEnabled(): boolean {
   const asked = new URLSearchParams(window.location.search).get('debug');
-  if (asked !== null) writeSetting(STORAGE_KEYS.debug, asked === '0' ? null : '1', 'session');
+  if (asked !== null) {
+    writeSetting(STORAGE_KEYS.debug, asked === '0' ? null : '1', 'session');
+  }
   return readSetting(STORAGE_KEYS.debug, 'session') === '1';
 }
 const coreLog = createLogger('core');

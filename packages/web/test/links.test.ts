@@ -30,12 +30,13 @@ describe('splitLinks', () => {
       '看https://例子.example/路径这个，还有https://a.example/b。',
       'line one\nhttps://x.example\n\nline three',
     ];
-    for (const input of inputs)
+    for (const input of inputs) {
       expect(
         splitLinks(input)
           .map((s) => s.text)
           .join(''),
       ).toBe(input);
+    }
   });
 
   it.each([

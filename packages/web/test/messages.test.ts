@@ -13,8 +13,13 @@ const render = (message: Message | null, locale: 'en' | 'zh-CN' = 'en'): string 
 function flatten(tree: object, prefix = ''): Map<string, string> {
   const out = new Map<string, string>();
   for (const [key, value] of Object.entries(tree)) {
-    if (typeof value === 'string') out.set(`${prefix}${key}`, value);
-    else for (const [k, v] of flatten(value as object, `${prefix}${key}.`)) out.set(k, v);
+    if (typeof value === 'string') {
+      out.set(`${prefix}${key}`, value);
+    } else {
+      for (const [k, v] of flatten(value as object, `${prefix}${key}.`)) {
+        out.set(k, v);
+      }
+    }
   }
   return out;
 }
@@ -41,8 +46,9 @@ describe('messages', () => {
     const english = flatten(en);
     const chinese = flatten(zhCN);
     expect([...chinese.keys()].sort()).toEqual([...english.keys()].sort());
-    for (const [key, text] of english)
+    for (const [key, text] of english) {
       expect(placeholders(chinese.get(key) ?? ''), key).toEqual(placeholders(text));
+    }
   });
 
   it('words failures with the person they concern', () => {

@@ -99,23 +99,32 @@ export class CallLink extends Emitter<CallLinkEvents> {
     });
     this.messenger.on('state', () => this.scheduleSave());
     this.messenger.on('open', () => {
-      if (this.options.caller && this.key === null) this.shareKey();
+      if (this.options.caller && this.key === null) {
+        this.shareKey();
+      }
       this.emit('change', undefined);
       // A rebuilt connection: transfers resume from what the receiver holds.
-      if (this.control?.first === false) for (const listener of [...this.reconnectListeners]) listener();
+      if (this.control?.first === false) {
+        for (const listener of [...this.reconnectListeners]) {
+          listener();
+        }
+      }
     });
     // The control channel closing under a live session means the peer's side is gone (it closed
     // or reloaded): recover instead of waiting ~30 s for ICE consent to expire. (The channel of a
     // connection we replaced closes too; that one is no news.)
     this.messenger.on('close', () => {
       const current = this.current;
-      if (current && this.control?.session === current && !current.closed)
+      if (current && this.control?.session === current && !current.closed) {
         this.recover('control channel closed');
+      }
     });
     // The UI's "data channel open" is the messenger's hello, not the channel's open event.
     this.messenger.on('sync', (synced) => {
       this.emit('change', undefined);
-      if (synced) this.emit('synced', undefined);
+      if (synced) {
+        this.emit('synced', undefined);
+      }
     });
     this.chat.on('change', () => {
       this.scheduleSave();
@@ -123,8 +132,12 @@ export class CallLink extends Emitter<CallLinkEvents> {
     });
     this.transfers.on('change', () => this.emit('change', undefined));
     this.messenger.onBody((body) => {
-      if (body.kind === 'bye') this.emit('bye', undefined);
-      if (body.kind === 'media') this.emit('remote-media', body.state);
+      if (body.kind === 'bye') {
+        this.emit('bye', undefined);
+      }
+      if (body.kind === 'media') {
+        this.emit('remote-media', body.state);
+      }
       if (body.kind === 'call-key' && !this.options.caller) {
         this.key = body.key;
         this.scheduleSave();
@@ -147,17 +160,22 @@ export class CallLink extends Emitter<CallLinkEvents> {
    * comes back from a reload into a running call, asks the caller for a new one.
    */
   start(rejoin: boolean): void {
-    if (this.options.caller) this.openEpoch(newEpoch());
-    else {
+    if (this.options.caller) {
+      this.openEpoch(newEpoch());
+    } else {
       this.openEpoch(null);
       // Fresh: whatever the caller built while this page was away was relayed to nobody.
-      if (rejoin) this.options.sendSignal({ kind: 'reconnect', fresh: true });
+      if (rejoin) {
+        this.options.sendSignal({ kind: 'reconnect', fresh: true });
+      }
     }
   }
 
   /** Route a signal from the peer to the peer connection of its epoch. */
   handleSignal(data: SignalData): void {
-    if (this.closed) return;
+    if (this.closed) {
+      return;
+    }
     if (data.kind === 'reconnect') {
       const buildingOne = !this.epochConnected && Date.now() - this.epochStartedAt < RECONNECT_DEBOUNCE_MS;
       if (this.options.caller && (data.fresh === true || !buildingOne)) {
@@ -166,10 +184,14 @@ export class CallLink extends Emitter<CallLinkEvents> {
       }
       return;
     }
-    if (data.kind !== 'description' && data.kind !== 'candidate') return;
+    if (data.kind !== 'description' && data.kind !== 'candidate') {
+      return;
+    }
     const epoch = data.epoch ?? null;
     const session = this.current;
-    if (epoch !== null && this.retired.has(epoch)) return;
+    if (epoch !== null && this.retired.has(epoch)) {
+      return;
+    }
     if (session && (epoch === null || session.epoch === null || session.epoch === epoch)) {
       void session.handleSignal(data);
       return;
@@ -192,7 +214,9 @@ export class CallLink extends Emitter<CallLinkEvents> {
    * has left, or after a short bound.
    */
   hangUp(): void {
-    if (this.closed) return;
+    if (this.closed) {
+      return;
+    }
     if (!this.messenger.connected) {
       this.close(true);
       return;
@@ -202,7 +226,9 @@ export class CallLink extends Emitter<CallLinkEvents> {
   }
 
   close(ended: boolean): void {
-    if (this.closed) return;
+    if (this.closed) {
+      return;
+    }
     this.closed = true;
     clearTimeout(this.recoveryTimer);
     clearTimeout(this.saveTimer);
@@ -212,14 +238,19 @@ export class CallLink extends Emitter<CallLinkEvents> {
     this.transfers.dispose();
     this.chat.dispose();
     this.messenger.dispose();
-    if (ended) this.options.storage?.removeItem(this.storageKey());
-    else this.save();
+    if (ended) {
+      this.options.storage?.removeItem(this.storageKey());
+    } else {
+      this.save();
+    }
     this.removeAllListeners();
   }
 
   private openEpoch(epoch: string | null): void {
     const previous = this.current;
-    if (previous?.epoch) this.retired.add(previous.epoch);
+    if (previous?.epoch) {
+      this.retired.add(previous.epoch);
+    }
     previous?.close();
     this.epochStartedAt = Date.now();
     this.epochConnected = false;
@@ -238,13 +269,19 @@ export class CallLink extends Emitter<CallLinkEvents> {
     session.on('remote-stream', (stream) => this.emit('remote-stream', stream));
     session.on('state', (state) => this.onSessionState(session, state));
     session.on('data-channel', (channel) => {
-      if (channel.label !== CONTROL_CHANNEL.label || session !== this.current) return;
+      if (channel.label !== CONTROL_CHANNEL.label || session !== this.current) {
+        return;
+      }
       this.control = { session, first: isFirst };
       this.messenger.attach(channel);
     });
     session.on('remote-channel', (channel) => {
-      if (channel.label !== FILE_CHANNEL_LABEL) return;
-      for (const listener of [...this.channelListeners]) listener(channel);
+      if (channel.label !== FILE_CHANNEL_LABEL) {
+        return;
+      }
+      for (const listener of [...this.channelListeners]) {
+        listener(channel);
+      }
     });
     session.start(this.options.tracks());
     this.options.attachMedia(session);
@@ -258,7 +295,9 @@ export class CallLink extends Emitter<CallLinkEvents> {
   }
 
   private onSessionState(session: CallSession, state: SessionState): void {
-    if (session !== this.current) return;
+    if (session !== this.current) {
+      return;
+    }
     if (state === 'connected') {
       this.recoveries = 0;
       this.everConnected = true;
@@ -274,7 +313,9 @@ export class CallLink extends Emitter<CallLinkEvents> {
 
   /** The current connection is gone for good: build a new one, a bounded number of times. */
   private recover(why: string): void {
-    if (this.closed) return;
+    if (this.closed) {
+      return;
+    }
     clearTimeout(this.recoveryTimer);
     if (++this.recoveries > MAX_RECOVERIES) {
       this.options.log(`giving up after ${MAX_RECOVERIES} new connections`);
@@ -322,10 +363,14 @@ export class CallLink extends Emitter<CallLinkEvents> {
   private load(): { messenger: MessengerState; chat: ChatState; key: string | null } | undefined {
     try {
       const raw = this.options.storage?.getItem(this.storageKey());
-      if (!raw) return undefined;
+      if (!raw) {
+        return undefined;
+      }
       // Our own earlier state in this tab; shape-checked lightly, a broken entry is no entry.
       const value = JSON.parse(raw) as { messenger?: MessengerState; chat?: ChatState; key?: unknown };
-      if (!value.messenger || !value.chat || !Array.isArray(value.chat.messages)) return undefined;
+      if (!value.messenger || !value.chat || !Array.isArray(value.chat.messages)) {
+        return undefined;
+      }
       return {
         messenger: value.messenger,
         chat: value.chat,
@@ -337,7 +382,9 @@ export class CallLink extends Emitter<CallLinkEvents> {
   }
 
   private scheduleSave(): void {
-    if (!this.options.storage || this.saveTimer) return;
+    if (!this.options.storage || this.saveTimer) {
+      return;
+    }
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
       this.save();

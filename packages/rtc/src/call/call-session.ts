@@ -134,7 +134,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
    * next ICE restart of a long call.
    */
   setIceServers(iceServers: RTCIceServer[]): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') {
+      return;
+    }
     this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
   }
 
@@ -145,7 +147,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
 
   /** A new ordered, reliable data channel negotiated in band (e.g. one per file transfer). */
   openChannel(label: string, init: RTCDataChannelInit = {}): RTCDataChannel | null {
-    if (this.state === 'closed') return null;
+    if (this.state === 'closed') {
+      return null;
+    }
     return this.pc.createDataChannel(label, { ordered: true, ...init });
   }
 
@@ -186,15 +190,23 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     const transceiver = this.transceiverFor(kind);
     // Already sending it: a new session gets its tracks at start() and then again from the media
     // controller's attach(); the second time is no work.
-    if (this.transceiversReady && transceiver?.sender.track === track) return;
+    if (this.transceiversReady && transceiver?.sender.track === track) {
+      return;
+    }
     // Another source (a shared screen, another camera) goes out as it is from the start.
-    if (kind === 'video' && track !== transceiver?.sender.track) await this.fullResolution();
-    if (transceiver && this.transceiversReady) await transceiver.sender.replaceTrack(track);
+    if (kind === 'video' && track !== transceiver?.sender.track) {
+      await this.fullResolution();
+    }
+    if (transceiver && this.transceiversReady) {
+      await transceiver.sender.replaceTrack(track);
+    }
   }
 
   /** Restart ICE now (new credentials, new candidates). Negotiation follows by itself. */
   restartIce(): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') {
+      return;
+    }
     this.restarts++;
     this.log(`ICE restart ${this.restarts}/${this.options.maxIceRestarts}`);
     this.emit('ice-restart', this.restarts);
@@ -209,7 +221,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
 
   /** Stop everything: no event is emitted afterwards. Local tracks belong to the media controller. */
   close(): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') {
+      return;
+    }
     this.state = 'closed';
     clearTimeout(this.disconnectedTimer);
     clearTimeout(this.fullResolutionTimer);
@@ -220,7 +234,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     this.pc.removeEventListener('connectionstatechange', this.onConnectionStateChange);
     this.pc.removeEventListener('datachannel', this.onDataChannel);
     this.pc.close();
-    for (const track of this.remoteStream?.getTracks() ?? []) track.stop();
+    for (const track of this.remoteStream?.getTracks() ?? []) {
+      track.stop();
+    }
     this.removeAllListeners();
   }
 
@@ -231,18 +247,24 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private readonly onNegotiationNeeded = (): void => {
     // The offer in flight covers it (start() offers without waiting for this event); whatever it
     // missed, the browser asks for again once the answer brings us back to stable.
-    if (this.makingOffer) return;
+    if (this.makingOffer) {
+      return;
+    }
     void this.makeOffer();
   };
 
   private async makeOffer(): Promise<void> {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') {
+      return;
+    }
     const first = this.pc.localDescription === null;
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
       this.sendDescription();
-      if (first) void this.scaleDownStart();
+      if (first) {
+        void this.scaleDownStart();
+      }
     } catch (error) {
       this.log('offer failed', error);
     } finally {
@@ -251,7 +273,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   }
 
   private async applySignal(data: SignalData): Promise<void> {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') {
+      return;
+    }
     if (
       (data.kind === 'description' || data.kind === 'candidate') &&
       data.epoch &&
@@ -285,10 +309,14 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
         this.sendDescription();
         // Settled long before the connection is up and the first frame is encoded; the candidates
         // queued behind this signal need not wait for it.
-        if (adopting) void this.scaleDownStart();
+        if (adopting) {
+          void this.scaleDownStart();
+        }
       }
     } else if (data.kind === 'candidate') {
-      if (data.candidate === null) return; // end of candidates: nothing to do with trickle ICE
+      if (data.candidate === null) {
+        return;
+      } // end of candidates: nothing to do with trickle ICE
       if (!this.pc.remoteDescription) {
         this.pendingCandidates.push(data.candidate);
         return;
@@ -299,13 +327,17 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
 
   /** The callee's first offer created the transceivers; put our tracks on them and send too. */
   private async adoptOfferedTransceivers(): Promise<void> {
-    if (this.transceiversReady) return;
+    if (this.transceiversReady) {
+      return;
+    }
     this.transceiversReady = true;
     this.createDataChannels();
     const replaced: Array<Promise<void>> = [];
     for (const kind of ['audio', 'video'] as const) {
       const transceiver = this.transceiverFor(kind);
-      if (!transceiver) continue;
+      if (!transceiver) {
+        continue;
+      }
       transceiver.direction = 'sendrecv';
       replaced.push(transceiver.sender.replaceTrack(this.pendingTracks.get(kind) ?? null));
     }
@@ -320,24 +352,34 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private async scaleDownStart(): Promise<void> {
     const sender = this.transceiverFor('video')?.sender;
     const scale = startScale(sender?.track ?? null);
-    if (!sender || scale === 1) return;
+    if (!sender || scale === 1) {
+      return;
+    }
     this.startScaled = await this.setScale(sender, scale);
   }
 
   /** Let the video go out at the resolution of its source (the end of START_MAX_PIXELS). */
   private async fullResolution(): Promise<void> {
     clearTimeout(this.fullResolutionTimer);
-    if (!this.startScaled) return;
+    if (!this.startScaled) {
+      return;
+    }
     this.startScaled = false;
     const sender = this.transceiverFor('video')?.sender;
-    if (sender && this.state !== 'closed') await this.setScale(sender, 1);
+    if (sender && this.state !== 'closed') {
+      await this.setScale(sender, 1);
+    }
   }
 
   private async setScale(sender: RTCRtpSender, scale: number): Promise<boolean> {
     try {
       const parameters = sender.getParameters();
-      if (parameters.encodings.length === 0) return false;
-      for (const encoding of parameters.encodings) encoding.scaleResolutionDownBy = scale;
+      if (parameters.encodings.length === 0) {
+        return false;
+      }
+      for (const encoding of parameters.encodings) {
+        encoding.scaleResolutionDownBy = scale;
+      }
       await sender.setParameters(parameters);
       return true;
     } catch (error) {
@@ -349,7 +391,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
 
   private createDataChannels(): void {
     for (const { label, id, init } of this.options.dataChannels) {
-      if (this.channels.has(label)) continue;
+      if (this.channels.has(label)) {
+        continue;
+      }
       const channel = this.pc.createDataChannel(label, { ...init, negotiated: true, id });
       this.channels.set(label, channel);
       this.emit('data-channel', channel);
@@ -359,7 +403,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private async flushCandidates(): Promise<void> {
     const queued = this.pendingCandidates;
     this.pendingCandidates = [];
-    for (const candidate of queued) await this.addCandidate(candidate);
+    for (const candidate of queued) {
+      await this.addCandidate(candidate);
+    }
   }
 
   private async addCandidate(candidate: RTCIceCandidateInit): Promise<void> {
@@ -367,13 +413,17 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       await this.pc.addIceCandidate(candidate);
     } catch (error) {
       // Candidates of an offer we ignored fail to apply; that is expected.
-      if (!this.ignoreOffer) this.log('could not add a remote candidate', error);
+      if (!this.ignoreOffer) {
+        this.log('could not add a remote candidate', error);
+      }
     }
   }
 
   private sendDescription(): void {
     const local = this.pc.localDescription;
-    if (!local || (local.type !== 'offer' && local.type !== 'answer')) return;
+    if (!local || (local.type !== 'offer' && local.type !== 'answer')) {
+      return;
+    }
     this.options.sendSignal({
       kind: 'description',
       description: { type: local.type, sdp: local.sdp },
@@ -388,7 +438,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       return;
     }
     // An empty candidate string is the legacy end-of-candidates marker of the same generation.
-    if (candidate.candidate === '') return;
+    if (candidate.candidate === '') {
+      return;
+    }
     this.options.sendSignal({
       kind: 'candidate',
       candidate: {
@@ -410,8 +462,12 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   };
 
   private readonly onTrack = (event: RTCTrackEvent): void => {
-    if (!this.remoteStream) return;
-    if (!this.remoteStream.getTracks().includes(event.track)) this.remoteStream.addTrack(event.track);
+    if (!this.remoteStream) {
+      return;
+    }
+    if (!this.remoteStream.getTracks().includes(event.track)) {
+      this.remoteStream.addTrack(event.track);
+    }
     this.emit('remote-stream', this.remoteStream);
   };
 
@@ -436,7 +492,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
         // Often a brief loss that ICE heals on its own (e.g. Wi-Fi roaming); restart only if it lasts.
         this.setState('interrupted');
         this.disconnectedTimer = setTimeout(() => {
-          if (this.pc.connectionState === 'disconnected') this.tryRestart();
+          if (this.pc.connectionState === 'disconnected') {
+            this.tryRestart();
+          }
         }, this.options.disconnectedGraceMs);
         break;
       case 'failed':
@@ -461,18 +519,23 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     }
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
-      if (this.pc.connectionState === 'failed' || this.pc.connectionState === 'disconnected')
+      if (this.pc.connectionState === 'failed' || this.pc.connectionState === 'disconnected') {
         this.restartIce();
+      }
     }, this.options.restartTimeoutMs / 2);
   }
 
   private onRestartTimeout(): void {
-    if (this.state === 'closed' || this.pc.connectionState === 'connected') return;
+    if (this.state === 'closed' || this.pc.connectionState === 'connected') {
+      return;
+    }
     this.tryRestart();
   }
 
   private setState(state: SessionState): void {
-    if (this.state === state || this.state === 'closed') return;
+    if (this.state === state || this.state === 'closed') {
+      return;
+    }
     this.state = state;
     this.emit('state', state);
   }
@@ -491,7 +554,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
 
 /** How much to scale a camera down for the first frames of a stream (1: not at all). See START_MAX_PIXELS. */
 function startScale(track: MediaStreamTrack | null): number {
-  if (track?.kind !== 'video' || typeof track.getSettings !== 'function') return 1;
+  if (track?.kind !== 'video' || typeof track.getSettings !== 'function') {
+    return 1;
+  }
   const { width = 0, height = 0 } = track.getSettings();
   const pixels = width * height;
   return pixels > START_MAX_PIXELS ? Math.ceil(Math.sqrt(pixels / START_MAX_PIXELS)) : 1;

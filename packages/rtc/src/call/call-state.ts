@@ -116,7 +116,9 @@ export function transition(state: CallState, event: CallEvent): Transition {
   switch (event.type) {
     case 'dial':
     case 'ring': {
-      if (state.phase !== 'idle' && state.phase !== 'ended') return same;
+      if (state.phase !== 'idle' && state.phase !== 'ended') {
+        return same;
+      }
       const role: Role = event.type === 'dial' ? 'caller' : 'callee';
       const base = { callId: event.callId, peer: event.peer, media: event.media, role };
       const phase = event.type === 'dial' ? 'outgoing' : 'incoming';
@@ -124,23 +126,33 @@ export function transition(state: CallState, event: CallEvent): Transition {
       return { state: { ...base, phase, ...ringsUntil }, effects: [] };
     }
     case 'answer':
-      if (state.phase !== 'incoming') return same;
+      if (state.phase !== 'incoming') {
+        return same;
+      }
       return {
         state: { ...baseOf(state), phase: 'answering' },
         effects: [{ type: 'send-accept', callId: state.callId }],
       };
     case 'decline':
-      if (state.phase !== 'incoming') return same;
+      if (state.phase !== 'incoming') {
+        return same;
+      }
       return end(state, 'declined', 'self', [{ type: 'send-decline', callId: state.callId }]);
     case 'hangup': {
-      if (state.phase === 'idle' || state.phase === 'ended') return same;
+      if (state.phase === 'idle' || state.phase === 'ended') {
+        return same;
+      }
       const ringing = state.phase === 'outgoing' || state.phase === 'incoming';
       const outcome = hangupReason(ringing ? 'ringing' : 'active', state.role);
       return end(state, outcome, 'self', [{ type: 'send-hangup', callId: state.callId }]);
     }
     case 'accepted': {
-      if (!isLive(state) || state.callId !== event.callId) return same;
-      if (state.phase !== 'outgoing' && state.phase !== 'answering') return same;
+      if (!isLive(state) || state.callId !== event.callId) {
+        return same;
+      }
+      if (state.phase !== 'outgoing' && state.phase !== 'answering') {
+        return same;
+      }
       return {
         state: { ...baseOf(state), phase: 'connecting', polite: event.polite },
         effects: [
@@ -155,7 +167,9 @@ export function transition(state: CallState, event: CallEvent): Transition {
       };
     }
     case 'rejoin': {
-      if (state.phase !== 'idle' && state.phase !== 'ended') return same;
+      if (state.phase !== 'idle' && state.phase !== 'ended') {
+        return same;
+      }
       const base = { callId: event.callId, peer: event.peer, media: event.media, role: event.role };
       return {
         state: { ...base, phase: 'connecting', polite: event.polite },
@@ -171,12 +185,15 @@ export function transition(state: CallState, event: CallEvent): Transition {
       };
     }
     case 'restored':
-      if (!isLive(state) || state.callId !== event.callId) return same;
+      if (!isLive(state) || state.callId !== event.callId) {
+        return same;
+      }
       return { state: { ...state, peer: event.peer }, effects: [] };
     case 'remote-media':
     case 'remote-stream':
-      if (state.phase !== 'connecting' && state.phase !== 'connected' && state.phase !== 'reconnecting')
+      if (state.phase !== 'connecting' && state.phase !== 'connected' && state.phase !== 'reconnecting') {
         return same;
+      }
       return {
         state:
           event.type === 'remote-media'
@@ -185,10 +202,14 @@ export function transition(state: CallState, event: CallEvent): Transition {
         effects: [],
       };
     case 'remote-ended':
-      if (!isLive(state) || state.callId !== event.callId) return same;
+      if (!isLive(state) || state.callId !== event.callId) {
+        return same;
+      }
       return end(state, event.reason, 'remote', []);
     case 'media-connected':
-      if (state.phase !== 'connecting' && state.phase !== 'reconnecting') return same;
+      if (state.phase !== 'connecting' && state.phase !== 'reconnecting') {
+        return same;
+      }
       return {
         state: {
           ...state,
@@ -198,11 +219,14 @@ export function transition(state: CallState, event: CallEvent): Transition {
         effects: [],
       };
     case 'media-interrupted':
-      if (state.phase !== 'connected') return same;
+      if (state.phase !== 'connected') {
+        return same;
+      }
       return { state: { ...state, phase: 'reconnecting' }, effects: [] };
     case 'media-failed':
-      if (state.phase !== 'connecting' && state.phase !== 'connected' && state.phase !== 'reconnecting')
+      if (state.phase !== 'connecting' && state.phase !== 'connected' && state.phase !== 'reconnecting') {
         return same;
+      }
       return end(state, 'failed', 'remote', [{ type: 'send-hangup', callId: state.callId }]);
     case 'dismiss':
       return state.phase === 'ended' ? { state: IDLE, effects: [] } : same;

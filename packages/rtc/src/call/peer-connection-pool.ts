@@ -17,7 +17,9 @@ export class PeerConnectionPool {
 
   /** Have a connection ready for `configuration` (a call rings). */
   prepare(configuration: RTCConfiguration): void {
-    if (this.spare && sameConfiguration(this.spare.configuration, configuration)) return;
+    if (this.spare && sameConfiguration(this.spare.configuration, configuration)) {
+      return;
+    }
     this.discard();
     try {
       this.spare = { connection: this.make(configuration), configuration };
@@ -65,7 +67,9 @@ export function sameConfiguration(a: RTCConfiguration, b: RTCConfiguration): boo
     sa.length === sb.length &&
     sa.every((s, i) => {
       const t = sb[i];
-      if (!t || s.username !== t.username || s.credential !== t.credential) return false;
+      if (!t || s.username !== t.username || s.credential !== t.credential) {
+        return false;
+      }
       const su = urls(s);
       const tu = urls(t);
       return su.length === tu.length && su.every((u, j) => u === tu[j]);

@@ -57,17 +57,25 @@ export class CallFiles {
 
   /** A call's link starts; after a reload (`rejoin`), the files received before it come back. */
   begin(link: CallLink, callId: string, rejoin: boolean): void {
-    if (this.lastCallId !== callId) this.forgetLastCall();
+    if (this.lastCallId !== callId) {
+      this.forgetLastCall();
+    }
     this.link = link;
     this.restored = [];
     this.autoAccepted = new Set();
     this.autoAcceptedBytes = 0;
-    if (!rejoin) return;
+    if (!rejoin) {
+      return;
+    }
     void this.kept.restore(callId).then(({ transfers, lost }) => {
-      if (this.link !== link) return;
+      if (this.link !== link) {
+        return;
+      }
       const live = new Set(link.transfers.transfers.map((t) => t.id));
       this.restored = transfers.filter((t) => !live.has(t.id));
-      if (lost.length > 0) this.options.lost(lost);
+      if (lost.length > 0) {
+        this.options.lost(lost);
+      }
       this.options.changed();
     });
   }
@@ -102,7 +110,9 @@ export class CallFiles {
   /** Forget the files kept from the last call; false when there were none. */
   forgetLastCall(): boolean {
     const had = this.lastCall !== null;
-    if (this.lastCallId) this.kept.forget(this.lastCallId);
+    if (this.lastCallId) {
+      this.kept.forget(this.lastCallId);
+    }
     this.lastCallId = null;
     this.lastCall = null;
     return had;
@@ -111,10 +121,15 @@ export class CallFiles {
   /** Receive offered photos without asking, within the limits (see PHOTO_AUTO_ACCEPT_MAX_BYTES). */
   private acceptPhotos(link: CallLink): void {
     for (const t of link.transfers.transfers) {
-      if (t.direction !== 'receive' || t.state !== 'offered' || !t.photo || this.autoAccepted.has(t.id))
+      if (t.direction !== 'receive' || t.state !== 'offered' || !t.photo || this.autoAccepted.has(t.id)) {
         continue;
-      if (t.size > PHOTO_AUTO_ACCEPT_MAX_BYTES) continue;
-      if (this.autoAcceptedBytes + t.size > PHOTO_AUTO_ACCEPT_CALL_BUDGET) continue;
+      }
+      if (t.size > PHOTO_AUTO_ACCEPT_MAX_BYTES) {
+        continue;
+      }
+      if (this.autoAcceptedBytes + t.size > PHOTO_AUTO_ACCEPT_CALL_BUDGET) {
+        continue;
+      }
       this.autoAccepted.add(t.id);
       this.autoAcceptedBytes += t.size;
       link.transfers

@@ -21,7 +21,9 @@ export class RecentLog {
         at: Date.now(),
         line: detail === undefined ? message : `${message}: ${describe(detail)}`,
       });
-      if (this.entries.length > this.size) this.entries.shift();
+      if (this.entries.length > this.size) {
+        this.entries.shift();
+      }
       sink?.(message, detail);
     };
   }
@@ -75,7 +77,9 @@ export function buildDiagnostics({ snapshot, call, link, ice, log }: Diagnostics
 
 /** A log line's detail as text (errors by name and message; the rest as JSON where it can be). */
 function describe(detail: unknown): string {
-  if (detail instanceof Error) return `${detail.name}: ${detail.message}`;
+  if (detail instanceof Error) {
+    return `${detail.name}: ${detail.message}`;
+  }
   try {
     // undefined for a function or a symbol
     const text = JSON.stringify(detail) as string | undefined;

@@ -130,8 +130,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       log: scopedLog(this.log, 'kept files'),
       changed: () => this.publish(),
       lost: (names) => {
-        if ('peer' in this.callState)
+        if ('peer' in this.callState) {
           this.notify({ kind: 'files-lost', names, peerName: this.callState.peer.name });
+        }
       },
     });
     const mediaDevices =
@@ -155,19 +156,25 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.media = this.devices;
     this.chat = {
       send: (text) => {
-        if (!this.link) throw new DuetError('not_in_call', 'Chat works during a call.');
+        if (!this.link) {
+          throw new DuetError('not_in_call', 'Chat works during a call.');
+        }
         this.link.chat.send(text);
       },
       markRead: () => {
         const count = this.peerMessageCount();
-        if (count === this.chatRead) return;
+        if (count === this.chatRead) {
+          return;
+        }
         this.chatRead = count;
         this.publish();
       },
     };
     this.files = {
       send: (file, name, sendOptions = {}) => {
-        if (!this.link) throw new DuetError('not_in_call', 'Files can be sent during a call.');
+        if (!this.link) {
+          throw new DuetError('not_in_call', 'Files can be sent during a call.');
+        }
         return this.link.transfers.send(file, name, sendOptions);
       },
       accept: (transferId: string, fileSink?: FileSink) =>
@@ -175,13 +182,17 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       decline: (transferId) => this.link?.transfers.decline(transferId),
       cancel: (transferId) => this.link?.transfers.cancel(transferId),
       dismissLastCall: () => {
-        if (this.callFiles.forgetLastCall()) this.publish();
+        if (this.callFiles.forgetLastCall()) {
+          this.publish();
+        }
       },
     };
     this.current = this.buildSnapshot();
     this.wireSignaling();
     // A reload must not lose the last chat message or its delivery state (saving is debounced).
-    if (typeof window !== 'undefined') window.addEventListener('pagehide', () => this.link?.persist());
+    if (typeof window !== 'undefined') {
+      window.addEventListener('pagehide', () => this.link?.persist());
+    }
     this.devices.on('change', () => {
       this.sendMediaState();
       this.saveMediaChoice();
@@ -205,12 +216,16 @@ export class DuetClient extends Emitter<DuetClientEvents> {
 
   /** Join a room (or take back this tab's seat after a reload). Rejects with a DuetError. */
   async join(room: string, name: string): Promise<void> {
-    if (this.signaling.connection !== 'connected') await this.connect();
+    if (this.signaling.connection !== 'connected') {
+      await this.connect();
+    }
     await this.signaling.join(room, name);
   }
 
   async leave(): Promise<void> {
-    if (this.callState.phase !== 'idle' && this.callState.phase !== 'ended') await this.hangup();
+    if (this.callState.phase !== 'idle' && this.callState.phase !== 'ended') {
+      await this.hangup();
+    }
     await this.signaling.leave();
     this.ice.stop();
     // Out of the room, the camera light goes off.
@@ -224,7 +239,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   /** Call someone in the room. Rejects with a DuetError (`busy`, `already_in_call`, …). */
   async call(userId: string, options: { video?: boolean } = {}): Promise<void> {
     const peer = this.roomView.room?.users.find((user) => user.id === userId);
-    if (!peer) throw new DuetError('user_not_found', 'That person is not in this room.');
+    if (!peer) {
+      throw new DuetError('user_not_found', 'That person is not in this room.');
+    }
     const media: CallMedia = { audio: true, video: options.video ?? true };
     await this.prepareMedia(media);
     const { callId, ringTimeoutMs } = await this.signaling.invite(userId, media);
@@ -232,7 +249,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   }
 
   async accept(): Promise<void> {
-    if (this.callState.phase !== 'incoming') return;
+    if (this.callState.phase !== 'incoming') {
+      return;
+    }
     await this.prepareMedia(this.callState.media);
     this.dispatch({ type: 'answer' });
   }
@@ -305,7 +324,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     s.on('presence', (event) => {
       const before = this.roomView;
       this.roomView = applyPresence(before, event);
-      if (this.roomView === before) return;
+      if (this.roomView === before) {
+        return;
+      }
       this.publish();
       if (isArrivalOrDeparture(before, event)) {
         this.notify({
@@ -323,14 +344,19 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     s.on('call:ended', ({ callId, reason }) => this.dispatch({ type: 'remote-ended', callId, reason }));
     s.on('call:restored', ({ callId, peer }) => this.dispatch({ type: 'restored', callId, peer }));
     s.on('signal', ({ callId, data }) => {
-      if (!('callId' in this.callState) || this.callState.callId !== callId) return;
+      if (!('callId' in this.callState) || this.callState.callId !== callId) {
+        return;
+      }
       // Older clients tell their media state through the server; ours do it peer to peer (CallLink).
       if (data.kind === 'media') {
         this.dispatch({ type: 'remote-media', state: data.state });
         return;
       }
-      if (this.link) this.link.handleSignal(data);
-      else this.earlySignals.push(data);
+      if (this.link) {
+        this.link.handleSignal(data);
+      } else {
+        this.earlySignals.push(data);
+      }
     });
     s.on('protocol:error', ({ event, error }) => this.log(`server refused ${event}`, error));
     s.on('replaced', () => {
@@ -347,9 +373,15 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       hasConnection: this.link !== null,
       choice: (callId) => this.mediaChoice.load(callId),
     });
-    if (plan.media) void this.prepareMedia(plan.media);
-    for (const event of plan.events) this.dispatch(event);
-    if (plan.restore) this.restoreForgottenCall();
+    if (plan.media) {
+      void this.prepareMedia(plan.media);
+    }
+    for (const event of plan.events) {
+      this.dispatch(event);
+    }
+    if (plan.restore) {
+      this.restoreForgottenCall();
+    }
     this.publish();
   }
 
@@ -361,7 +393,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private restoreForgottenCall(): void {
     const call = this.callState;
     const key = this.link?.restoreKey;
-    if (!key || !('callId' in call)) return;
+    if (!key || !('callId' in call)) {
+      return;
+    }
     this.signaling.restoreCall(call.callId, key, call.role).then(
       (result) => {
         if (result.state === 'restored' && result.peer) {
@@ -378,9 +412,13 @@ export class DuetClient extends Emitter<DuetClientEvents> {
 
   private dispatch(event: CallEvent): void {
     const { state, effects } = transition(this.callState, event);
-    if (state === this.callState && effects.length === 0) return;
+    if (state === this.callState && effects.length === 0) {
+      return;
+    }
     this.callState = state;
-    for (const effect of effects) this.run(effect);
+    for (const effect of effects) {
+      this.run(effect);
+    }
     this.prepareConnection();
     this.publish();
   }
@@ -388,8 +426,11 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   /** While a call rings, a peer connection is made for it in advance; otherwise none is kept. */
   private prepareConnection(): void {
     const phase = this.callState.phase;
-    if (phase === 'outgoing' || phase === 'incoming') this.pool?.prepare(this.ice.configuration());
-    else if (phase === 'idle' || phase === 'ended') this.pool?.discard();
+    if (phase === 'outgoing' || phase === 'incoming') {
+      this.pool?.prepare(this.ice.configuration());
+    } else if (phase === 'idle' || phase === 'ended') {
+      this.pool?.discard();
+    }
   }
 
   private run(effect: CallEffect): void {
@@ -427,7 +468,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   }
 
   private startSession(callId: string, polite: boolean, caller: boolean, rejoin: boolean): void {
-    if (this.callState.phase !== 'connecting') return;
+    if (this.callState.phase !== 'connecting') {
+      return;
+    }
     const link = new CallLink({
       callId,
       caller,
@@ -436,7 +479,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       configuration: () => this.ice.configuration(),
       // The peer's id can change during the call (restored on a restarted server): always the current one.
       sendSignal: (data) => {
-        if ('peer' in this.callState) this.signaling.signal(callId, this.callState.peer.id, data);
+        if ('peer' in this.callState) {
+          this.signaling.signal(callId, this.callState.peer.id, data);
+        }
       },
       tracks: () => this.devices.currentTracks(),
       attachMedia: (sink) => void this.devices.attach(sink),
@@ -482,7 +527,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
 
     const early = this.earlySignals;
     this.earlySignals = [];
-    for (const data of early) link.handleSignal(data);
+    for (const data of early) {
+      link.handleSignal(data);
+    }
   }
 
   private stopSession(endedBy: 'self' | 'remote' = 'remote'): void {
@@ -490,8 +537,11 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.sampler = null;
     const call = this.callState;
     this.callFiles.end(this.link, 'peer' in call ? { callId: call.callId, peerName: call.peer.name } : null);
-    if (endedBy === 'self') this.link?.hangUp();
-    else this.link?.close(true);
+    if (endedBy === 'self') {
+      this.link?.hangUp();
+    } else {
+      this.link?.close(true);
+    }
     this.link = null;
     this.mediaChoice.forget();
     this.earlySignals = [];
@@ -506,7 +556,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   /** The user's microphone/camera choice during this call survives a reload of the tab. */
   private saveMediaChoice(): void {
     const call = this.callState;
-    if (!this.link || !('callId' in call)) return;
+    if (!this.link || !('callId' in call)) {
+      return;
+    }
     this.mediaChoice.save(call.callId, this.devices.choices);
   }
 
@@ -515,7 +567,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     try {
       await this.devices.start({ audio: media.audio, video: media.video });
       // A preview may have started the camera already; an audio call sends none.
-      if (!media.video && this.devices.state.camera) await this.devices.setCameraEnabled(false);
+      if (!media.video && this.devices.state.camera) {
+        await this.devices.setCameraEnabled(false);
+      }
     } catch (error) {
       // Receive-only is better than no call; the UI shows why we send nothing.
       this.notifyError(error);
@@ -525,7 +579,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   /** Tell the peer our microphone/camera/screen state when it changed (or once per open channel). */
   private sendMediaState(force = false): void {
     const link = this.link;
-    if (!link) return;
+    if (!link) {
+      return;
+    }
     const state = this.devices.mediaState();
     const last = this.lastSentMediaState;
     if (
@@ -573,13 +629,14 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   }
 
   private notifyError(error: unknown): void {
-    if (error instanceof DuetError)
+    if (error instanceof DuetError) {
       this.notify({ kind: 'error', reason: error.reason, message: error.message });
-    else
+    } else {
       this.notify({
         kind: 'error',
         reason: 'unknown',
         message: error instanceof Error ? error.message : String(error),
       });
+    }
   }
 }

@@ -54,10 +54,14 @@ export class IceConfig {
    */
   adopt(iceServers: RTCIceServer[], expiresAt: number | null, policy?: RTCIceTransportPolicy): void {
     this.iceServers = iceServers;
-    if (policy) this.policy = policy;
+    if (policy) {
+      this.policy = policy;
+    }
     this.options.onChange(iceServers);
     clearTimeout(this.timer);
-    if (expiresAt === null) return;
+    if (expiresAt === null) {
+      return;
+    }
     const delay = Math.max(MIN_DELAY_MS, (expiresAt - Date.now()) * 0.8);
     this.timer = setTimeout(() => {
       this.options.refresh().then(

@@ -28,7 +28,9 @@ export class MediaChoiceMemory {
       const raw = this.storage?.getItem(MEDIA_CHOICE_KEY);
       // This tab's own earlier state; checked lightly, a broken entry is no entry.
       const value = raw ? (JSON.parse(raw) as Partial<MediaChoice> & { callId?: unknown }) : null;
-      if (value?.callId !== callId) return null;
+      if (value?.callId !== callId) {
+        return null;
+      }
       return { microphone: value.microphone !== false, camera: value.camera !== false };
     } catch {
       return null;

@@ -19,12 +19,18 @@ export interface PresenceChange {
 /** The room after one presence event; a change before we have a room is ignored. */
 export function applyPresence(view: RoomView, { change, user }: PresenceChange): RoomView {
   const { room } = view;
-  if (!room) return view;
+  if (!room) {
+    return view;
+  }
   const index = room.users.findIndex((u) => u.id === user.id);
   let users: PublicUser[];
-  if (change === 'left') users = room.users.filter((u) => u.id !== user.id);
-  else if (index >= 0) users = room.users.map((u) => (u.id === user.id ? user : u));
-  else users = [...room.users, user];
+  if (change === 'left') {
+    users = room.users.filter((u) => u.id !== user.id);
+  } else if (index >= 0) {
+    users = room.users.map((u) => (u.id === user.id ? user : u));
+  } else {
+    users = [...room.users, user];
+  }
   const self = view.self?.id === user.id && change !== 'left' ? user : view.self;
   return { self, room: { ...room, users } };
 }

@@ -9,7 +9,9 @@ import type { CallView } from './client-types.js';
  */
 
 export function viewOfCall(call: CallState, room: RoomSnapshot | null): CallView | null {
-  if (call.phase === 'idle') return null;
+  if (call.phase === 'idle') {
+    return null;
+  }
   const phase = call.phase === 'answering' ? 'connecting' : call.phase;
   const live = call.phase === 'connecting' || call.phase === 'connected' || call.phase === 'reconnecting';
   const ringing = call.phase === 'outgoing' || call.phase === 'incoming';

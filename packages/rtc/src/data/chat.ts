@@ -49,7 +49,9 @@ export class Chat extends Emitter<ChatEvents> {
     this.pending = new Map(initial?.pending ?? []);
     this.unsubscribe.push(
       messenger.onBody((body) => {
-        if (body.kind === 'chat') this.receive(body);
+        if (body.kind === 'chat') {
+          this.receive(body);
+        }
       }),
       messenger.on('acked', (upTo) => this.markDelivered(upTo)),
     );
@@ -66,7 +68,9 @@ export class Chat extends Emitter<ChatEvents> {
   /** Send a message; rejects an empty or over-long one with a DuetError. */
   send(text: string): ChatMessage {
     const trimmed = text.trim();
-    if (trimmed.length === 0) throw new DuetError('invalid_payload', 'The message is empty.');
+    if (trimmed.length === 0) {
+      throw new DuetError('invalid_payload', 'The message is empty.');
+    }
     if (trimmed.length > LIMITS.maxChatMessageLength) {
       throw new DuetError(
         'payload_too_large',
@@ -92,26 +96,34 @@ export class Chat extends Emitter<ChatEvents> {
   }
 
   dispose(): void {
-    for (const off of this.unsubscribe) off();
+    for (const off of this.unsubscribe) {
+      off();
+    }
     this.removeAllListeners();
   }
 
   private receive(body: BodyOf<'chat'>): void {
     // The messenger already drops resends; an id seen before (a peer that reloaded and resent from
     // its own storage) is dropped here too.
-    if (this.messages.some((m) => m.id === body.id && m.from === 'peer')) return;
+    if (this.messages.some((m) => m.id === body.id && m.from === 'peer')) {
+      return;
+    }
     this.append({ id: body.id, from: 'peer', text: body.text, sentAt: body.sentAt, status: 'received' });
   }
 
   private markDelivered(upTo: number): void {
     let changed = false;
     for (const [id, seq] of this.pending) {
-      if (seq > upTo) continue;
+      if (seq > upTo) {
+        continue;
+      }
       this.pending.delete(id);
       this.messages = this.messages.map((m) => (m.id === id ? { ...m, status: 'delivered' } : m));
       changed = true;
     }
-    if (changed) this.emit('change', this.messages);
+    if (changed) {
+      this.emit('change', this.messages);
+    }
   }
 
   private append(message: ChatMessage): void {

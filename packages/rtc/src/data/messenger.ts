@@ -79,7 +79,9 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
   send(body: Body): number {
     const seq = this.nextSeq++;
     this.unacked.push({ seq, body });
-    if (this.synced) this.write({ v: DATA_PROTOCOL_VERSION, t: 'msg', seq, body });
+    if (this.synced) {
+      this.write({ v: DATA_PROTOCOL_VERSION, t: 'msg', seq, body });
+    }
     this.emitState();
     return seq;
   }
@@ -99,12 +101,17 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
    */
   drain(timeoutMs: number): Promise<void> {
     const channel = this.channel;
-    if (!channel || channel.readyState !== 'open' || channel.bufferedAmount === 0) return Promise.resolve();
+    if (!channel || channel.readyState !== 'open' || channel.bufferedAmount === 0) {
+      return Promise.resolve();
+    }
     const deadline = Date.now() + timeoutMs;
     return new Promise((resolve) => {
       const wait = (): void => {
-        if (channel.bufferedAmount === 0 || channel.readyState !== 'open' || Date.now() > deadline) resolve();
-        else setTimeout(wait, 20);
+        if (channel.bufferedAmount === 0 || channel.readyState !== 'open' || Date.now() > deadline) {
+          resolve();
+        } else {
+          setTimeout(wait, 20);
+        }
       };
       setTimeout(wait, 20);
     });
@@ -117,14 +124,20 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
 
   /** Use this channel from now on (the previous one, if any, is forgotten). */
   attach(channel: RTCDataChannel | null): void {
-    if (this.channel) this.detach(this.channel);
+    if (this.channel) {
+      this.detach(this.channel);
+    }
     this.channel = channel;
     this.synced = false;
-    if (!channel) return;
+    if (!channel) {
+      return;
+    }
     channel.addEventListener('open', this.onOpen);
     channel.addEventListener('message', this.onMessage);
     channel.addEventListener('close', this.onClose);
-    if (channel.readyState === 'open') this.onOpen();
+    if (channel.readyState === 'open') {
+      this.onOpen();
+    }
   }
 
   dispose(): void {
@@ -142,17 +155,23 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
 
   private readonly onOpen = (): void => {
     this.write({ v: DATA_PROTOCOL_VERSION, t: 'hello', next: this.expected });
-    if (this.channel) this.emit('open', this.channel);
+    if (this.channel) {
+      this.emit('open', this.channel);
+    }
   };
 
   private readonly onClose = (): void => {
     this.setSynced(false);
-    if (this.channel) this.emit('close', this.channel);
+    if (this.channel) {
+      this.emit('close', this.channel);
+    }
   };
 
   private readonly onMessage = (event: MessageEvent): void => {
     const envelope = this.parse(event.data);
-    if (!envelope) return;
+    if (!envelope) {
+      return;
+    }
     switch (envelope.t) {
       case 'hello':
         this.onHello(envelope.next);
@@ -182,7 +201,9 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
   }
 
   private setSynced(synced: boolean): void {
-    if (this.synced === synced) return;
+    if (this.synced === synced) {
+      return;
+    }
     this.synced = synced;
     this.emit('sync', synced);
   }
@@ -261,7 +282,9 @@ export class Messenger extends Emitter<MessengerEvents> implements ControlLink {
 
   private write(envelope: Envelope): void {
     const channel = this.channel;
-    if (channel?.readyState !== 'open') return;
+    if (channel?.readyState !== 'open') {
+      return;
+    }
     try {
       channel.send(JSON.stringify(envelope));
     } catch {

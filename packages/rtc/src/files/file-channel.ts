@@ -39,7 +39,9 @@ export class HeldChannel {
 
   /** Remove our listeners, leaving the channel as it is (it closed by itself). */
   detach(): void {
-    for (const undo of this.undo.splice(0)) undo();
+    for (const undo of this.undo.splice(0)) {
+      undo();
+    }
   }
 
   /** Ours to close: listeners off first (so no break follows), waits ended, the channel closed. */
@@ -52,7 +54,9 @@ export class HeldChannel {
 
 export function closeQuietly(channel: RTCDataChannel): void {
   try {
-    if (channel.readyState !== 'closed') channel.close();
+    if (channel.readyState !== 'closed') {
+      channel.close();
+    }
   } catch {
     // Already gone with its connection.
   }
@@ -86,7 +90,9 @@ export class ChannelAdmission {
   readonly onChannel = (channel: RTCDataChannel): void => {
     const { options } = this;
     options.guard('incoming channel', () => {
-      if (channel.label !== FILE_CHANNEL_LABEL) return;
+      if (channel.label !== FILE_CHANNEL_LABEL) {
+        return;
+      }
       if (this.closed || this.pending.size >= FILE_TRANSFER_DEFAULTS.maxPendingChannels) {
         this.reject(channel);
         return;
@@ -104,7 +110,9 @@ export class ChannelAdmission {
           options.guard('file frame', () => {
             const data: unknown = (event as MessageEvent).data;
             if (owner) {
-              if (owner.holds(channel)) owner.onFrame(data);
+              if (owner.holds(channel)) {
+                owner.onFrame(data);
+              }
               return;
             }
             clearTimeout(timer);
@@ -121,8 +129,11 @@ export class ChannelAdmission {
           options.guard('file channel close', () => {
             clearTimeout(timer);
             this.pending.delete(channel);
-            if (owner?.holds(channel)) owner.onBreak();
-            else held.detach();
+            if (owner?.holds(channel)) {
+              owner.onBreak();
+            } else {
+              held.detach();
+            }
           });
         })
         .onDetach(() => clearTimeout(timer));
@@ -133,7 +144,9 @@ export class ChannelAdmission {
   /** Close every channel still waiting for its header, and take no more. */
   dispose(): void {
     this.closed = true;
-    for (const held of this.pending.values()) held.drop();
+    for (const held of this.pending.values()) {
+      held.drop();
+    }
     this.pending.clear();
   }
 
@@ -145,7 +158,9 @@ export class ChannelAdmission {
 
 /** A header is short JSON text matching the schema; anything else is no header. */
 function parseHeader(data: unknown): FileChannelHeader | null {
-  if (typeof data !== 'string' || data.length > 1024) return null;
+  if (typeof data !== 'string' || data.length > 1024) {
+    return null;
+  }
   let json: unknown;
   try {
     json = JSON.parse(data);

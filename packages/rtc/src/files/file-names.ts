@@ -40,7 +40,9 @@ export function sanitizeFileName(raw: string): string {
   name = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
   name = name.replace(WINDOWS_FORBIDDEN, '_');
   name = trimEnds(name);
-  if (WINDOWS_RESERVED.test(name)) name = `_${name}`;
+  if (WINDOWS_RESERVED.test(name)) {
+    name = `_${name}`;
+  }
   name = truncateKeepingExtension(name, MAX_FILE_NAME_LENGTH);
   return name === '' ? FALLBACK_NAME : name;
 }
@@ -60,7 +62,9 @@ function trimEnds(name: string): string {
 
 function truncateKeepingExtension(name: string, limit: number): string {
   const characters = Array.from(name); // code points: never split a surrogate pair
-  if (characters.length <= limit) return name;
+  if (characters.length <= limit) {
+    return name;
+  }
   const dot = name.lastIndexOf('.');
   const extension = dot > 0 ? Array.from(name.slice(dot)) : [];
   const keep = extension.length > 1 && extension.length <= MAX_KEPT_EXTENSION_LENGTH ? extension : [];
@@ -91,9 +95,17 @@ const WEBP = ascii('WEBP');
  * The declared MIME type and the name are never consulted: a peer controls both.
  */
 export function sniffImageType(head: Uint8Array): ImageMime | null {
-  if (startsWith(head, PNG)) return 'image/png';
-  if (startsWith(head, JPEG)) return 'image/jpeg';
-  if (startsWith(head, GIF87) || startsWith(head, GIF89)) return 'image/gif';
-  if (startsWith(head, RIFF) && startsWith(head, WEBP, 8)) return 'image/webp';
+  if (startsWith(head, PNG)) {
+    return 'image/png';
+  }
+  if (startsWith(head, JPEG)) {
+    return 'image/jpeg';
+  }
+  if (startsWith(head, GIF87) || startsWith(head, GIF89)) {
+    return 'image/gif';
+  }
+  if (startsWith(head, RIFF) && startsWith(head, WEBP, 8)) {
+    return 'image/webp';
+  }
   return null;
 }

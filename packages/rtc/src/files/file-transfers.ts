@@ -139,7 +139,9 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
    * Returns the transfer id.
    */
   send(file: Blob, name: string, options: { photo?: boolean } = {}): string {
-    if (this.disposed) throw new Error('FileTransfers is disposed');
+    if (this.disposed) {
+      throw new Error('FileTransfers is disposed');
+    }
     const t = new OutgoingTransfer(this.ctx, file, name, options.photo === true);
     t.sendOffer();
     this.transfersById.set(t.id, t);
@@ -154,7 +156,9 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
    */
   async accept(transferId: string, sink?: FileSink): Promise<void> {
     const t = this.offered(transferId);
-    if (t) await t.accept(sink);
+    if (t) {
+      await t.accept(sink);
+    }
   }
 
   /** Refuse an offered file. */
@@ -165,17 +169,25 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
   /** Stop a transfer in any active state, either direction: the peer is told, everything freed. */
   cancel(transferId: string): void {
     const t = this.transfersById.get(transferId);
-    if (this.disposed || !t?.active()) return;
+    if (this.disposed || !t?.active()) {
+      return;
+    }
     t.cancel('self');
   }
 
   /** Stop listening and free every transfer (channels closed, sinks aborted). The peer is not told. */
   dispose(): void {
-    if (this.disposed) return;
+    if (this.disposed) {
+      return;
+    }
     this.disposed = true;
-    for (const off of this.unsubscribe) off();
+    for (const off of this.unsubscribe) {
+      off();
+    }
     this.admission.dispose();
-    for (const t of this.transfersById.values()) t.cleanup();
+    for (const t of this.transfersById.values()) {
+      t.cleanup();
+    }
     clearTimeout(this.emitTimer);
     this.removeAllListeners();
   }
@@ -187,8 +199,12 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
 
   private readonly onBody = (body: Body): void => {
     this.guard(`body ${body.kind}`, () => {
-      if (this.disposed || body.kind === 'chat') return;
-      if (!('transferId' in body && this.route(body))) this.counters.ignoredBodies++;
+      if (this.disposed || body.kind === 'chat') {
+        return;
+      }
+      if (!('transferId' in body && this.route(body))) {
+        this.counters.ignoredBodies++;
+      }
     });
   };
 
@@ -199,9 +215,14 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
       case 'file-offer':
         return this.onOffer(body);
       case 'file-cancel':
-        if (!t?.active()) return false;
-        if (body.reason === 'error') t.fail('peer_failed', false);
-        else t.cancel('peer');
+        if (!t?.active()) {
+          return false;
+        }
+        if (body.reason === 'error') {
+          t.fail('peer_failed', false);
+        } else {
+          t.cancel('peer');
+        }
         return true;
       case 'file-end':
         return t instanceof IncomingTransfer && t.onEnd(body.sha256);
@@ -240,9 +261,15 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
 
   private readonly onReconnected = (): void => {
     this.guard('reconnected', () => {
-      if (this.disposed) return;
+      if (this.disposed) {
+        return;
+      }
       this.epoch++;
-      for (const t of this.transfersById.values()) if (t.moving()) t.onReconnected();
+      for (const t of this.transfersById.values()) {
+        if (t.moving()) {
+          t.onReconnected();
+        }
+      }
     });
   };
 
@@ -250,7 +277,9 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
   private changed(): void {
     clearTimeout(this.emitTimer);
     this.emitTimer = undefined;
-    if (this.disposed) return;
+    if (this.disposed) {
+      return;
+    }
     const now = this.ctx.now();
     this.views = [...this.transfersById.values()].map((t: Transfer) => t.view(now));
     this.emit('change', this.views);
@@ -258,7 +287,9 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
 
   /** Emit progress soon (throttled). */
   private dirty(): void {
-    if (this.emitTimer !== undefined || this.disposed) return;
+    if (this.emitTimer !== undefined || this.disposed) {
+      return;
+    }
     this.emitTimer = setTimeout(() => this.changed(), FILE_TRANSFER_DEFAULTS.progressIntervalMs);
   }
 

@@ -34,9 +34,13 @@ export class FlowControl {
 
   /** The receiver confirmed `offset`. True when that moved the window (a waiting sender goes on). */
   advance(offset: number): boolean {
-    if (offset <= this.ackedBytes) return false;
+    if (offset <= this.ackedBytes) {
+      return false;
+    }
     this.ackedBytes = offset;
-    for (const waiter of [...this.waiters]) waiter();
+    for (const waiter of [...this.waiters]) {
+      waiter();
+    }
     return true;
   }
 
@@ -52,8 +56,12 @@ export class FlowControl {
    * not held back pays no await per chunk.
    */
   wait(channel: RTCDataChannel, offset: number, signal: AbortSignal): Promise<void> | null {
-    if (channel.bufferedAmount >= this.limits.highWaterMark) return this.drained(channel, signal);
-    if (offset - this.ackedBytes >= this.limits.maxUnackedBytes) return this.moved(signal);
+    if (channel.bufferedAmount >= this.limits.highWaterMark) {
+      return this.drained(channel, signal);
+    }
+    if (offset - this.ackedBytes >= this.limits.maxUnackedBytes) {
+      return this.moved(signal);
+    }
     return null;
   }
 
@@ -79,7 +87,9 @@ export class FlowControl {
       this.waiters.add(done);
       // A safety net only: browsers fire `bufferedamountlow`; some Node stacks never do.
       const poll = setInterval(() => {
-        if (channel.bufferedAmount <= lowWaterMark || channel.readyState !== 'open') done();
+        if (channel.bufferedAmount <= lowWaterMark || channel.readyState !== 'open') {
+          done();
+        }
       }, FILE_TRANSFER_DEFAULTS.drainPollMs);
     });
   }

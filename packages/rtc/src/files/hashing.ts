@@ -18,7 +18,9 @@ export function createSha256Hasher(): Hasher {
   let finished = false;
   return {
     update(chunk: Uint8Array): void {
-      if (finished) throw new Error('hasher already finished');
+      if (finished) {
+        throw new Error('hasher already finished');
+      }
       state.update(chunk);
     },
     digest(): Promise<string> {

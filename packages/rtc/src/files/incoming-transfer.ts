@@ -103,9 +103,13 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
    * channel, say where we are.
    */
   adopt(held: HeldChannel, offset: number): boolean {
-    if (!this.moving()) return false;
+    if (!this.moving()) {
+      return false;
+    }
     if (offset !== this.received) {
-      if (!this.held) this.scheduleResume(false);
+      if (!this.held) {
+        this.scheduleResume(false);
+      }
       return false;
     }
     this.dropChannel();
@@ -124,12 +128,15 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
 
   onFrame(data: unknown): void {
     let bytes: Uint8Array<ArrayBuffer>;
-    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
-    else if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer)
+    if (data instanceof ArrayBuffer) {
+      bytes = new Uint8Array(data);
+    } else if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer) {
       bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    else if (typeof Blob !== 'undefined' && data instanceof Blob) {
+    } else if (typeof Blob !== 'undefined' && data instanceof Blob) {
       // binaryType was not honoured: convert in order, inside the write queue.
-      if (!this.take(data.size)) return;
+      if (!this.take(data.size)) {
+        return;
+      }
       const converted = data.arrayBuffer().then((buffer) => new Uint8Array(buffer));
       converted.catch(() => undefined); // the write queue reports it, in its turn
       this.store(converted);
@@ -138,7 +145,9 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
       this.ctx.counters.ignoredFrames++;
       return;
     }
-    if (bytes.byteLength === 0 || !this.take(bytes.byteLength)) return;
+    if (bytes.byteLength === 0 || !this.take(bytes.byteLength)) {
+      return;
+    }
     this.store(bytes);
   }
 
@@ -146,7 +155,9 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
   onBreak(): void {
     const delivered = this.channelBytes;
     this.dropChannel();
-    if (this.received >= this.size || !this.moving()) return;
+    if (this.received >= this.size || !this.moving()) {
+      return;
+    }
     if (this.expectedSha256 !== null && delivered === 0) {
       // The sender says it sent everything, yet its channels end without bytes.
       if (++this.emptyChannelsAfterEnd >= FILE_TRANSFER_DEFAULTS.maxEmptyChannelsAfterEnd) {
@@ -162,7 +173,9 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
 
   /** The sender's hash. False when it does not apply (the caller counts it). */
   onEnd(sha256: string): boolean {
-    if (!(this.moving() || this.state === 'verifying') || this.expectedSha256) return false;
+    if (!(this.moving() || this.state === 'verifying') || this.expectedSha256) {
+      return false;
+    }
     // Bytes may still be on their way on the data channel: wait for them.
     this.expectedSha256 = sha256;
     this.verifyIfReady();
@@ -175,7 +188,9 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
    * in-flight bytes are bounded, so this costs at most those.
    */
   onReconnected(): void {
-    if (this.received >= this.size) return;
+    if (this.received >= this.size) {
+      return;
+    }
     this.dropChannel();
     this.apply({ type: 'break' });
     this.scheduleResume(true);
@@ -188,7 +203,9 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
     const sink = this.sink;
     this.sink = null;
     this.hasher = null;
-    if (sink) sink.abort().catch((error: unknown) => this.ctx.log('sink abort failed', error));
+    if (sink) {
+      sink.abort().catch((error: unknown) => this.ctx.log('sink abort failed', error));
+    }
   }
 
   /** Count `length` more bytes in, refusing any beyond the declared size. */
@@ -209,7 +226,9 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
       .then(async () => {
         const bytes = await chunk;
         const { sink, hasher } = this;
-        if (!sink || !hasher || !this.active()) return;
+        if (!sink || !hasher || !this.active()) {
+          return;
+        }
         await sink.write(bytes);
         await hasher.update(bytes);
         if (this.headLength < this.head.byteLength) {
@@ -219,20 +238,28 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
         }
         this.stored += bytes.byteLength;
         this.meter.add(this.ctx.now(), this.stored);
-        if (this.stored >= this.size) this.complete();
-        else if (this.stored - this.lastAck >= FILE_TRANSFER_DEFAULTS.ackIntervalBytes) this.sendAck();
-        else this.ackTimer ??= setTimeout(() => this.sendAck(), FILE_TRANSFER_DEFAULTS.ackDelayMs);
+        if (this.stored >= this.size) {
+          this.complete();
+        } else if (this.stored - this.lastAck >= FILE_TRANSFER_DEFAULTS.ackIntervalBytes) {
+          this.sendAck();
+        } else {
+          this.ackTimer ??= setTimeout(() => this.sendAck(), FILE_TRANSFER_DEFAULTS.ackDelayMs);
+        }
         this.ctx.dirty();
       })
       .catch((error: unknown) => {
-        if (this.active()) this.fail('storage_failed', true, error);
+        if (this.active()) {
+          this.fail('storage_failed', true, error);
+        }
       });
   }
 
   private sendAck(): void {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    if (!this.active() || this.stored <= this.lastAck) return;
+    if (!this.active() || this.stored <= this.lastAck) {
+      return;
+    }
     this.lastAck = this.stored;
     const body = { kind: 'file-ack', transferId: this.id, offset: this.stored } as const;
     this.ctx.guard('ack', () => this.ctx.link.send(body));
@@ -249,7 +276,9 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
   }
 
   private verifyIfReady(): void {
-    if (this.state !== 'verifying' || this.expectedSha256 === null || this.verifying) return;
+    if (this.state !== 'verifying' || this.expectedSha256 === null || this.verifying) {
+      return;
+    }
     this.verifying = true;
     void this.ctx.run('verify', () => this.verify());
   }
@@ -257,12 +286,16 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
   private async verify(): Promise<void> {
     await this.writes;
     const { sink, hasher } = this;
-    if (!sink || !hasher || !this.active()) return;
+    if (!sink || !hasher || !this.active()) {
+      return;
+    }
     let file: Blob | null;
     let sha256: string;
     try {
       sha256 = await hasher.digest();
-      if (!this.active()) return;
+      if (!this.active()) {
+        return;
+      }
       if (sha256 !== this.expectedSha256) {
         this.ctx.link.send({ kind: 'file-result', transferId: this.id, ok: false });
         this.fail('hash_mismatch', false);
@@ -274,8 +307,12 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
       this.fail('storage_failed', true, error);
       return;
     }
-    if (!this.active()) return;
-    if (file && file.type !== DOWNLOAD_MIME) file = file.slice(0, file.size, DOWNLOAD_MIME);
+    if (!this.active()) {
+      return;
+    }
+    if (file && file.type !== DOWNLOAD_MIME) {
+      file = file.slice(0, file.size, DOWNLOAD_MIME);
+    }
     const imageType = sniffImageType(this.head.subarray(0, this.headLength));
     this.file = file;
     this.image = file && imageType ? file.slice(0, file.size, imageType) : null;
@@ -299,7 +336,9 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
       this.resumeTimer = undefined;
       void ctx.run('resume', async () => {
         await this.writes;
-        if (!this.moving() || this.held || this.received >= this.size) return;
+        if (!this.moving() || this.held || this.received >= this.size) {
+          return;
+        }
         this.lastResumeAt = ctx.now();
         ctx.log(`transfer ${this.id}: asking to resume from ${this.received}`);
         ctx.link.send({ kind: 'file-resume', transferId: this.id, offset: this.received });
@@ -310,8 +349,12 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
   /** Nothing arrived for too long although bytes are missing: start over from what is stored. */
   private checkStall(): void {
     const { ctx } = this;
-    if (!this.moving() || this.received >= this.size) return;
-    if (ctx.now() - this.lastProgressAt < ctx.settings.stallTimeoutMs) return;
+    if (!this.moving() || this.received >= this.size) {
+      return;
+    }
+    if (ctx.now() - this.lastProgressAt < ctx.settings.stallTimeoutMs) {
+      return;
+    }
     ctx.log(`transfer ${this.id} stalled at ${this.received}; asking to resume`);
     this.lastProgressAt = ctx.now();
     this.dropChannel();

@@ -92,7 +92,9 @@ export class KeptFiles {
   /** Keep the received transfers of `callId` that finished since the last call. */
   keep(callId: string, transfers: readonly TransferView[]): void {
     for (const t of transfers) {
-      if (t.direction !== 'receive' || t.state !== 'done' || this.saved.has(t.id)) continue;
+      if (t.direction !== 'receive' || t.state !== 'done' || this.saved.has(t.id)) {
+        continue;
+      }
       this.saved.add(t.id);
       this.addToManifest(callId, t);
       const kept: KeptFile = {
@@ -123,7 +125,9 @@ export class KeptFiles {
       this.deps.log('could not read kept files', error);
     }
     kept.sort((a, b) => a.keptAt - b.keptAt);
-    for (const file of kept) this.saved.add(file.id);
+    for (const file of kept) {
+      this.saved.add(file.id);
+    }
     const found = new Set(kept.map((file) => file.id));
     return {
       transfers: kept.map(toView),
@@ -133,7 +137,9 @@ export class KeptFiles {
 
   /** The call's files are dismissed (or the user left): forget them everywhere. */
   forget(callId: string): void {
-    if (this.readManifest()?.callId === callId) this.deps.storage?.removeItem(MANIFEST_KEY);
+    if (this.readManifest()?.callId === callId) {
+      this.deps.storage?.removeItem(MANIFEST_KEY);
+    }
     this.deps.store
       ?.clear(callId)
       .catch((error: unknown) => this.deps.log('could not forget kept files', error));
@@ -144,7 +150,9 @@ export class KeptFiles {
       const raw = this.deps.storage?.getItem(MANIFEST_KEY);
       // This tab's own earlier state; checked lightly, a broken entry is no entry.
       const value = raw ? (JSON.parse(raw) as Partial<Manifest>) : null;
-      if (typeof value?.callId !== 'string' || !Array.isArray(value.files)) return null;
+      if (typeof value?.callId !== 'string' || !Array.isArray(value.files)) {
+        return null;
+      }
       return { callId: value.callId, files: value.files };
     } catch {
       return null;
@@ -154,7 +162,9 @@ export class KeptFiles {
   private addToManifest(callId: string, t: TransferView): void {
     const current = this.readManifest();
     const files = current?.callId === callId ? current.files : [];
-    if (files.some((file) => file.id === t.id)) return;
+    if (files.some((file) => file.id === t.id)) {
+      return;
+    }
     try {
       this.deps.storage?.setItem(
         MANIFEST_KEY,

@@ -76,7 +76,9 @@ export class OutgoingTransfer extends Transfer {
 
   /** A body only a receiver sends. False when it does not apply here (the caller counts it). */
   handle(body: ReceiverBody): boolean {
-    if (!this.active()) return false;
+    if (!this.active()) {
+      return false;
+    }
     switch (body.kind) {
       case 'file-accept':
         if (this.moving()) {
@@ -86,18 +88,24 @@ export class OutgoingTransfer extends Transfer {
           this.onResume(0);
           return true;
         }
-        if (this.state !== 'waiting') return false;
+        if (this.state !== 'waiting') {
+          return false;
+        }
         this.apply({ type: 'accept', by: 'peer' });
         this.startSending();
         return true;
       case 'file-decline':
         return this.apply({ type: 'decline', by: 'peer' });
       case 'file-resume':
-        if (!this.moving()) return false;
+        if (!this.moving()) {
+          return false;
+        }
         this.onResume(body.offset);
         return true;
       case 'file-ack':
-        if (!this.moving() || body.offset > this.maxSent) return false;
+        if (!this.moving() || body.offset > this.maxSent) {
+          return false;
+        }
         this.onAck(body.offset);
         return true;
       case 'file-result':
@@ -133,7 +141,9 @@ export class OutgoingTransfer extends Transfer {
 
   private startSending(): void {
     const blob = this.blob;
-    if (!blob) return;
+    if (!blob) {
+      return;
+    }
     this.hasher = this.ctx.createHasher();
     this.reader = new SliceReader(
       blob,
@@ -151,7 +161,9 @@ export class OutgoingTransfer extends Transfer {
   /** Hash what the reader read, once per byte: a re-read after a resume skips what was hashed. */
   private async hashSlice(start: number, bytes: Uint8Array): Promise<void> {
     const end = start + bytes.byteLength;
-    if (!this.hasher || start > this.hashedUpTo || end <= this.hashedUpTo) return;
+    if (!this.hasher || start > this.hashedUpTo || end <= this.hashedUpTo) {
+      return;
+    }
     await this.hasher.update(bytes.subarray(this.hashedUpTo - start));
     this.hashedUpTo = end;
   }
@@ -181,7 +193,9 @@ export class OutgoingTransfer extends Transfer {
   }
 
   private onAck(offset: number): void {
-    if (this.flow.advance(offset)) this.meter.add(this.ctx.now(), offset);
+    if (this.flow.advance(offset)) {
+      this.meter.add(this.ctx.now(), offset);
+    }
     if (this.flow.acked >= this.size) {
       this.dropChannel();
       this.apply({ type: 'complete' });
@@ -225,20 +239,28 @@ export class OutgoingTransfer extends Transfer {
     const held = new HeldChannel(channel);
     let started = false;
     const start = (): void => {
-      if (started || held.signal.aborted) return;
+      if (started || held.signal.aborted) {
+        return;
+      }
       started = true;
       void ctx.run('send', () => this.pump(held, offset));
     };
     held.on('open', start).on('close', () => {
       ctx.guard('file channel close', () => {
-        if (this.held !== held) return;
+        if (this.held !== held) {
+          return;
+        }
         this.dropChannel();
         // Wait for the receiver's file-resume: only it knows what it stored.
-        if (this.flow.acked < this.size) this.apply({ type: 'break' });
+        if (this.flow.acked < this.size) {
+          this.apply({ type: 'break' });
+        }
       });
     });
     this.held = held;
-    if (channel.readyState === 'open') queueMicrotask(start);
+    if (channel.readyState === 'open') {
+      queueMicrotask(start);
+    }
   }
 
   /**
@@ -250,7 +272,9 @@ export class OutgoingTransfer extends Transfer {
     const chunkSize = this.chunkSize();
     const live = (): boolean => !signal.aborted && channel.readyState === 'open';
     const reader = this.reader;
-    if (!live() || !reader) return;
+    if (!live() || !reader) {
+      return;
+    }
     let offset = from;
     try {
       channel.send(JSON.stringify({ v: 1, transferId: this.id, offset }));
@@ -259,13 +283,17 @@ export class OutgoingTransfer extends Transfer {
         try {
           slice = await reader.read(offset);
         } catch (error) {
-          if (!signal.aborted) this.fail('read_failed', true, error);
+          if (!signal.aborted) {
+            this.fail('read_failed', true, error);
+          }
           return;
         }
         const { start, bytes } = slice;
         let at = offset - start;
         while (at < bytes.byteLength) {
-          if (!live()) return;
+          if (!live()) {
+            return;
+          }
           const wait = this.flow.wait(channel, offset, signal);
           if (wait) {
             await wait;
@@ -275,13 +303,17 @@ export class OutgoingTransfer extends Transfer {
           channel.send(bytes.subarray(at, at + length));
           at += length;
           offset += length;
-          if (offset > this.maxSent) this.maxSent = offset;
+          if (offset > this.maxSent) {
+            this.maxSent = offset;
+          }
         }
       }
     } catch (error) {
       // send() throws once the channel is closing; its close event handles that. Anything else:
       // drop this channel, the receiver will ask for the rest.
-      if (!live()) return;
+      if (!live()) {
+        return;
+      }
       this.ctx.log('file channel send failed', error);
       this.dropChannel();
       this.apply({ type: 'break' });
@@ -294,14 +326,20 @@ export class OutgoingTransfer extends Transfer {
   private finishSending(): Promise<void> {
     this.ending ??= (async () => {
       const { reader, hasher } = this;
-      if (!reader || !hasher) return;
+      if (!reader || !hasher) {
+        return;
+      }
       try {
-        while (this.hashedUpTo < this.size && this.active()) await reader.readAt(this.hashedUpTo);
+        while (this.hashedUpTo < this.size && this.active()) {
+          await reader.readAt(this.hashedUpTo);
+        }
       } catch (error) {
         this.fail('read_failed', true, error);
         return;
       }
-      if (!this.active()) return;
+      if (!this.active()) {
+        return;
+      }
       let sha256: string;
       try {
         sha256 = await hasher.digest();
@@ -309,7 +347,9 @@ export class OutgoingTransfer extends Transfer {
         this.fail('read_failed', true, error);
         return;
       }
-      if (!this.active()) return;
+      if (!this.active()) {
+        return;
+      }
       this.sha256 = sha256;
       this.ctx.link.send({ kind: 'file-end', transferId: this.id, sha256 });
       this.ctx.changed();
@@ -322,7 +362,9 @@ export class OutgoingTransfer extends Transfer {
     let remoteMax = Infinity;
     try {
       const reported = this.ctx.channels.maxMessageSize();
-      if (reported > 0) remoteMax = reported;
+      if (reported > 0) {
+        remoteMax = reported;
+      }
     } catch (error) {
       this.ctx.log('maxMessageSize failed', error);
     }

@@ -55,16 +55,22 @@ export class MemorySink implements FileSink {
   }
 
   write(chunk: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('sink closed'));
+    if (this.closed) {
+      return Promise.reject(new Error('sink closed'));
+    }
     this.parts.push(ownBytes(chunk));
     this.pending += chunk.byteLength;
     this.total += chunk.byteLength;
-    if (this.pending >= this.consolidateBytes) this.consolidate();
+    if (this.pending >= this.consolidateBytes) {
+      this.consolidate();
+    }
     return Promise.resolve();
   }
 
   close(): Promise<Blob | null> {
-    if (this.closed) return Promise.reject(new Error('sink closed'));
+    if (this.closed) {
+      return Promise.reject(new Error('sink closed'));
+    }
     this.closed = true;
     const file = new Blob(this.blob ? [this.blob, ...this.parts] : this.parts, { type: DOWNLOAD_MIME });
     this.blob = null;

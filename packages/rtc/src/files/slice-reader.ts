@@ -30,7 +30,11 @@ export class SliceReader {
   async read(offset: number): Promise<{ start: number; bytes: Uint8Array<ArrayBuffer> }> {
     const start = offset - (offset % this.sliceBytes);
     const last = start + this.readAhead * this.sliceBytes;
-    for (const key of this.slices.keys()) if (key < start || key > last) this.slices.delete(key);
+    for (const key of this.slices.keys()) {
+      if (key < start || key > last) {
+        this.slices.delete(key);
+      }
+    }
     const current = this.slice(start);
     for (let next = start + this.sliceBytes; next <= last && next < this.blob.size; next += this.sliceBytes) {
       void this.slice(next);
@@ -75,7 +79,9 @@ export class SliceReader {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new ReaderClosedError('reader closed');
+    if (this.closed) {
+      throw new ReaderClosedError('reader closed');
+    }
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {

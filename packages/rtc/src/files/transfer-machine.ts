@@ -61,23 +61,43 @@ export interface TransferTransition {
 
 /** The next state of a transfer, or null when `event` does not apply in `state` (ignore it). */
 export function nextTransferState(state: TransferState, event: TransferEventType): TransferState | null {
-  if (isTransferFinal(state)) return null;
-  if (event === 'fail') return 'failed';
-  if (event === 'cancel') return 'cancelled';
+  if (isTransferFinal(state)) {
+    return null;
+  }
+  if (event === 'fail') {
+    return 'failed';
+  }
+  if (event === 'cancel') {
+    return 'cancelled';
+  }
   switch (state) {
     case 'offered':
     case 'waiting':
-      if (event === 'accept') return 'transferring';
-      if (event === 'decline') return 'declined';
+      if (event === 'accept') {
+        return 'transferring';
+      }
+      if (event === 'decline') {
+        return 'declined';
+      }
       return null;
     case 'transferring':
-      if (event === 'break') return 'paused';
-      if (event === 'resume') return 'transferring';
-      if (event === 'complete') return 'verifying';
+      if (event === 'break') {
+        return 'paused';
+      }
+      if (event === 'resume') {
+        return 'transferring';
+      }
+      if (event === 'complete') {
+        return 'verifying';
+      }
       return null;
     case 'paused':
-      if (event === 'resume') return 'transferring';
-      if (event === 'complete') return 'verifying';
+      if (event === 'resume') {
+        return 'transferring';
+      }
+      if (event === 'complete') {
+        return 'verifying';
+      }
       return null;
     case 'verifying':
       return event === 'verified' ? 'done' : null;
@@ -92,20 +112,32 @@ export function nextTransferState(state: TransferState, event: TransferEventType
  */
 export function transition(state: TransferState, event: TransferEvent): TransferTransition {
   const next = nextTransferState(state, event.type);
-  if (next === null || next === state) return { state, effects: [] };
+  if (next === null || next === state) {
+    return { state, effects: [] };
+  }
   const effects: TransferEffect[] = [];
   if (event.type === 'cancel') {
-    if (event.by === 'self') effects.push({ type: 'tell-peer', notice: 'cancel' });
+    if (event.by === 'self') {
+      effects.push({ type: 'tell-peer', notice: 'cancel' });
+    }
     effects.push({ type: 'note-cancel', by: event.by });
   } else if (event.type === 'fail') {
-    if (event.tellPeer) effects.push({ type: 'tell-peer', notice: 'error' });
+    if (event.tellPeer) {
+      effects.push({ type: 'tell-peer', notice: 'error' });
+    }
     effects.push({ type: 'note-error', error: event.error });
   } else if (event.type === 'decline' && event.by === 'self') {
     effects.push({ type: 'tell-peer', notice: 'decline' });
   }
-  if (next === 'transferring') effects.push({ type: 'restart-meter' });
+  if (next === 'transferring') {
+    effects.push({ type: 'restart-meter' });
+  }
   effects.push({ type: 'emit' });
-  if (event.type === 'accept' && event.by === 'self') effects.push({ type: 'tell-peer', notice: 'accept' });
-  if (isTransferFinal(next)) effects.push({ type: 'release' });
+  if (event.type === 'accept' && event.by === 'self') {
+    effects.push({ type: 'tell-peer', notice: 'accept' });
+  }
+  if (isTransferFinal(next)) {
+    effects.push({ type: 'release' });
+  }
   return { state: next, effects };
 }

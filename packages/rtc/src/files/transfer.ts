@@ -114,7 +114,9 @@ export abstract class Transfer implements TransferIdentity {
 
   /** Give up with `error`; `tellPeer` when the failure is ours and the peer does not know. */
   fail(error: TransferError, tellPeer: boolean, cause?: unknown): void {
-    if (!this.active()) return;
+    if (!this.active()) {
+      return;
+    }
     this.ctx.log(`transfer ${this.id} failed: ${error}`, cause);
     this.apply({ type: 'fail', error, tellPeer });
   }
@@ -169,7 +171,9 @@ export abstract class Transfer implements TransferIdentity {
   /** Feed `event` to the state machine and run its effects. True when the state changed. */
   protected apply(event: TransferEvent): boolean {
     const { state, effects } = transition(this.stateNow, event);
-    if (state === this.stateNow) return false;
+    if (state === this.stateNow) {
+      return false;
+    }
     this.stateNow = state;
     for (const effect of effects) {
       switch (effect.type) {
@@ -214,7 +218,9 @@ export abstract class Transfer implements TransferIdentity {
         // A disposed engine stays silent: its call (or page) is over, and a failure it causes
         // itself by aborting its sinks is no news for the peer (which may be talking to our
         // successor already).
-        if (this.ctx.disposed()) return;
+        if (this.ctx.disposed()) {
+          return;
+        }
         this.ctx.guard('cancel', () => link.send({ kind: 'file-cancel', transferId, reason: 'error' }));
         return;
     }

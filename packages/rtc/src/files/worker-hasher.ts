@@ -106,15 +106,20 @@ export function createWorkerHasherFactory(
   });
 
   function post(message: HashRequest, transfer: ArrayBuffer[]): void {
-    if (status === 'ready' && worker) worker.postMessage(message, transfer);
-    else if (status === 'starting') held.push({ message, transfer });
+    if (status === 'ready' && worker) {
+      worker.postMessage(message, transfer);
+    } else if (status === 'starting') {
+      held.push({ message, transfer });
+    }
   }
 
   function live(): WorkerHasher[] {
     const all: WorkerHasher[] = [];
     for (const ref of hashers.values()) {
       const hasher = ref.deref();
-      if (hasher) all.push(hasher);
+      if (hasher) {
+        all.push(hasher);
+      }
     }
     return all;
   }
@@ -129,12 +134,17 @@ export function createWorkerHasherFactory(
     }
     worker.addEventListener('message', (event) => onMessage(event.data as HashResponse));
     worker.addEventListener('error', (event) => {
-      if (status === 'starting') giveUp('the hash worker did not start', event);
-      else die('the hash worker failed', event);
+      if (status === 'starting') {
+        giveUp('the hash worker did not start', event);
+      } else {
+        die('the hash worker failed', event);
+      }
     });
     worker.addEventListener('messageerror', (event) => die('the hash worker sent a bad message', event));
     startTimer = setTimeout(() => {
-      if (status === 'starting') giveUp('the hash worker did not start in time', null);
+      if (status === 'starting') {
+        giveUp('the hash worker did not start in time', null);
+      }
     }, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
   }
 
@@ -148,48 +158,70 @@ export function createWorkerHasherFactory(
     const replay = held;
     held = [];
     const all = live();
-    for (const hasher of all) hasher.moveInThread();
+    for (const hasher of all) {
+      hasher.moveInThread();
+    }
     // In order: what each hasher posted, then (for the unfinished) what it still has batched.
     for (const { message } of replay) {
       const hasher = hashers.get(message.id)?.deref();
-      if (message.op === 'update') hasher?.replayUpdate(new Uint8Array(message.bytes, 0, message.length));
-      else if (message.op === 'digest') hasher?.replayDigest();
+      if (message.op === 'update') {
+        hasher?.replayUpdate(new Uint8Array(message.bytes, 0, message.length));
+      } else if (message.op === 'digest') {
+        hasher?.replayDigest();
+      }
     }
-    for (const hasher of all) hasher.absorbBatch();
+    for (const hasher of all) {
+      hasher.absorbBatch();
+    }
   }
 
   /** The worker started and then broke: the hashes it held are lost. */
   function die(reason: string, cause: unknown): void {
-    if (status === 'failed') return;
+    if (status === 'failed') {
+      return;
+    }
     log(reason, cause);
     status = 'failed';
     worker?.terminate?.();
     worker = null;
     held = [];
-    for (const hasher of live()) hasher.lost(new Error(reason));
+    for (const hasher of live()) {
+      hasher.lost(new Error(reason));
+    }
   }
 
   function onMessage(message: HashResponse): void {
     if (message.op === 'ready') {
-      if (status !== 'starting' || !worker) return;
+      if (status !== 'starting' || !worker) {
+        return;
+      }
       clearTimeout(startTimer);
       status = 'ready';
       const queue = held;
       held = [];
-      for (const { message: m, transfer } of queue) worker.postMessage(m, transfer);
+      for (const { message: m, transfer } of queue) {
+        worker.postMessage(m, transfer);
+      }
       return;
     }
     if (
       message.op === 'hashed' &&
       message.buffer.byteLength === batchBytes &&
       spare.length < MAX_SPARE_BUFFERS
-    )
+    ) {
       spare.push(message.buffer);
+    }
     const hasher = hashers.get(message.id)?.deref();
-    if (!hasher) return;
-    if (message.op === 'hashed') hasher.credit(message.bytes);
-    else if (message.op === 'digest') hasher.settle(null, message.hex);
-    else hasher.settle(new Error(message.message), null);
+    if (!hasher) {
+      return;
+    }
+    if (message.op === 'hashed') {
+      hasher.credit(message.bytes);
+    } else if (message.op === 'digest') {
+      hasher.settle(null, message.hex);
+    } else {
+      hasher.settle(new Error(message.message), null);
+    }
   }
 
   class WorkerHasher implements Hasher {
@@ -206,9 +238,15 @@ export function createWorkerHasherFactory(
     constructor(readonly id: number) {}
 
     update(chunk: Uint8Array): void | Promise<void> {
-      if (this.finished) throw new Error('hasher already finished');
-      if (this.error) throw this.error;
-      if (this.local) return this.local.update(chunk);
+      if (this.finished) {
+        throw new Error('hasher already finished');
+      }
+      if (this.error) {
+        throw this.error;
+      }
+      if (this.local) {
+        return this.local.update(chunk);
+      }
       let at = 0;
       while (at < chunk.byteLength) {
         this.batch ??= new Uint8Array(spare.pop() ?? new ArrayBuffer(batchBytes));
@@ -216,19 +254,29 @@ export function createWorkerHasherFactory(
         this.batch.set(n === chunk.byteLength ? chunk : chunk.subarray(at, at + n), this.batchLength);
         this.batchLength += n;
         at += n;
-        if (this.batchLength === batchBytes) this.flush();
+        if (this.batchLength === batchBytes) {
+          this.flush();
+        }
       }
       // Pipelined: the caller goes on at once unless the worker is far behind.
-      if (this.inFlight < maxInFlight) return;
+      if (this.inFlight < maxInFlight) {
+        return;
+      }
       busy.add(this);
       return new Promise((resolve) => this.waiters.push(resolve));
     }
 
     digest(): Promise<string> {
-      if (this.finished) return Promise.reject(new Error('hasher already finished'));
+      if (this.finished) {
+        return Promise.reject(new Error('hasher already finished'));
+      }
       this.finished = true;
-      if (this.error) return Promise.reject(this.error);
-      if (this.local) return this.finishLocal();
+      if (this.error) {
+        return Promise.reject(this.error);
+      }
+      if (this.local) {
+        return this.finishLocal();
+      }
       this.flush();
       busy.add(this);
       return new Promise<string>((resolve, reject) => {
@@ -239,16 +287,23 @@ export function createWorkerHasherFactory(
 
     credit(bytes: number): void {
       this.inFlight -= bytes;
-      if (this.inFlight < maxInFlight) this.release();
+      if (this.inFlight < maxInFlight) {
+        this.release();
+      }
     }
 
     settle(error: Error | null, hex: string | null): void {
       const pending = this.pending;
       this.pending = null;
       this.forget();
-      if (!pending) return;
-      if (error || hex === null) pending.reject(error ?? new Error('no digest'));
-      else pending.resolve(hex);
+      if (!pending) {
+        return;
+      }
+      if (error || hex === null) {
+        pending.reject(error ?? new Error('no digest'));
+      } else {
+        pending.resolve(hex);
+      }
     }
 
     moveInThread(): void {
@@ -265,13 +320,16 @@ export function createWorkerHasherFactory(
     replayDigest(): void {
       const pending = this.pending;
       this.pending = null;
-      if (pending) this.finishLocal().then(pending.resolve, pending.reject);
+      if (pending) {
+        this.finishLocal().then(pending.resolve, pending.reject);
+      }
     }
 
     /** Bytes batched but never posted, after the replay: into the in-thread hash, in order. */
     absorbBatch(): void {
-      if (this.batch && this.batchLength > 0)
+      if (this.batch && this.batchLength > 0) {
         void this.local?.update(this.batch.subarray(0, this.batchLength));
+      }
       this.batch = null;
       this.batchLength = 0;
     }
@@ -289,7 +347,9 @@ export function createWorkerHasherFactory(
 
     private flush(): void {
       const batch = this.batch;
-      if (!batch || this.batchLength === 0 || this.local) return;
+      if (!batch || this.batchLength === 0 || this.local) {
+        return;
+      }
       const length = this.batchLength;
       this.inFlight += length;
       this.batch = null;
@@ -300,8 +360,12 @@ export function createWorkerHasherFactory(
     private release(): void {
       const waiters = this.waiters;
       this.waiters = [];
-      if (!this.pending) busy.delete(this);
-      for (const wake of waiters) wake();
+      if (!this.pending) {
+        busy.delete(this);
+      }
+      for (const wake of waiters) {
+        wake();
+      }
     }
 
     private forget(): void {
@@ -309,13 +373,19 @@ export function createWorkerHasherFactory(
       busy.delete(this);
       dropped.unregister(this);
       // No transfer is hashing: the pooled buffers (up to 4 MiB) need not outlive it.
-      if (hashers.size === 0) spare.length = 0;
+      if (hashers.size === 0) {
+        spare.length = 0;
+      }
     }
   }
 
   return (): Hasher => {
-    if (status === 'idle') start();
-    if (status === 'failed') return createSha256Hasher();
+    if (status === 'idle') {
+      start();
+    }
+    if (status === 'failed') {
+      return createSha256Hasher();
+    }
     const hasher = new WorkerHasher(nextId++);
     hashers.set(hasher.id, new WeakRef(hasher));
     dropped.register(hasher, hasher.id, hasher);

@@ -52,7 +52,9 @@ export function deviceOptions(infos: readonly MediaDeviceInfo[], kind: MediaDevi
   for (const info of infos) {
     // Before the first grant browsers list a placeholder with an empty id: it proves a device exists
     // (see hasMicrophone/hasCamera) but cannot be selected.
-    if (info.kind !== kind || info.deviceId === '' || seen.has(info.deviceId)) continue;
+    if (info.kind !== kind || info.deviceId === '' || seen.has(info.deviceId)) {
+      continue;
+    }
     seen.add(info.deviceId);
     options.push({ deviceId: info.deviceId, label: info.label });
   }

@@ -128,8 +128,12 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
    * `wanted`) are ignored. Rejects with a {@link DuetError} whose reason also lands in `state.error`.
    */
   start(wanted?: Wanted): Promise<void> {
-    if (this.started) return Promise.resolve();
-    if (this.starting) return this.starting;
+    if (this.started) {
+      return Promise.resolve();
+    }
+    if (this.starting) {
+      return this.starting;
+    }
     if (wanted) {
       this.micEnabled = wanted.audio;
       this.wantCamera = wanted.video;
@@ -137,7 +141,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
     const run = this.serial((epoch) => this.doStart(epoch));
     this.starting = run;
     const settle = () => {
-      if (this.starting === run) this.starting = null;
+      if (this.starting === run) {
+        this.starting = null;
+      }
     };
     void run.then(settle, settle);
     return run;
@@ -151,7 +157,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
    */
   async attach(sink: TrackSink | null): Promise<void> {
     this.sink = sink;
-    if (!sink) return;
+    if (!sink) {
+      return;
+    }
     await this.send('audio', this.mic);
     await this.send('video', this.shownVideo());
   }
@@ -176,7 +184,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
    */
   setMicrophoneEnabled(on: boolean): void {
     this.micEnabled = on;
-    if (this.mic) this.mic.enabled = on;
+    if (this.mic) {
+      this.mic.enabled = on;
+    }
     this.update();
   }
 
@@ -188,9 +198,13 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
   setCameraEnabled(on: boolean): Promise<void> {
     return this.serial(async (epoch) => {
       this.wantCamera = on;
-      if (!this.started) return;
+      if (!this.started) {
+        return;
+      }
       if (!on) {
-        if (this.camera) await this.swap('video', null, epoch);
+        if (this.camera) {
+          await this.swap('video', null, epoch);
+        }
       } else if (!this.camera || !isLive(this.camera)) {
         const got = await this.captureWithFallback(only('video'), idFor('video', this.cameraId), epoch);
         await this.swap('video', got.video, epoch, this.cameraId);
@@ -232,13 +246,18 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
    * camera by itself and emits `screen-ended`. No-op while already sharing or picking.
    */
   startScreenShare(): Promise<void> {
-    if (this.picking) return this.picking;
-    if (this.screen) return Promise.resolve();
+    if (this.picking) {
+      return this.picking;
+    }
+    if (this.screen) {
+      return Promise.resolve();
+    }
     let picked: Promise<{ stream: MediaStream } | { error: unknown }>;
     try {
       const devices = this.requireDevices();
-      if (!devices.getDisplayMedia)
+      if (!devices.getDisplayMedia) {
         throw new DuetError('unsupported', 'This browser cannot share the screen');
+      }
       // Called now rather than from the queue: Safari and Firefox show the picker only within the
       // click's user activation, which waiting in line behind another operation could outlast.
       picked = devices.getDisplayMedia({ video: true, audio: false }).then(
@@ -250,19 +269,31 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
     }
     const releaseUnused = () =>
       void picked.then((result) => {
-        if ('stream' in result) for (const track of result.stream.getTracks()) track.stop();
+        if ('stream' in result) {
+          for (const track of result.stream.getTracks()) {
+            track.stop();
+          }
+        }
       });
     const run = this.serial(
       async (epoch) => {
         const result = await picked;
-        if ('error' in result) throw toDuetError(result.error, 'display');
+        if ('error' in result) {
+          throw toDuetError(result.error, 'display');
+        }
         const tracks = result.stream.getTracks();
         const track = tracks.find((t) => t.kind === 'video');
-        for (const t of tracks) if (t !== track) t.stop();
+        for (const t of tracks) {
+          if (t !== track) {
+            t.stop();
+          }
+        }
         if (epoch !== this.epoch || this.screen || !track) {
           track?.stop();
           this.check(epoch);
-          if (!track) throw new DuetError('unknown', 'The screen picker returned no video');
+          if (!track) {
+            throw new DuetError('unknown', 'The screen picker returned no video');
+          }
           return;
         }
         // Tells the encoder to keep resolution (text stays legible) and drop frame rate instead.
@@ -279,7 +310,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
     );
     this.picking = run;
     const settle = () => {
-      if (this.picking === run) this.picking = null;
+      if (this.picking === run) {
+        this.picking = null;
+      }
     };
     void run.then(settle, settle);
     return run;
@@ -313,9 +346,15 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
     this.epoch += 1;
     // A fresh queue: the next call must not wait behind a permission prompt nobody will answer.
     this.queue = Promise.resolve();
-    if (this.listening) this.devices?.removeEventListener('devicechange', this.onDeviceChange);
+    if (this.listening) {
+      this.devices?.removeEventListener('devicechange', this.onDeviceChange);
+    }
     this.listening = false;
-    for (const track of [this.mic, this.camera, this.screen]) if (track) this.release(track);
+    for (const track of [this.mic, this.camera, this.screen]) {
+      if (track) {
+        this.release(track);
+      }
+    }
     this.mic = null;
     this.camera = null;
     this.screen = null;
@@ -351,7 +390,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
       this.update();
     } catch (error) {
       // Even a failure tells the UI which kinds of device exist (e.g. to word "no camera found").
-      if (!(error instanceof Stale)) await this.refreshDevices(epoch);
+      if (!(error instanceof Stale)) {
+        await this.refreshDevices(epoch);
+      }
       throw error;
     }
   }
@@ -400,7 +441,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
     try {
       got = await this.capture(only(kind), idFor(kind, deviceId), epoch);
     } catch (error) {
-      if (!(error instanceof DuetError) || error.reason !== 'device_busy' || !this.trackOf(kind)) throw error;
+      if (!(error instanceof DuetError) || error.reason !== 'device_busy' || !this.trackOf(kind)) {
+        throw error;
+      }
       // Phones (and some Windows camera drivers) cannot open a second camera while one is open. Let go of
       // the old one and try again; if that fails too, the device stays off and the state says so.
       await this.swap(kind, null, epoch);
@@ -418,7 +461,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
       const got = await this.captureWithFallback(only(kind), idFor(kind, keep), epoch);
       await this.swap(kind, got[kind], epoch, keep);
     } catch (error) {
-      if (error instanceof Stale) throw error;
+      if (error instanceof Stale) {
+        throw error;
+      }
       await this.swap(kind, null, epoch);
       this.error = mapMediaError(error);
     }
@@ -426,10 +471,15 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
 
   private async leaveScreen(epoch: number): Promise<void> {
     const screen = this.screen;
-    if (!screen) return;
+    if (!screen) {
+      return;
+    }
     this.screen = null;
-    if (this.camera && !isLive(this.camera)) await this.recover('video', epoch);
-    else await this.send('video', this.camera);
+    if (this.camera && !isLive(this.camera)) {
+      await this.recover('video', epoch);
+    } else {
+      await this.send('video', this.camera);
+    }
     this.release(screen);
     this.check(epoch);
   }
@@ -438,15 +488,19 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
   private async reconcile(epoch: number): Promise<void> {
     await this.refreshDevices(epoch);
     if (this.started) {
-      if (this.mic && isLost(this.mic, this.microphones, this.microphoneId))
+      if (this.mic && isLost(this.mic, this.microphones, this.microphoneId)) {
         await this.recover('audio', epoch);
-      if (this.camera && isLost(this.camera, this.cameras, this.cameraId)) await this.recover('video', epoch);
+      }
+      if (this.camera && isLost(this.camera, this.cameras, this.cameraId)) {
+        await this.recover('video', epoch);
+      }
       // A remembered choice that was unplugged would only make the next acquisition fall back anyway.
       if (!this.mic && this.microphones.length > 0 && !isListed(this.microphones, this.microphoneId)) {
         this.microphoneId = null;
       }
-      if (!this.camera && this.cameras.length > 0 && !isListed(this.cameras, this.cameraId))
+      if (!this.camera && this.cameras.length > 0 && !isListed(this.cameras, this.cameraId)) {
         this.cameraId = null;
+      }
     }
     this.update();
   }
@@ -458,7 +512,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
 
   private onScreenEnded(track: MediaStreamTrack): void {
     this.serial(async (epoch) => {
-      if (this.screen !== track) return;
+      if (this.screen !== track) {
+        return;
+      }
       await this.leaveScreen(epoch);
       this.update();
       this.emit('screen-ended', undefined);
@@ -483,7 +539,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
       try {
         await op(epoch);
       } catch (error) {
-        if (error instanceof Stale || epoch !== this.epoch) return;
+        if (error instanceof Stale || epoch !== this.epoch) {
+          return;
+        }
         throw this.fail(error, source);
       }
     };
@@ -494,19 +552,27 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
 
   private fail(error: unknown, source: CaptureSource): DuetError {
     const duetError = toDuetError(error, source);
-    if (isMediaReason(duetError.reason)) this.error = duetError.reason;
+    if (isMediaReason(duetError.reason)) {
+      this.error = duetError.reason;
+    }
     this.update();
     return duetError;
   }
 
   private check(epoch: number): void {
-    if (epoch !== this.epoch) throw new Stale();
+    if (epoch !== this.epoch) {
+      throw new Stale();
+    }
   }
 
   private requireDevices(): MediaDevicesLike {
-    if (!this.secure) throw new DuetError('insecure_context', MEDIA_ERROR_MESSAGES.insecure_context);
+    if (!this.secure) {
+      throw new DuetError('insecure_context', MEDIA_ERROR_MESSAGES.insecure_context);
+    }
     // In a secure context a missing API means an old browser or a locked-down webview, not plain HTTP.
-    if (!this.devices) throw new DuetError('unsupported', 'This browser has no camera or microphone API');
+    if (!this.devices) {
+      throw new DuetError('unsupported', 'This browser has no camera or microphone API');
+    }
     return this.devices;
   }
 
@@ -526,7 +592,11 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
     const audio = want.audio ? (tracks.find((t) => t.kind === 'audio') ?? null) : null;
     const video = want.video ? (tracks.find((t) => t.kind === 'video') ?? null) : null;
     const stale = epoch !== this.epoch;
-    for (const track of tracks) if (stale || (track !== audio && track !== video)) track.stop();
+    for (const track of tracks) {
+      if (stale || (track !== audio && track !== video)) {
+        track.stop();
+      }
+    }
     this.check(epoch);
     return { audio, video };
   }
@@ -539,7 +609,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
       const pinned = (want.audio && Boolean(ids.audio)) || (want.video && Boolean(ids.video));
       const vanished =
         error instanceof DuetError && (error.reason === 'no_device' || error.reason === 'overconstrained');
-      if (!pinned || !vanished) throw error;
+      if (!pinned || !vanished) {
+        throw error;
+      }
       return await this.capture(want, {}, epoch);
     }
   }
@@ -550,17 +622,28 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
    */
   private async swap(kind: Kind, fresh: MediaStreamTrack | null, epoch: number, requestedId?: string | null) {
     const old = this.trackOf(kind);
-    if (old === fresh) return;
+    if (old === fresh) {
+      return;
+    }
     this.adopt(kind, fresh, requestedId ?? null);
-    if (kind === 'audio' || !this.screen) await this.send(kind, fresh);
-    if (old) this.release(old);
+    if (kind === 'audio' || !this.screen) {
+      await this.send(kind, fresh);
+    }
+    if (old) {
+      this.release(old);
+    }
     this.check(epoch);
   }
 
   private adopt(kind: Kind, track: MediaStreamTrack | null, requestedId: string | null): void {
-    if (kind === 'audio') this.mic = track;
-    else this.camera = track;
-    if (!track) return;
+    if (kind === 'audio') {
+      this.mic = track;
+    } else {
+      this.camera = track;
+    }
+    if (!track) {
+      return;
+    }
     if (kind === 'audio') {
       track.enabled = this.micEnabled;
       this.microphoneId = deviceIdOf(track) ?? requestedId ?? this.microphoneId;
@@ -581,7 +664,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
 
   private async send(kind: Kind, track: MediaStreamTrack | null): Promise<void> {
     const sink = this.sink;
-    if (!sink) return;
+    if (!sink) {
+      return;
+    }
     try {
       await sink.replaceTrack(kind, track);
     } catch (error) {
@@ -597,13 +682,17 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
   private release(track: MediaStreamTrack): void {
     // Unsubscribe first: some browsers have fired 'ended' for tracks stopped on purpose.
     const listener = this.endedListeners.get(track);
-    if (listener) track.removeEventListener('ended', listener);
+    if (listener) {
+      track.removeEventListener('ended', listener);
+    }
     this.endedListeners.delete(track);
     track.stop();
   }
 
   private async refreshDevices(epoch: number): Promise<void> {
-    if (!this.devices) return;
+    if (!this.devices) {
+      return;
+    }
     let infos: MediaDeviceInfo[];
     try {
       infos = await this.devices.enumerateDevices();
@@ -617,8 +706,12 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
     const microphones = deviceOptions(infos, 'audioinput');
     const cameras = deviceOptions(infos, 'videoinput');
     // Keep the old arrays when nothing changed, so a shallow-watching UI does not re-render.
-    if (!sameOptions(microphones, this.microphones)) this.microphones = microphones;
-    if (!sameOptions(cameras, this.cameras)) this.cameras = cameras;
+    if (!sameOptions(microphones, this.microphones)) {
+      this.microphones = microphones;
+    }
+    if (!sameOptions(cameras, this.cameras)) {
+      this.cameras = cameras;
+    }
   }
 
   private previewStream(): MediaStream | null {
@@ -626,7 +719,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
     const same =
       tracks.length === this.preview.tracks.length && tracks.every((t, i) => t === this.preview.tracks[i]);
     // A new stream object only when the tracks change: a <video> restarts when its srcObject changes.
-    if (!same) this.preview = { tracks, stream: tracks.length > 0 ? this.createStream(tracks) : null };
+    if (!same) {
+      this.preview = { tracks, stream: tracks.length > 0 ? this.createStream(tracks) : null };
+    }
     return this.preview.stream;
   }
 
@@ -648,7 +743,9 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
 
   private update(): void {
     const next = this.compute();
-    if (sameState(next, this.snapshot)) return;
+    if (sameState(next, this.snapshot)) {
+      return;
+    }
     this.snapshot = next;
     this.emit('change', next);
   }

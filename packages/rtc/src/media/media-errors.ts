@@ -25,7 +25,9 @@ export function isMediaReason(reason: string): reason is MediaErrorReason {
 }
 
 function errorName(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('name' in error)) return undefined;
+  if (typeof error !== 'object' || error === null || !('name' in error)) {
+    return undefined;
+  }
   return typeof error.name === 'string' ? error.name : undefined;
 }
 
@@ -39,7 +41,9 @@ function errorName(error: unknown): string | undefined {
  * recording), which the UI words differently from a camera refusal.
  */
 export function mapMediaError(error: unknown, source: CaptureSource = 'user'): MediaErrorReason {
-  if (error instanceof DuetError && isMediaReason(error.reason)) return error.reason;
+  if (error instanceof DuetError && isMediaReason(error.reason)) {
+    return error.reason;
+  }
   switch (errorName(error)) {
     case 'NotAllowedError':
     case 'PermissionDeniedError':
@@ -77,7 +81,9 @@ export const MEDIA_ERROR_MESSAGES: Record<MediaErrorReason, string> = {
 };
 
 export function toDuetError(error: unknown, source: CaptureSource): DuetError {
-  if (error instanceof DuetError) return error;
+  if (error instanceof DuetError) {
+    return error;
+  }
   const reason = mapMediaError(error, source);
   return new DuetError(reason, MEDIA_ERROR_MESSAGES[reason], { cause: error });
 }

@@ -30,7 +30,9 @@ const QUALITY_LEVELS = ['good', 'fair', 'poor'] as const;
 
 /** Rate a connection by the worse of its RTT and packet loss (see {@link QUALITY_THRESHOLDS}). */
 export function rateQuality(rttMs: number | null, lossPercent: number | null): Quality {
-  if (rttMs === null && lossPercent === null) return 'unknown';
+  if (rttMs === null && lossPercent === null) {
+    return 'unknown';
+  }
   const level = (value: number | null, bounds: { fair: number; poor: number }) =>
     value === null ? 0 : value >= bounds.poor ? 2 : value >= bounds.fair ? 1 : 0;
   const worst = Math.max(
@@ -58,7 +60,9 @@ function entries(report: StatsReportLike): Stat[] {
   const out: Stat[] = [];
   for (const value of report.values()) {
     const stat = asStat(value);
-    if (stat) out.push(stat);
+    if (stat) {
+      out.push(stat);
+    }
   }
   return out;
 }
@@ -73,7 +77,9 @@ function before(stat: Stat, previous: StatsReportLike | null): Stat | undefined 
 function delta(stat: Stat, earlier: Stat | undefined, key: string): number | undefined {
   const now = num(stat, key);
   const then = num(earlier, key);
-  if (now === undefined || then === undefined || now < then) return undefined;
+  if (now === undefined || then === undefined || now < then) {
+    return undefined;
+  }
   return now - then;
 }
 
@@ -83,7 +89,9 @@ function perSecond(stat: Stat, previous: StatsReportLike | null, key: string): n
   const grown = delta(stat, earlier, key);
   const t1 = num(stat, 'timestamp');
   const t0 = num(earlier, 'timestamp');
-  if (grown === undefined || t1 === undefined || t0 === undefined || t1 <= t0) return undefined;
+  if (grown === undefined || t1 === undefined || t0 === undefined || t1 <= t0) {
+    return undefined;
+  }
   return grown / ((t1 - t0) / 1000);
 }
 
@@ -101,36 +109,52 @@ function rtp(all: readonly Stat[], type: 'inbound-rtp' | 'outbound-rtp'): Stat[]
 function main(streams: readonly Stat[], kind: 'audio' | 'video'): Stat | undefined {
   let best: Stat | undefined;
   for (const stat of streams) {
-    if (kindOf(stat) !== kind) continue;
-    if (!best || (num(stat, 'bytesReceived') ?? 0) > (num(best, 'bytesReceived') ?? 0)) best = stat;
+    if (kindOf(stat) !== kind) {
+      continue;
+    }
+    if (!best || (num(stat, 'bytesReceived') ?? 0) > (num(best, 'bytesReceived') ?? 0)) {
+      best = stat;
+    }
   }
   return best;
 }
 
 function kbps(streams: readonly Stat[], previous: StatsReportLike | null, key: string): number {
   let bytesPerSecond = 0;
-  for (const stat of streams) bytesPerSecond += perSecond(stat, previous, key) ?? 0;
+  for (const stat of streams) {
+    bytesPerSecond += perSecond(stat, previous, key) ?? 0;
+  }
   return (bytesPerSecond * 8) / 1000;
 }
 
 function selectedPair(all: readonly Stat[], report: StatsReportLike): Stat | undefined {
   // The standard way (Chromium, Safari): the transport names its selected pair.
   for (const stat of all) {
-    if (stat.type !== 'transport') continue;
+    if (stat.type !== 'transport') {
+      continue;
+    }
     const id = str(stat, 'selectedCandidatePairId');
     const pair = id === undefined ? undefined : asStat(report.get(id));
-    if (pair) return pair;
+    if (pair) {
+      return pair;
+    }
   }
   const pairs = all.filter((s) => s.type === 'candidate-pair');
   // Firefox has no transport stats; it flags the pair itself.
   const flagged = pairs.find((p) => p.selected === true);
-  if (flagged) return flagged;
+  if (flagged) {
+    return flagged;
+  }
   // Otherwise a nominated, working pair; after an ICE restart there may be two, so take the busier.
   let best: Stat | undefined;
   for (const pair of pairs) {
-    if (pair.nominated !== true || pair.state !== 'succeeded') continue;
+    if (pair.nominated !== true || pair.state !== 'succeeded') {
+      continue;
+    }
     const traffic = (num(pair, 'bytesReceived') ?? 0) + (num(pair, 'bytesSent') ?? 0);
-    if (!best || traffic > (num(best, 'bytesReceived') ?? 0) + (num(best, 'bytesSent') ?? 0)) best = pair;
+    if (!best || traffic > (num(best, 'bytesReceived') ?? 0) + (num(best, 'bytesSent') ?? 0)) {
+      best = pair;
+    }
   }
   return best;
 }
@@ -160,13 +184,17 @@ function roundTripMs(
   previous: StatsReportLike | null,
 ): number | null {
   const current = num(pair, 'currentRoundTripTime');
-  if (current !== undefined) return current * 1000;
+  if (current !== undefined) {
+    return current * 1000;
+  }
   // Firefox lacks currentRoundTripTime; STUN consent checks still give totals to average over the interval.
   if (pair) {
     const earlier = before(pair, previous);
     const total = delta(pair, earlier, 'totalRoundTripTime');
     const responses = delta(pair, earlier, 'responsesReceived');
-    if (total !== undefined && responses !== undefined && responses > 0) return (total / responses) * 1000;
+    if (total !== undefined && responses !== undefined && responses > 0) {
+      return (total / responses) * 1000;
+    }
   }
   // Last resort: RTCP receiver reports about our outgoing streams, which both engines provide.
   const rtts = all
@@ -184,7 +212,9 @@ function lossPercent(inbound: readonly Stat[], previous: StatsReportLike | null)
     const receivedDelta = delta(stat, earlier, 'packetsReceived');
     const lostNow = num(stat, 'packetsLost');
     const lostThen = num(earlier, 'packetsLost');
-    if (receivedDelta === undefined || lostNow === undefined || lostThen === undefined) continue;
+    if (receivedDelta === undefined || lostNow === undefined || lostThen === undefined) {
+      continue;
+    }
     // packetsLost can shrink when late duplicates arrive; that is not negative loss for the interval.
     lost += Math.max(0, lostNow - lostThen);
     received += receivedDelta;
@@ -306,7 +336,9 @@ export class StatsSampler extends Emitter<{ sample: StatsSummary }> {
 
   /** Begin polling (takes the baseline now). Idempotent. History is kept across stop/start. */
   start(): void {
-    if (this.running) return;
+    if (this.running) {
+      return;
+    }
     this.running = true;
     this.previous = null;
     void this.poll(this.generation);
@@ -315,7 +347,9 @@ export class StatsSampler extends Emitter<{ sample: StatsSummary }> {
   stop(): void {
     this.running = false;
     this.generation += 1;
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+    }
     this.timer = null;
   }
 
@@ -323,11 +357,17 @@ export class StatsSampler extends Emitter<{ sample: StatsSummary }> {
     this.timer = null;
     try {
       const report = await this.source.getStats();
-      if (generation !== this.generation) return;
-      if (this.previous) this.record(summarizeStats(report, this.previous, this.now()));
+      if (generation !== this.generation) {
+        return;
+      }
+      if (this.previous) {
+        this.record(summarizeStats(report, this.previous, this.now()));
+      }
       this.previous = report;
     } catch (error) {
-      if (generation !== this.generation) return;
+      if (generation !== this.generation) {
+        return;
+      }
       this.onError(error);
     }
     this.timer = setTimeout(() => void this.poll(generation), this.intervalMs);

@@ -131,7 +131,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         this.reconnectTimer = setTimeout(() => this.socket.connect(), this.retryAfterMs);
         return;
       }
-      if (reason === 'io server disconnect') this.emit('replaced', undefined);
+      if (reason === 'io server disconnect') {
+        this.emit('replaced', undefined);
+      }
       const final = reason === 'io client disconnect' || reason === 'io server disconnect';
       this.setPhase(final ? 'disconnected' : 'reconnecting');
     });
@@ -148,7 +150,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   /** Connect; rejects with `unsupported_protocol_version` or `server_unreachable`. */
   connect(): Promise<void> {
-    if (this.socket.connected) return Promise.resolve();
+    if (this.socket.connected) {
+      return Promise.resolve();
+    }
     this.setPhase('connecting');
     return new Promise((resolve, reject) => {
       const cleanup = () => {
@@ -201,7 +205,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   async leave(): Promise<void> {
     this.forget();
-    if (this.socket.connected) await this.request('room:leave', {});
+    if (this.socket.connected) {
+      await this.request('room:leave', {});
+    }
   }
 
   invite(to: string, media: CallMedia): Promise<ResponseOf<'call:invite'>> {
@@ -254,7 +260,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         return await this.request('room:join', { room, name, joinKey });
       } catch (error) {
         const lost = error instanceof DuetError && error.reason === 'connection_lost';
-        if (!lost || attempt >= JOIN_ATTEMPTS) throw error;
+        if (!lost || attempt >= JOIN_ATTEMPTS) {
+          throw error;
+        }
         await this.reconnected();
       }
     }
@@ -262,7 +270,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   /** Resolves on the next connect; rejects when none comes within the request timeout. */
   private reconnected(): Promise<void> {
-    if (this.socket.connected) return Promise.resolve();
+    if (this.socket.connected) {
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       const onConnect = () => {
         clearTimeout(timer);
@@ -291,23 +301,30 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     });
     // Only a request sent on a live connection can lose it; one sent while offline waits in
     // Socket.IO's buffer for the next connection.
-    if (this.socket.connected) this.socket.once('disconnect', onDisconnect);
+    if (this.socket.connected) {
+      this.socket.once('disconnect', onDisconnect);
+    }
     try {
       const socket = this.socket.timeout(this.requestTimeoutMs) as unknown as {
         emitWithAck(event: E, payload: RequestOf<E>): Promise<AckOf<E>>;
       };
       raw = await Promise.race([socket.emitWithAck(event, payload), dropped]);
     } catch (error) {
-      if (error instanceof DuetError) throw error;
+      if (error instanceof DuetError) {
+        throw error;
+      }
       throw new DuetError('timeout', `The server did not answer ${event} in time.`, { cause: error });
     } finally {
       this.socket.off('disconnect', onDisconnect);
     }
     const failure = FailureSchema.safeParse(raw);
-    if (failure.success) throw new DuetError(failure.data.error.code, failure.data.error.message);
+    if (failure.success) {
+      throw new DuetError(failure.data.error.code, failure.data.error.message);
+    }
     const parsed = CLIENT_EVENTS[event].response.safeParse(raw);
-    if (!parsed.success)
+    if (!parsed.success) {
       throw new DuetError('invalid_payload', `The server's answer to ${event} was malformed.`);
+    }
     return parsed.data as ResponseOf<E>;
   }
 
@@ -322,8 +339,11 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     const stored = this.current;
     const session = await this.tryResume(stored).catch(() => null);
     this.setPhase('connected');
-    if (session) this.emit('session', session);
-    else this.emit('session-lost', { room: stored.room, name: stored.name });
+    if (session) {
+      this.emit('session', session);
+    } else {
+      this.emit('session-lost', { room: stored.room, name: stored.name });
+    }
   }
 
   private async tryResume(stored: StoredSession): Promise<Session | null> {
@@ -348,7 +368,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   private setPhase(phase: ConnectionPhase): void {
-    if (this.phase === phase) return;
+    if (this.phase === phase) {
+      return;
+    }
     this.phase = phase;
     this.emit('connection', phase);
   }
@@ -366,7 +388,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private loadStored(): StoredSession | null {
     try {
       const raw = this.storage?.getItem(STORAGE_KEY);
-      if (!raw) return null;
+      if (!raw) {
+        return null;
+      }
       const value = JSON.parse(raw) as Partial<StoredSession>;
       if (
         typeof value.token === 'string' &&

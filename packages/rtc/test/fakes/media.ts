@@ -34,7 +34,9 @@ export class FakeMediaStreamTrack extends EventTarget {
 
   /** The browser or the OS ends the track (unplugged, permission revoked, "Stop sharing"). */
   end(): void {
-    if (this.readyState === 'ended') return;
+    if (this.readyState === 'ended') {
+      return;
+    }
     this.readyState = 'ended';
     this.dispatchEvent(new Event('ended'));
   }
@@ -78,10 +80,16 @@ export const SPEAKER: FakeDevice = { kind: 'audiooutput', deviceId: 'spk', label
 const domError = (name: string, message: string) => new DOMException(message, name);
 
 function exactDeviceId(constraint: boolean | MediaTrackConstraints | undefined): string | undefined {
-  if (typeof constraint !== 'object') return undefined;
+  if (typeof constraint !== 'object') {
+    return undefined;
+  }
   const id = constraint.deviceId;
-  if (typeof id === 'string') return id;
-  if (typeof id === 'object' && !Array.isArray(id) && typeof id.exact === 'string') return id.exact;
+  if (typeof id === 'string') {
+    return id;
+  }
+  if (typeof id === 'object' && !Array.isArray(id) && typeof id.exact === 'string') {
+    return id.exact;
+  }
   return undefined;
 }
 
@@ -116,7 +124,9 @@ export class FakeMediaDevices implements MediaDevicesLike {
     public devices: FakeDevice[] = [MIC_A, MIC_B, CAM_A, CAM_B, SPEAKER],
     options: { displayMedia?: boolean } = {},
   ) {
-    if (options.displayMedia !== false) this.getDisplayMedia = (o) => this.pickScreen(o);
+    if (options.displayMedia !== false) {
+      this.getDisplayMedia = (o) => this.pickScreen(o);
+    }
   }
 
   /** Make getUserMedia wait (as if the prompt were open) until the returned function is called. */
@@ -156,7 +166,9 @@ export class FakeMediaDevices implements MediaDevicesLike {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       await (this.gate ?? Promise.resolve());
-      if (this.userMediaFailures.length > 0) throw this.userMediaFailures.shift();
+      if (this.userMediaFailures.length > 0) {
+        throw this.userMediaFailures.shift();
+      }
       if (!constraints.audio && !constraints.video) {
         throw new TypeError(
           "Failed to execute 'getUserMedia': At least one of audio and video must be requested",
@@ -165,11 +177,15 @@ export class FakeMediaDevices implements MediaDevicesLike {
       const picks: [FakeDevice, 'audio' | 'video'][] = [];
       for (const kind of ['audio', 'video'] as const) {
         const constraint = constraints[kind];
-        if (!constraint) continue;
+        if (!constraint) {
+          continue;
+        }
         const candidates = this.devices.filter(
           (d) => d.kind === (kind === 'audio' ? 'audioinput' : 'videoinput'),
         );
-        if (candidates.length === 0) throw domError('NotFoundError', 'Requested device not found');
+        if (candidates.length === 0) {
+          throw domError('NotFoundError', 'Requested device not found');
+        }
         const wanted = exactDeviceId(constraint);
         const device = wanted === undefined ? candidates[0] : candidates.find((d) => d.deviceId === wanted);
         if (!device) {
@@ -178,7 +194,9 @@ export class FakeMediaDevices implements MediaDevicesLike {
         picks.push([device, kind]);
       }
       // Chromium checks for devices before prompting, and for busy devices after.
-      if (this.permission === 'deny') throw domError('NotAllowedError', 'Permission denied');
+      if (this.permission === 'deny') {
+        throw domError('NotAllowedError', 'Permission denied');
+      }
       for (const [device, kind] of picks) {
         const otherCamera = this.live('video').some(
           (t) => t.deviceId !== undefined && t.deviceId !== device.deviceId,
@@ -212,18 +230,26 @@ export class FakeMediaDevices implements MediaDevicesLike {
   /** Remove a device: its tracks end (firing `ended`), then listeners hear `devicechange`. */
   unplug(deviceId: string): void {
     this.devices = this.devices.filter((d) => d.deviceId !== deviceId);
-    for (const track of this.live()) if (track.deviceId === deviceId) track.end();
+    for (const track of this.live()) {
+      if (track.deviceId === deviceId) {
+        track.end();
+      }
+    }
     this.fireDeviceChange();
   }
 
   fireDeviceChange(): void {
-    for (const listener of [...this.listeners]) listener();
+    for (const listener of [...this.listeners]) {
+      listener();
+    }
   }
 
   private async pickScreen(options?: DisplayMediaStreamOptions): Promise<MediaStream> {
     this.displayCalls.push(options);
     await Promise.resolve();
-    if (this.displayFailures.length > 0) throw this.displayFailures.shift();
+    if (this.displayFailures.length > 0) {
+      throw this.displayFailures.shift();
+    }
     const track = new FakeMediaStreamTrack('video', 'screen:0:0', undefined);
     this.tracks.push(track);
     return createFakeStream([asTrack(track)]);
@@ -240,12 +266,16 @@ export class RecordingSink implements TrackSink {
   async replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack | null): Promise<void> {
     await Promise.resolve();
     this.calls.push({ kind, track });
-    if (this.failWith) throw this.failWith;
+    if (this.failWith) {
+      throw this.failWith;
+    }
     this[kind] = track;
   }
 }
 
 /** Let every pending promise callback and zero-delay continuation run. */
 export async function flush(): Promise<void> {
-  for (let i = 0; i < 20; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 20; i += 1) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }

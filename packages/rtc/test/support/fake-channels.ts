@@ -28,18 +28,24 @@ export class FakeChannel extends EventTarget {
   }
 
   send(data: string | ArrayBufferView): void {
-    if (this.readyState !== 'open') throw new DOMException('not open', 'InvalidStateError');
+    if (this.readyState !== 'open') {
+      throw new DOMException('not open', 'InvalidStateError');
+    }
     if (typeof data === 'string') {
       this.headers.push(JSON.parse(data));
       return;
     }
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
     this.chunks.push(bytes);
-    if (this.buffering) this.bufferedAmount += bytes.byteLength;
+    if (this.buffering) {
+      this.bufferedAmount += bytes.byteLength;
+    }
   }
 
   close(): void {
-    if (this.readyState === 'closed') return;
+    if (this.readyState === 'closed') {
+      return;
+    }
     this.readyState = 'closed';
     this.dispatchEvent(new Event('close'));
   }
@@ -74,7 +80,9 @@ export class FakeChannels extends ProviderEvents implements ChannelProvider {
   readonly opened: FakeChannel[] = [];
 
   open(label: string): RTCDataChannel | null {
-    if (!this.connected) return null;
+    if (!this.connected) {
+      return null;
+    }
     const channel = new FakeChannel(label);
     this.opened.push(channel);
     return channel as unknown as RTCDataChannel;
@@ -87,7 +95,9 @@ export class FakeChannels extends ProviderEvents implements ChannelProvider {
   /** The latest channel the engine opened. */
   get last(): FakeChannel {
     const channel = this.opened.at(-1);
-    if (!channel) throw new Error('no channel opened');
+    if (!channel) {
+      throw new Error('no channel opened');
+    }
     return channel;
   }
 

@@ -11,7 +11,9 @@ export const settle = (ms: number) => new Promise((resolve) => setTimeout(resolv
 
 const engines: FileTransfers[] = [];
 afterEach(() => {
-  for (const engine of engines.splice(0)) engine.dispose();
+  for (const engine of engines.splice(0)) {
+    engine.dispose();
+  }
 });
 
 /** One engine on fake channels; `peer` is the other end of its control link, played by the test. */

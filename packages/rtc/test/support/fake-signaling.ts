@@ -28,8 +28,9 @@ export class FakeServer {
 
   join(client: FakeSignaling, room: string): Session {
     const self: PublicUser = { id: client.userId, name: client.name, state: 'free' };
-    for (const other of this.clients.values())
+    for (const other of this.clients.values()) {
       other.deliver('presence', { room, change: 'joined', user: self });
+    }
     this.room = { ...this.room, name: room, users: [...this.room.users, self] };
     this.clients.set(client.userId, client);
     return {
@@ -47,8 +48,9 @@ export class FakeServer {
     this.clients.delete(client.userId);
     const user = this.user(client.userId);
     this.room = { ...this.room, users: this.room.users.filter((u) => u.id !== client.userId) };
-    for (const other of this.clients.values())
+    for (const other of this.clients.values()) {
       other.deliver('presence', { room: this.room.name, change: 'left', user });
+    }
   }
 
   invite(from: FakeSignaling, to: string, media: CallMedia): { callId: string; ringTimeoutMs: number } {
@@ -65,7 +67,9 @@ export class FakeServer {
 
   accept(callId: string): void {
     const call = this.calls.get(callId);
-    if (!call) return;
+    if (!call) {
+      return;
+    }
     this.clients
       .get(call.caller)
       ?.deliver('call:accepted', { callId, peer: this.user(call.callee), polite: false });
@@ -76,7 +80,9 @@ export class FakeServer {
 
   end(from: FakeSignaling, callId: string, reason: 'declined' | 'hangup' | 'cancelled'): void {
     const call = this.calls.get(callId);
-    if (!call) return;
+    if (!call) {
+      return;
+    }
     this.calls.delete(callId);
     const other = call.caller === from.userId ? call.callee : call.caller;
     this.clients.get(other)?.deliver('call:ended', { callId, reason, by: from.userId });
@@ -112,7 +118,9 @@ export class FakeSignaling extends Emitter<SignalingEvents> implements Signaling
 
   deliver<E extends keyof SignalingEvents>(event: E, payload: SignalingEvents[E]): void {
     setTimeout(() => {
-      if (!this.down) this.emit(event, payload);
+      if (!this.down) {
+        this.emit(event, payload);
+      }
     }, 1);
   }
 
@@ -174,7 +182,9 @@ export class FakeSignaling extends Emitter<SignalingEvents> implements Signaling
 
   signal(callId: string, to: string, data: SignalData): void {
     this.record('signal', { callId, to, data });
-    if (!this.down) this.server.relay(this, callId, to, data);
+    if (!this.down) {
+      this.server.relay(this, callId, to, data);
+    }
   }
 
   close(): void {

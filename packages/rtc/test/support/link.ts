@@ -27,9 +27,13 @@ export class TestLink implements ControlLink {
   send(body: Body): void {
     const valid = BodySchema.parse(body);
     this.sent.push(valid);
-    for (const listener of [...this.sentListeners]) listener(valid);
+    for (const listener of [...this.sentListeners]) {
+      listener(valid);
+    }
     const out = this.filter ? this.filter(valid) : valid;
-    if (out) this.peer?.receive(out);
+    if (out) {
+      this.peer?.receive(out);
+    }
   }
 
   onBody(listener: (body: Body) => void): () => void {
@@ -46,7 +50,9 @@ export class TestLink implements ControlLink {
   /** Deliver `body` to this side's listeners as if the peer sent it. */
   receive(body: Body): void {
     setTimeout(() => {
-      for (const listener of [...this.listeners]) listener(body);
+      for (const listener of [...this.listeners]) {
+        listener(body);
+      }
     }, 0);
   }
 
@@ -54,7 +60,9 @@ export class TestLink implements ControlLink {
   next<K extends Body['kind']>(kind: K): Promise<Extract<Body, { kind: K }>> {
     return new Promise((resolve) => {
       const off = this.onSent((body) => {
-        if (body.kind !== kind) return;
+        if (body.kind !== kind) {
+          return;
+        }
         off();
         resolve(body as Extract<Body, { kind: K }>);
       });

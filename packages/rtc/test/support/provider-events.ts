@@ -15,11 +15,15 @@ export class ProviderEvents {
 
   /** The connection is back: tell the engine. */
   fireReconnected(): void {
-    for (const listener of [...this.reconnectListeners]) listener();
+    for (const listener of [...this.reconnectListeners]) {
+      listener();
+    }
   }
 
   /** Hand a channel the peer opened to the engine. */
   protected handOver(channel: RTCDataChannel): void {
-    for (const listener of [...this.channelListeners]) listener(channel);
+    for (const listener of [...this.channelListeners]) {
+      listener(channel);
+    }
   }
 }

@@ -13,7 +13,9 @@ export class RecordingSink implements FileSink {
   failAfter = Infinity;
 
   async write(chunk: Uint8Array): Promise<void> {
-    if (this.written + chunk.byteLength > this.failAfter) throw new Error('disk full');
+    if (this.written + chunk.byteLength > this.failAfter) {
+      throw new Error('disk full');
+    }
     await this.inner.write(chunk);
     this.written += chunk.byteLength;
     this.onWrite?.(this.written);

@@ -54,7 +54,9 @@ export class TestChannels extends ProviderEvents implements ChannelProvider {
 
   open(label: string): RTCDataChannel | null {
     const pc = this.pc;
-    if (!pc || pc.connectionState === 'closed') return null;
+    if (!pc || pc.connectionState === 'closed') {
+      return null;
+    }
     this.holdClosedStreamIds(pc);
     const channel = pc.createDataChannel(label, { ordered: true });
     this.openedOn.set(channel, pc);
@@ -73,10 +75,14 @@ export class TestChannels extends ProviderEvents implements ChannelProvider {
     this.pc = pc;
     pc.addEventListener('datachannel', (event) => {
       const channel = event.channel;
-      if (channel.label !== FILE_CHANNEL_LABEL) return;
+      if (channel.label !== FILE_CHANNEL_LABEL) {
+        return;
+      }
       this.received.push(channel);
       this.handOver(channel);
-      if (channel.id !== null) this.peer?.opening.get(channel.id)?.();
+      if (channel.id !== null) {
+        this.peer?.opening.get(channel.id)?.();
+      }
     });
   }
 
@@ -89,7 +95,9 @@ export class TestChannels extends ProviderEvents implements ChannelProvider {
    */
   private holdClosedStreamIds(pc: RTCPeerConnection): void {
     for (const old of this.opened) {
-      if (old.readyState !== 'closed' || this.spaced.has(old) || this.openedOn.get(old) !== pc) continue;
+      if (old.readyState !== 'closed' || this.spaced.has(old) || this.openedOn.get(old) !== pc) {
+        continue;
+      }
       this.spaced.add(old);
       pc.createDataChannel(SPACER_LABEL);
     }
@@ -106,7 +114,9 @@ export class TestChannels extends ProviderEvents implements ChannelProvider {
     const id = channel.id;
     const prototype = Object.getPrototypeOf(channel) as object;
     const native = () => Reflect.get(prototype, 'readyState', channel) as RTCDataChannelState;
-    if (id === null) return;
+    if (id === null) {
+      return;
+    }
     let ready = false;
     Object.defineProperty(channel, 'readyState', {
       get: () => {
@@ -143,12 +153,16 @@ export class TestChannels extends ProviderEvents implements ChannelProvider {
     channel.send = ((data: string | ArrayBufferView) => {
       if (typeof data === 'string') {
         const header = FileChannelHeaderSchema.safeParse(parseJson(data));
-        if (header.success) this.headers.push(header.data);
+        if (header.success) {
+          this.headers.push(header.data);
+        }
         send(data);
         return;
       }
       let bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      if (this.tamper) bytes = this.tamper(bytes.slice(), this.binaryChunks);
+      if (this.tamper) {
+        bytes = this.tamper(bytes.slice(), this.binaryChunks);
+      }
       send(bytes);
       this.binaryChunks++;
       this.binaryBytesSent += bytes.byteLength;
@@ -180,14 +194,18 @@ export class WrtcNet {
 
   /** A new pair of connections replaces the old (which is closed): both sides hear onReconnected. */
   async reconnect(): Promise<void> {
-    for (const pc of this.pcs.splice(0)) pc.close();
+    for (const pc of this.pcs.splice(0)) {
+      pc.close();
+    }
     await this.connectPair();
     this.alice.fireReconnected();
     this.bob.fireReconnected();
   }
 
   close(): void {
-    for (const pc of this.pcs.splice(0)) pc.close();
+    for (const pc of this.pcs.splice(0)) {
+      pc.close();
+    }
   }
 
   private async connectPair(): Promise<void> {
@@ -196,7 +214,9 @@ export class WrtcNet {
     this.pcs.push(a, b);
     // Candidates still trickling when a pair is replaced fail to apply; that is expected.
     const relay = (to: RTCPeerConnection) => (event: RTCPeerConnectionIceEvent) => {
-      if (event.candidate) to.addIceCandidate(event.candidate).catch(() => undefined);
+      if (event.candidate) {
+        to.addIceCandidate(event.candidate).catch(() => undefined);
+      }
     };
     a.addEventListener('icecandidate', relay(b));
     b.addEventListener('icecandidate', relay(a));

@@ -181,14 +181,20 @@ export class RedisCluster {
     let down = false;
     client.on('error', (error: Error) => {
       // One line per outage, not one per reconnection attempt.
-      if (!down) this.logger.warn({ err: error, redis: role }, 'Redis connection failed');
+      if (!down) {
+        this.logger.warn({ err: error, redis: role }, 'Redis connection failed');
+      }
       down = true;
     });
     client.on('ready', () => {
-      if (down) this.logger.info({ redis: role }, 'Redis connection restored');
+      if (down) {
+        this.logger.info({ redis: role }, 'Redis connection restored');
+      }
       down = false;
       // A reconnected store client beats at once: a Redis that came back empty is noticed now.
-      if (role === 'command' && this.hooks) void this.beat();
+      if (role === 'command' && this.hooks) {
+        void this.beat();
+      }
     });
     this.clients.push(client);
     return client;
@@ -207,7 +213,9 @@ export class RedisCluster {
       }),
     ]);
     clearTimeout(bound);
-    if (!this.healthy()) this.logger.warn('Redis is not reachable yet: not ready until it is');
+    if (!this.healthy()) {
+      this.logger.warn('Redis is not reachable yet: not ready until it is');
+    }
   }
 
   /** Redis answered a heartbeat recently (readiness). */
@@ -220,7 +228,9 @@ export class RedisCluster {
   }
 
   private async beat(): Promise<void> {
-    if (this.beating || this.closed) return;
+    if (this.beating || this.closed) {
+      return;
+    }
     this.beating = true;
     try {
       const result = (await BEAT.run(this.command, [
@@ -234,7 +244,9 @@ export class RedisCluster {
       this.lastBeatOkAt = Date.now();
       this.beats++;
       const [epoch, known, stalled, ...swept] = result;
-      if (stalled === 1) this.logger.warn('Redis was stalled: every node kept alive');
+      if (stalled === 1) {
+        this.logger.warn('Redis was stalled: every node kept alive');
+      }
       if (swept.length > 0) {
         this.logger.warn({ users: swept.length }, 'a node stopped beating: its users are disconnected');
       }
@@ -259,7 +271,9 @@ export class RedisCluster {
 
   /** Stop beating, hand this node's users their grace, close the clients (bounded). */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed) {
+      return;
+    }
     clearInterval(this.beatTimer);
     this.scheduler.close();
     try {

@@ -46,7 +46,9 @@ export class Reconciler {
   ) {}
 
   async reconcile(urgent: boolean): Promise<void> {
-    if (this.running) return;
+    if (this.running) {
+      return;
+    }
     this.running = true;
     try {
       await this.pass(urgent);
@@ -60,7 +62,9 @@ export class Reconciler {
     const speaking: Array<{ socket: DuetSocket; userId: string }> = [];
     for (const socket of sockets.values()) {
       const userId = socket.data.userId;
-      if (userId !== undefined) speaking.push({ socket, userId });
+      if (userId !== undefined) {
+        speaking.push({ socket, userId });
+      }
     }
     // One batched read of everyone concerned: the store's users of this node and the users this
     // node's sockets speak for (mostly the same people).
@@ -84,7 +88,9 @@ export class Reconciler {
     for (const { socket, userId } of speaking) {
       const user = states.get(userId);
       if (user?.socketId === socket.id) {
-        if (!user.connected) await this.events.markReconnected(userId, socket.id);
+        if (!user.connected) {
+          await this.events.markReconnected(userId, socket.id);
+        }
         continue;
       }
       if (!urgent && !this.suspects.has(socket.id)) {

@@ -127,7 +127,9 @@ export class RedisScheduler implements Scheduler {
 
   private async poll(onDue: (key: string, payload: string) => Promise<void>): Promise<void> {
     // One poll at a time: a slow Redis must not stack up claims.
-    if (this.polling) return;
+    if (this.polling) {
+      return;
+    }
     this.polling = true;
     try {
       const flat = (await CLAIM_DUE.run(this.redis, [this.prefix, CLAIM_BATCH])) as string[];

@@ -168,7 +168,10 @@ export class Dispatcher {
     this.options.metrics.refused.inc({ code: failure.error.code });
     const name = typeof event === 'string' ? event.slice(0, MAX_EVENT_NAME_IN_ERRORS) : typeof event;
     this.options.logger.debug({ socketId: socket.id, event: name, code: failure.error.code }, 'refused');
-    if (ack) ack(failure);
-    else socket.emit('protocol:error', { event: name, error: failure.error });
+    if (ack) {
+      ack(failure);
+    } else {
+      socket.emit('protocol:error', { event: name, error: failure.error });
+    }
   }
 }

@@ -15,12 +15,16 @@ export class KeyedTimers {
 
   clear(key: string): void {
     const timer = this.timers.get(key);
-    if (timer) clearTimeout(timer);
+    if (timer) {
+      clearTimeout(timer);
+    }
     this.timers.delete(key);
   }
 
   clearAll(): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const timer of this.timers.values()) {
+      clearTimeout(timer);
+    }
     this.timers.clear();
   }
 }

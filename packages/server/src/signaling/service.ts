@@ -103,9 +103,13 @@ export class SignalingService {
     const sessionToken = request.joinKey ? sessionTokenForJoinKey(request.joinKey) : newSessionToken();
     if (request.joinKey) {
       const earlier = await this.store.findUserBySessionToken(sessionToken);
-      if (earlier) return this.repeatedJoin(socket, earlier, request.room);
+      if (earlier) {
+        return this.repeatedJoin(socket, earlier, request.room);
+      }
     }
-    if (socket.data.userId) return fail('already_in_room', 'Leave the current room before joining another.');
+    if (socket.data.userId) {
+      return fail('already_in_room', 'Leave the current room before joining another.');
+    }
     const user: StoredUser = {
       id: newId(),
       name: request.name,
@@ -119,9 +123,13 @@ export class SignalingService {
     if (!outcome.ok && outcome.reason === 'session_taken') {
       // The same join arrived twice at once: the other one just took the seat.
       const earlier = await this.store.findUserBySessionToken(sessionToken);
-      if (earlier) return this.repeatedJoin(socket, earlier, request.room);
+      if (earlier) {
+        return this.repeatedJoin(socket, earlier, request.room);
+      }
     }
-    if (!outcome.ok) return fail('room_full', `This room is full (${this.options.roomCapacity} people).`);
+    if (!outcome.ok) {
+      return fail('room_full', `This room is full (${this.options.roomCapacity} people).`);
+    }
     this.bindSocket(socket, user);
     this.logger.info({ userId: user.id, room: user.room }, 'joined');
     const self = await this.publicUser(user);
@@ -138,10 +146,14 @@ export class SignalingService {
     earlier: StoredUser,
     room: string,
   ): Promise<AckOf<'room:join'>> {
-    if (earlier.room !== room) return fail('invalid_payload', 'This join key was used for another room.');
+    if (earlier.room !== room) {
+      return fail('invalid_payload', 'This join key was used for another room.');
+    }
     this.logger.info({ userId: earlier.id, room }, 'join repeated after a lost answer');
     // A connection recovered by Socket.IO already speaks for the user.
-    if (socket.data.userId === earlier.id) return ok(await this.session(earlier));
+    if (socket.data.userId === earlier.id) {
+      return ok(await this.session(earlier));
+    }
     return this.resume(socket, { sessionToken: earlier.sessionToken });
   }
 
@@ -149,9 +161,13 @@ export class SignalingService {
     socket: DuetSocket,
     request: ParsedRequestOf<'session:resume'>,
   ): Promise<AckOf<'session:resume'>> {
-    if (socket.data.userId) return fail('already_in_room', 'This connection already speaks for a user.');
+    if (socket.data.userId) {
+      return fail('already_in_room', 'This connection already speaks for a user.');
+    }
     const user = await this.store.findUserBySessionToken(request.sessionToken);
-    if (!user) return fail('session_expired', 'The session has ended; join the room again.');
+    if (!user) {
+      return fail('session_expired', 'The session has ended; join the room again.');
+    }
     await this.timers.clear(graceKey(user.id));
     const previousSocketId = user.socketId;
     await this.store.takeOverConnection(user.id, socket.id);
@@ -168,12 +184,18 @@ export class SignalingService {
   /** A socket came back through Socket.IO's connection-state recovery (same id, rooms and data). */
   async recovered(socket: DuetSocket): Promise<void> {
     const userId = socket.data.userId;
-    if (!userId) return;
+    if (!userId) {
+      return;
+    }
     const user = await this.store.getUser(userId);
     if (user?.socketId !== socket.id) {
       // The seat was given up meanwhile (grace expired, or another connection resumed it).
       socket.data.userId = undefined;
-      for (const channel of socket.rooms) if (channel !== socket.id) void socket.leave(channel);
+      for (const channel of socket.rooms) {
+        if (channel !== socket.id) {
+          void socket.leave(channel);
+        }
+      }
       return;
     }
     await this.markReconnected(userId, socket.id);
@@ -181,12 +203,16 @@ export class SignalingService {
 
   /** The user's socket speaks for them again: connected, grace cancelled (unless it was replaced). */
   async markReconnected(userId: string, socketId: string): Promise<void> {
-    if (await this.store.setConnected(userId, socketId, true)) await this.timers.clear(graceKey(userId));
+    if (await this.store.setConnected(userId, socketId, true)) {
+      await this.timers.clear(graceKey(userId));
+    }
   }
 
   private async leave(socket: DuetSocket): Promise<AckOf<'room:leave'>> {
     const userId = socket.data.userId;
-    if (!userId) return fail('not_in_room', 'You are not in a room.');
+    if (!userId) {
+      return fail('not_in_room', 'You are not in a room.');
+    }
     await this.removeFromRoom(userId);
     return ok({});
   }
@@ -194,9 +220,13 @@ export class SignalingService {
   /** Runs in the socket's queue after its last event. */
   async disconnected(socket: DuetSocket, reason: string): Promise<void> {
     const userId = socket.data.userId;
-    if (!userId || this.closing) return;
+    if (!userId || this.closing) {
+      return;
+    }
     const user = await this.store.getUser(userId);
-    if (user?.socketId !== socket.id) return; // a newer connection speaks for this user
+    if (user?.socketId !== socket.id) {
+      return;
+    } // a newer connection speaks for this user
     if (DELIBERATE_DISCONNECTS.has(reason) || this.options.reconnectGraceMs === 0) {
       await this.removeFromRoom(userId);
       return;
@@ -211,31 +241,44 @@ export class SignalingService {
    * (and a grace timer armed then would end the resumed call).
    */
   async markDisconnected(userId: string, socketId: string): Promise<void> {
-    if (!(await this.store.setConnected(userId, socketId, false))) return;
+    if (!(await this.store.setConnected(userId, socketId, false))) {
+      return;
+    }
     await this.timers.set(graceKey(userId), this.options.reconnectGraceMs, socketId);
   }
 
   /** A timer is due (here, or on whichever node took it from Redis). */
   private async timerDue(key: string, payload: string): Promise<void> {
-    if (this.closing) return;
+    if (this.closing) {
+      return;
+    }
     const [kind, id] = splitKey(key);
-    if (kind === 'ring') await this.endCall(id, 'timeout', undefined, undefined, 'ringing');
-    else if (kind === 'grace') await this.graceExpired(id, payload);
+    if (kind === 'ring') {
+      await this.endCall(id, 'timeout', undefined, undefined, 'ringing');
+    } else if (kind === 'grace') {
+      await this.graceExpired(id, payload);
+    }
   }
 
   private async graceExpired(userId: string, socketId: string): Promise<void> {
     const user = await this.store.getUser(userId);
-    if (!user || user.connected || user.socketId !== socketId) return;
+    if (!user || user.connected || user.socketId !== socketId) {
+      return;
+    }
     this.logger.info({ userId }, 'reconnect grace expired');
     await this.removeFromRoom(userId);
   }
 
   private async removeFromRoom(userId: string): Promise<void> {
     const call = await this.store.getCallOfUser(userId);
-    if (call) await this.endCall(call.id, 'peer_left', userId, userId);
+    if (call) {
+      await this.endCall(call.id, 'peer_left', userId, userId);
+    }
     await this.timers.clear(graceKey(userId));
     const user = await this.store.removeUser(userId);
-    if (!user) return;
+    if (!user) {
+      return;
+    }
     const channel = userChannel(userId);
     this.logger.info({ userId, room: user.room }, 'left');
     // Presence before the cleanup below, which asks every node and may fail while Redis is away.
@@ -248,7 +291,9 @@ export class SignalingService {
         user: { id: user.id, name: user.name, state: 'free' },
       });
     try {
-      for (const socket of await this.io.in(channel).fetchSockets()) socket.data.userId = undefined;
+      for (const socket of await this.io.in(channel).fetchSockets()) {
+        socket.data.userId = undefined;
+      }
     } finally {
       this.io.in(channel).socketsLeave([roomChannel(user.room), channel]);
     }
@@ -268,11 +313,17 @@ export class SignalingService {
     request: ParsedRequestOf<'call:invite'>,
   ): Promise<AckOf<'call:invite'>> {
     const caller = await this.currentUser(socket);
-    if (!caller) return fail('not_in_room', 'Join a room before calling.');
-    if (request.to === caller.id) return fail('cannot_call_self', 'You cannot call yourself.');
+    if (!caller) {
+      return fail('not_in_room', 'Join a room before calling.');
+    }
+    if (request.to === caller.id) {
+      return fail('cannot_call_self', 'You cannot call yourself.');
+    }
     const callee = await this.store.getUser(request.to);
     // Someone in another room is reported exactly like someone who does not exist.
-    if (callee?.room !== caller.room) return fail('user_not_found', 'That person is not in this room.');
+    if (callee?.room !== caller.room) {
+      return fail('user_not_found', 'That person is not in this room.');
+    }
     const call: StoredCall = {
       id: newId(),
       room: caller.room,
@@ -309,12 +360,17 @@ export class SignalingService {
     request: ParsedRequestOf<'call:accept'>,
   ): Promise<AckOf<'call:accept'>> {
     const found = await this.callOfSender(socket, request.callId);
-    if (!found.ok) return found;
+    if (!found.ok) {
+      return found;
+    }
     const { call, userId } = found;
-    if (call.calleeId !== userId)
+    if (call.calleeId !== userId) {
       return fail('invalid_call_state', 'Only the person being called can accept.');
+    }
     const active = await this.store.activateCall(call.id);
-    if (!active) return fail('invalid_call_state', 'This call is no longer ringing.');
+    if (!active) {
+      return fail('invalid_call_state', 'This call is no longer ringing.');
+    }
     await this.timers.clear(ringKey(call.id));
     const [caller, callee] = await Promise.all([
       this.store.getUser(call.callerId),
@@ -343,7 +399,9 @@ export class SignalingService {
     request: ParsedRequestOf<'call:decline'>,
   ): Promise<AckOf<'call:decline'>> {
     const found = await this.callOfSender(socket, request.callId);
-    if (!found.ok) return found;
+    if (!found.ok) {
+      return found;
+    }
     const { call, userId } = found;
     if (call.calleeId !== userId || call.state !== 'ringing') {
       return fail(
@@ -360,7 +418,9 @@ export class SignalingService {
     request: ParsedRequestOf<'call:hangup'>,
   ): Promise<AckOf<'call:hangup'>> {
     const found = await this.callOfSender(socket, request.callId);
-    if (!found.ok) return found;
+    if (!found.ok) {
+      return found;
+    }
     const { call, userId } = found;
     const reason = hangupReason(call.state, call.callerId === userId ? 'caller' : 'callee');
     await this.endCall(call.id, reason, userId);
@@ -379,8 +439,12 @@ export class SignalingService {
     onlyIf?: StoredCall['state'],
   ): Promise<void> {
     const call = await this.store.endCall(callId, onlyIf);
-    if (!call) return;
-    if (call.state === 'ringing') await this.timers.clear(ringKey(call.id));
+    if (!call) {
+      return;
+    }
+    if (call.state === 'ringing') {
+      await this.timers.clear(ringKey(call.id));
+    }
     this.metrics.callsEnded.inc({ reason });
     this.logger.info({ callId, reason, by }, 'call ended');
     const event = by === undefined ? { callId, reason } : { callId, reason, by };
@@ -398,7 +462,9 @@ export class SignalingService {
 
   private async relay(socket: DuetSocket, request: ParsedRequestOf<'signal'>): Promise<AckOf<'signal'>> {
     const userId = socket.data.userId;
-    if (!userId) return fail('not_in_room', 'Join a room first.');
+    if (!userId) {
+      return fail('not_in_room', 'Join a room first.');
+    }
     if (request.from !== undefined && request.from !== userId) {
       this.logger.warn({ userId, claimed: request.from }, 'forged sender refused');
       return fail('forged_sender', 'A message may only be sent as yourself.');
@@ -428,18 +494,26 @@ export class SignalingService {
     request: ParsedRequestOf<'call:restore'>,
   ): Promise<AckOf<'call:restore'>> {
     const me = await this.currentUser(socket);
-    if (!me) return fail('not_in_room', 'Join the room first.');
-    if (await this.store.getCallOfUser(me.id)) return fail('already_in_call', 'You are already in a call.');
+    if (!me) {
+      return fail('not_in_room', 'Join the room first.');
+    }
+    if (await this.store.getCallOfUser(me.id)) {
+      return fail('already_in_call', 'You are already in a call.');
+    }
     // The claims live in the store: the two parties may be connected to different nodes.
     const mine: RestoreClaim = { userId: me.id, room: me.room, key: request.key, role: request.role };
     const claim = await this.store.claimRestore(request.callId, mine, RESTORE_CLAIM_TTL_MS);
-    if (!claim) return ok({ state: 'waiting', peer: null });
+    if (!claim) {
+      return ok({ state: 'waiting', peer: null });
+    }
     const matches =
       claim.room === me.room &&
       claim.role !== request.role &&
       claim.key.length === request.key.length &&
       timingSafeEqual(Buffer.from(claim.key), Buffer.from(request.key));
-    if (!matches) return fail('call_not_found', 'There is no such call to restore.');
+    if (!matches) {
+      return fail('call_not_found', 'There is no such call to restore.');
+    }
     const other = await this.store.getUser(claim.userId);
     // Taking the claim decides between two racing matches: only one restores the call.
     if (!(await this.store.takeRestoreClaim(request.callId, claim)) || !other) {
@@ -456,7 +530,9 @@ export class SignalingService {
       media: { audio: true, video: true },
       createdAt: Date.now(),
     });
-    if (!outcome.ok) return fail('busy', 'One of you is in another call.');
+    if (!outcome.ok) {
+      return fail('busy', 'One of you is in another call.');
+    }
     await this.store.activateCall(request.callId);
     this.logger.info({ callId: request.callId }, 'call restored');
     const [mePublic, otherPublic] = await Promise.all([this.publicUser(me), this.publicUser(other)]);
@@ -468,7 +544,9 @@ export class SignalingService {
   /** Fresh TURN credentials for a joined user, a few per minute at most. */
   private async refreshIceServers(socket: DuetSocket): Promise<AckOf<'ice:refresh'>> {
     const userId = socket.data.userId;
-    if (!userId) return fail('not_in_room', 'Join a room first.');
+    if (!userId) {
+      return fail('not_in_room', 'Join a room first.');
+    }
     try {
       await this.iceRefreshLimiter.consume(userId);
     } catch {
@@ -492,7 +570,9 @@ export class SignalingService {
     callId: string,
   ): Promise<{ ok: true; call: StoredCall; userId: string } | ReturnType<typeof fail>> {
     const userId = socket.data.userId;
-    if (!userId) return fail('not_in_room', 'Join a room first.');
+    if (!userId) {
+      return fail('not_in_room', 'Join a room first.');
+    }
     const call = await this.store.getCall(callId);
     // A call the sender is not party to is reported exactly like one that does not exist.
     if (!call || (call.callerId !== userId && call.calleeId !== userId)) {
@@ -506,8 +586,9 @@ export class SignalingService {
   }
 
   private announce(room: string, ...users: PublicUser[]): void {
-    for (const user of users)
+    for (const user of users) {
       this.io.to(roomChannel(room)).emit('presence', { room, change: 'updated', user });
+    }
   }
 
   private async session(user: StoredUser): Promise<Session> {
@@ -528,10 +609,14 @@ export class SignalingService {
 
   private async callInfo(userId: string): Promise<CallInfo | null> {
     const call = await this.store.getCallOfUser(userId);
-    if (!call) return null;
+    if (!call) {
+      return null;
+    }
     const role = call.callerId === userId ? 'caller' : 'callee';
     const peer = await this.store.getUser(role === 'caller' ? call.calleeId : call.callerId);
-    if (!peer) return null;
+    if (!peer) {
+      return null;
+    }
     return {
       callId: call.id,
       state: call.state,

@@ -22,9 +22,13 @@ export class MemoryStore implements Store {
   private readonly claims = new Map<string, { claim: RestoreClaim; expiresAt: number }>();
 
   async addUser(user: StoredUser, capacity: number): Promise<JoinOutcome> {
-    if (this.usersBySession.has(user.sessionToken)) return { ok: false, reason: 'session_taken' };
+    if (this.usersBySession.has(user.sessionToken)) {
+      return { ok: false, reason: 'session_taken' };
+    }
     const members = this.rooms.get(user.room) ?? new Set<string>();
-    if (members.size >= capacity) return { ok: false, reason: 'room_full' };
+    if (members.size >= capacity) {
+      return { ok: false, reason: 'room_full' };
+    }
     members.add(user.id);
     this.rooms.set(user.room, members);
     this.users.set(user.id, { ...user });
@@ -34,12 +38,16 @@ export class MemoryStore implements Store {
 
   async removeUser(userId: string): Promise<StoredUser | undefined> {
     const user = this.users.get(userId);
-    if (!user) return undefined;
+    if (!user) {
+      return undefined;
+    }
     this.users.delete(userId);
     this.usersBySession.delete(user.sessionToken);
     const members = this.rooms.get(user.room);
     members?.delete(userId);
-    if (members?.size === 0) this.rooms.delete(user.room);
+    if (members?.size === 0) {
+      this.rooms.delete(user.room);
+    }
     return { ...user };
   }
 
@@ -63,19 +71,27 @@ export class MemoryStore implements Store {
 
   async takeOverConnection(userId: string, socketId: string): Promise<void> {
     const user = this.users.get(userId);
-    if (user) Object.assign(user, { socketId, connected: true });
+    if (user) {
+      Object.assign(user, { socketId, connected: true });
+    }
   }
 
   async setConnected(userId: string, socketId: string, connected: boolean): Promise<boolean> {
     const user = this.users.get(userId);
-    if (user?.socketId !== socketId) return false;
+    if (user?.socketId !== socketId) {
+      return false;
+    }
     user.connected = connected;
     return true;
   }
 
   async createCall(call: StoredCall): Promise<CreateCallOutcome> {
-    if (this.callByUser.has(call.callerId)) return { ok: false, reason: 'caller_busy' };
-    if (this.callByUser.has(call.calleeId)) return { ok: false, reason: 'callee_busy' };
+    if (this.callByUser.has(call.callerId)) {
+      return { ok: false, reason: 'caller_busy' };
+    }
+    if (this.callByUser.has(call.calleeId)) {
+      return { ok: false, reason: 'callee_busy' };
+    }
     this.calls.set(call.id, { ...call });
     this.callByUser.set(call.callerId, call.id);
     this.callByUser.set(call.calleeId, call.id);
@@ -94,14 +110,18 @@ export class MemoryStore implements Store {
 
   async activateCall(callId: string): Promise<StoredCall | undefined> {
     const call = this.calls.get(callId);
-    if (call?.state !== 'ringing') return undefined;
+    if (call?.state !== 'ringing') {
+      return undefined;
+    }
     call.state = 'active';
     return { ...call };
   }
 
   async endCall(callId: string, onlyIf?: StoredCall['state']): Promise<StoredCall | undefined> {
     const call = this.calls.get(callId);
-    if (!call || (onlyIf !== undefined && call.state !== onlyIf)) return undefined;
+    if (!call || (onlyIf !== undefined && call.state !== onlyIf)) {
+      return undefined;
+    }
     this.calls.delete(callId);
     this.callByUser.delete(call.callerId);
     this.callByUser.delete(call.calleeId);
@@ -111,28 +131,42 @@ export class MemoryStore implements Store {
   async claimRestore(callId: string, claim: RestoreClaim, ttlMs: number): Promise<RestoreClaim | undefined> {
     const now = Date.now();
     // Expired claims go when touched; the sweep keeps the map from growing with abandoned ones.
-    for (const [id, entry] of this.claims) if (entry.expiresAt <= now) this.claims.delete(id);
+    for (const [id, entry] of this.claims) {
+      if (entry.expiresAt <= now) {
+        this.claims.delete(id);
+      }
+    }
     const current = this.claims.get(callId);
-    if (current && current.claim.userId !== claim.userId) return { ...current.claim };
+    if (current && current.claim.userId !== claim.userId) {
+      return { ...current.claim };
+    }
     this.claims.set(callId, { claim: { ...claim }, expiresAt: now + ttlMs });
     return undefined;
   }
 
   async takeRestoreClaim(callId: string, claim: RestoreClaim): Promise<boolean> {
     const current = this.claims.get(callId);
-    if (!current || current.expiresAt <= Date.now()) return false;
+    if (!current || current.expiresAt <= Date.now()) {
+      return false;
+    }
     const same =
       current.claim.userId === claim.userId &&
       current.claim.room === claim.room &&
       current.claim.key === claim.key &&
       current.claim.role === claim.role;
-    if (same) this.claims.delete(callId);
+    if (same) {
+      this.claims.delete(callId);
+    }
     return same;
   }
 
   async counts(): Promise<StoreCounts> {
     let ringingCalls = 0;
-    for (const call of this.calls.values()) if (call.state === 'ringing') ringingCalls++;
+    for (const call of this.calls.values()) {
+      if (call.state === 'ringing') {
+        ringingCalls++;
+      }
+    }
     return {
       rooms: this.rooms.size,
       users: this.users.size,

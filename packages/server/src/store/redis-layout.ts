@@ -165,9 +165,13 @@ export interface NodeBoundUser extends StoredUser {
 /** A hash as Lua returns it (a flat list) or as ioredis's HGETALL returns it (an object). */
 function toMap(hash: unknown): Map<string, string> | undefined {
   if (Array.isArray(hash)) {
-    if (hash.length === 0) return undefined;
+    if (hash.length === 0) {
+      return undefined;
+    }
     const map = new Map<string, string>();
-    for (let i = 0; i + 1 < hash.length; i += 2) map.set(String(hash[i]), String(hash[i + 1]));
+    for (let i = 0; i + 1 < hash.length; i += 2) {
+      map.set(String(hash[i]), String(hash[i + 1]));
+    }
     return map;
   }
   if (hash !== null && typeof hash === 'object') {
@@ -181,7 +185,9 @@ function toMap(hash: unknown): Map<string, string> | undefined {
 export function decodeUser(flat: unknown): NodeBoundUser | undefined {
   const m = toMap(flat);
   const id = m?.get('id');
-  if (!m || id === undefined) return undefined;
+  if (!m || id === undefined) {
+    return undefined;
+  }
   return {
     id,
     name: m.get('name') ?? '',
@@ -196,7 +202,9 @@ export function decodeUser(flat: unknown): NodeBoundUser | undefined {
 
 /** The user as the Store interface hands it out: without the node binding. */
 export function publicFields(user: NodeBoundUser | undefined): StoredUser | undefined {
-  if (!user) return undefined;
+  if (!user) {
+    return undefined;
+  }
   return {
     id: user.id,
     name: user.name,
@@ -212,7 +220,9 @@ export function publicFields(user: NodeBoundUser | undefined): StoredUser | unde
 export function decodeCall(flat: unknown): StoredCall | undefined {
   const m = toMap(flat);
   const id = m?.get('id');
-  if (!m || id === undefined) return undefined;
+  if (!m || id === undefined) {
+    return undefined;
+  }
   return {
     id,
     room: m.get('room') ?? '',

@@ -63,8 +63,12 @@ export class RedisStore implements Store {
       user.joinedAt,
       this.nodeId,
     ]);
-    if (result === -1) throw new Error('user id already in use');
-    if (result === -2) return { ok: false, reason: 'session_taken' };
+    if (result === -1) {
+      throw new Error('user id already in use');
+    }
+    if (result === -2) {
+      return { ok: false, reason: 'session_taken' };
+    }
     return result === 1 ? { ok: true } : { ok: false, reason: 'room_full' };
   }
 
@@ -106,13 +110,19 @@ export class RedisStore implements Store {
     for (let start = 0; start < userIds.length; start += STATE_BATCH) {
       const batch = userIds.slice(start, start + STATE_BATCH);
       const pipeline = this.redis.pipeline();
-      for (const id of batch) pipeline.hmget(`${this.prefix}u:${id}`, 'socket', 'connected');
+      for (const id of batch) {
+        pipeline.hmget(`${this.prefix}u:${id}`, 'socket', 'connected');
+      }
       const results = (await pipeline.exec()) ?? [];
       for (const [index, [error, value]] of results.entries()) {
-        if (error) throw error;
+        if (error) {
+          throw error;
+        }
         const [socketId, connected] = value as Array<string | null>;
         const id = batch[index];
-        if (id !== undefined && socketId) states.set(id, { socketId, connected: connected === '1' });
+        if (id !== undefined && socketId) {
+          states.set(id, { socketId, connected: connected === '1' });
+        }
       }
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -146,7 +156,9 @@ export class RedisStore implements Store {
       JSON.stringify(call.media),
       call.createdAt,
     ]);
-    if (result === 'ok') return { ok: true };
+    if (result === 'ok') {
+      return { ok: true };
+    }
     return { ok: false, reason: result === 'callee_busy' ? 'callee_busy' : 'caller_busy' };
   }
 
@@ -191,7 +203,9 @@ export class RedisStore implements Store {
       .scard(`${p}calls:active`)
       .exec();
     const [rooms, users, ringingCalls, activeCalls] = (results ?? []).map(([error, value]) => {
-      if (error) throw error;
+      if (error) {
+        throw error;
+      }
       return Number(value);
     });
     return {

@@ -140,7 +140,9 @@ function checkCoturnOptions(options: CoturnOptions): void {
   if (!/^[\x21-\x7e]{16,}$/.test(options.secret)) {
     throw new Error('the TURN secret must be at least 16 printable ASCII characters without spaces');
   }
-  if (!/^[A-Za-z0-9.-]+$/.test(options.realm)) throw new Error('the realm must be a domain name');
+  if (!/^[A-Za-z0-9.-]+$/.test(options.realm)) {
+    throw new Error('the realm must be a domain name');
+  }
   if (
     (options.certPath === undefined) !== (options.keyPath === undefined) ||
     (options.tlsPort && !options.certPath)

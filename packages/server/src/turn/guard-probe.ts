@@ -72,7 +72,9 @@ export async function probeRelayGuard(
     });
     receiver.socket.on('message', (message) => {
       seen.add(message.toString());
-      if (message.toString() === `control-${token}`) controlArrived();
+      if (message.toString() === `control-${token}`) {
+        controlArrived();
+      }
     });
     const target = receiver.port;
     // Three copies each: a lost datagram on a loaded host must not pass for a working guard.
@@ -84,7 +86,9 @@ export async function probeRelayGuard(
     await new Promise((resolve) => setTimeout(resolve, GRACE_MS));
     const relayed = seen.has(`relayed-${token}`);
     const from = `${relayIp} port ${fromRelayPort.port} (a relay port)`;
-    if (relayed) return { holds: false, detail: `a datagram from ${from} reached ${relayIp} port ${target}` };
+    if (relayed) {
+      return { holds: false, detail: `a datagram from ${from} reached ${relayIp} port ${target}` };
+    }
     if (!controlSeen) {
       return {
         holds: false,
@@ -93,7 +97,9 @@ export async function probeRelayGuard(
     }
     return { holds: true, detail: `a datagram from ${from} to ${relayIp} port ${target} was stopped` };
   } finally {
-    for (const socket of sockets) socket.close();
+    for (const socket of sockets) {
+      socket.close();
+    }
   }
 }
 
@@ -129,7 +135,9 @@ async function bindWhere(
 function outsidePortChooser(minPort: number, maxPort: number): (() => number) | null {
   const below = Math.max(0, minPort - 1024);
   const above = Math.max(0, 65535 - maxPort);
-  if (below + above === 0) return null;
+  if (below + above === 0) {
+    return null;
+  }
   return () => {
     const pick = randomInt(0, below + above);
     return pick < below ? 1024 + pick : maxPort + 1 + (pick - below);

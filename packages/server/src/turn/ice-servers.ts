@@ -23,7 +23,9 @@ export function iceServersFor(
   now = Date.now(),
 ): IssuedIceServers {
   const iceServers: IceServer[] = [...settings.staticServers];
-  if (settings.stunUrls.length > 0) iceServers.push({ urls: settings.stunUrls });
+  if (settings.stunUrls.length > 0) {
+    iceServers.push({ urls: settings.stunUrls });
+  }
   let expiresAt: number | null = null;
   if (settings.turnUrls.length > 0 && settings.turnSecret) {
     const issued = issueTurnCredentials(settings.turnSecret, userId, settings.turnTtlSeconds, now);

@@ -36,16 +36,24 @@ export function renderRelayGuard(options: RelayGuardOptions): string {
   if (!Number.isInteger(minPort) || !Number.isInteger(maxPort) || minPort < 1 || maxPort > 65535) {
     throw new Error('the relay port range must be whole port numbers');
   }
-  if (minPort > maxPort) throw new Error('the lowest relay port must not exceed the highest');
+  if (minPort > maxPort) {
+    throw new Error('the lowest relay port must not exceed the highest');
+  }
   const user = String(options.user);
-  if (!/^[a-z_][a-z0-9_-]*\$?$|^\d+$/i.test(user)) throw new Error(`${user}: not a user name or uid`);
+  if (!/^[a-z_][a-z0-9_-]*\$?$|^\d+$/i.test(user)) {
+    throw new Error(`${user}: not a user name or uid`);
+  }
   const owner = /^\d+$/.test(user) ? user : `"${user}"`;
   const ports = `${minPort}-${maxPort}`;
   const relayed = `meta skuid ${owner} udp sport ${ports}`;
   const outsideRange = `udp dport != ${ports}`;
   const external = (options.externalIps ?? []).map((ip) => {
-    if (isIPv4(ip)) return `ip daddr ${ip}`;
-    if (isIPv6(ip)) return `ip6 daddr ${ip}`;
+    if (isIPv4(ip)) {
+      return `ip daddr ${ip}`;
+    }
+    if (isIPv6(ip)) {
+      return `ip6 daddr ${ip}`;
+    }
     throw new Error(`${ip}: not an IP address`);
   });
   return [

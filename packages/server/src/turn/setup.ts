@@ -23,9 +23,13 @@ export function reachableTurnAddress(
   relayIp: string,
 ): string {
   const external = config.turnExternalIp?.split('/')[0];
-  if (external) return external;
+  if (external) {
+    return external;
+  }
   const listening = config.turnListenIps;
-  if (listening.length === 0 || listening.includes(relayIp)) return relayIp;
+  if (listening.length === 0 || listening.includes(relayIp)) {
+    return relayIp;
+  }
   return listening[0] ?? relayIp;
 }
 
@@ -55,14 +59,22 @@ function guardCheck(relayIp: string, minPort: number, maxPort: number): GuardChe
 export async function setUpTurn(config: ServerConfig, logger: Logger): Promise<TurnSetup> {
   const local = config.turnServer === 'local';
   let secret = config.turnSecret;
-  if (!secret && config.turnSecretFile) secret = (await readFile(config.turnSecretFile, 'utf8')).trim();
-  if (!secret && local) secret = randomBytes(32).toString('base64url');
+  if (!secret && config.turnSecretFile) {
+    secret = (await readFile(config.turnSecretFile, 'utf8')).trim();
+  }
+  if (!secret && local) {
+    secret = randomBytes(32).toString('base64url');
+  }
 
   let { turnUrls, stunUrls } = config;
   if (local && config.turnRelayIp) {
     const address = `${hostPart(reachableTurnAddress(config, config.turnRelayIp))}:${config.turnPort}`;
-    if (turnUrls.length === 0) turnUrls = [`turn:${address}?transport=udp`, `turn:${address}?transport=tcp`];
-    if (stunUrls.length === 0) stunUrls = [`stun:${address}`];
+    if (turnUrls.length === 0) {
+      turnUrls = [`turn:${address}?transport=udp`, `turn:${address}?transport=tcp`];
+    }
+    if (stunUrls.length === 0) {
+      stunUrls = [`stun:${address}`];
+    }
   }
 
   let supervisor: TurnSupervisor | undefined;

@@ -74,14 +74,20 @@ export class TurnSupervisor {
       await exited;
       clearTimeout(timer);
     }
-    if (this.folder) await rm(this.folder, { recursive: true, force: true });
+    if (this.folder) {
+      await rm(this.folder, { recursive: true, force: true });
+    }
   }
 
   /** Throws RelayGuardError unless the guard holds (or this lab opted out). */
   private async checkGuard(): Promise<void> {
-    if (!this.guard) return;
+    if (!this.guard) {
+      return;
+    }
     const result = await this.guard.probe();
-    if (!result.holds) throw new RelayGuardError(this.guard.explain(result));
+    if (!result.holds) {
+      throw new RelayGuardError(this.guard.explain(result));
+    }
     this.logger.info({ probe: result.detail }, 'relay guard in place');
   }
 
@@ -90,8 +96,11 @@ export class TurnSupervisor {
       const child = spawn(this.binary, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
       this.child = child;
       const log = (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n'))
-          if (line.trim()) this.logger.debug({ turnserver: line.trim() });
+        for (const line of chunk.toString().split('\n')) {
+          if (line.trim()) {
+            this.logger.debug({ turnserver: line.trim() });
+          }
+        }
       };
       child.stdout.on('data', log);
       child.stderr.on('data', log);
@@ -105,8 +114,12 @@ export class TurnSupervisor {
         reject(error);
       });
       child.once('exit', (code, signal) => {
-        if (this.stopping) return;
-        if (Date.now() - startedAt > HEALTHY_AFTER_MS) this.restarts = 0;
+        if (this.stopping) {
+          return;
+        }
+        if (Date.now() - startedAt > HEALTHY_AFTER_MS) {
+          this.restarts = 0;
+        }
         const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.restarts++);
         this.logger.warn({ code, signal, restartInMs: delay }, 'turnserver exited; restarting');
         // The guard is checked again: a firewall reload may have flushed it meanwhile, and an

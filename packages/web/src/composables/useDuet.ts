@@ -89,10 +89,14 @@ const log = createLogger('duet');
 
 /** The failure reason of a DuetError, also across bundle copies (instanceof fails there); else null. */
 export function failureReason(error: unknown): string | null {
-  if (error instanceof DuetError) return error.reason;
+  if (error instanceof DuetError) {
+    return error.reason;
+  }
   if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DuetError') {
     const reason = (error as { reason?: unknown }).reason;
-    if (typeof reason === 'string') return reason;
+    if (typeof reason === 'string') {
+      return reason;
+    }
   }
   return null;
 }
@@ -112,13 +116,21 @@ export function createDuet(client: DuetClient): Duet {
     const fingerprint = JSON.stringify(message);
     const now = Date.now();
     const seen = recentMessages.get(fingerprint);
-    if (seen !== undefined && now - seen < DUPLICATE_WINDOW_MS) return;
+    if (seen !== undefined && now - seen < DUPLICATE_WINDOW_MS) {
+      return;
+    }
     recentMessages.set(fingerprint, now);
-    for (const [key, at] of recentMessages) if (now - at >= DUPLICATE_WINDOW_MS) recentMessages.delete(key);
+    for (const [key, at] of recentMessages) {
+      if (now - at >= DUPLICATE_WINDOW_MS) {
+        recentMessages.delete(key);
+      }
+    }
 
     const notice: UiNotice = { id: nextNoticeId++, message, tone };
     const kept = [...notices.value, notice];
-    for (const dropped of kept.splice(0, Math.max(0, kept.length - MAX_NOTICES))) clearTimer(dropped.id);
+    for (const dropped of kept.splice(0, Math.max(0, kept.length - MAX_NOTICES))) {
+      clearTimer(dropped.id);
+    }
     notices.value = kept;
     noticeTimers.set(
       notice.id,
@@ -178,18 +190,25 @@ export function createDuet(client: DuetClient): Duet {
           peerName: notice.peerName,
           endedBySelf: notice.endedBy === 'self',
         });
-        if (message) notify(message, notice.outcome === 'failed' ? 'error' : 'info');
+        if (message) {
+          notify(message, notice.outcome === 'failed' ? 'error' : 'info');
+        }
         break;
       }
       case 'error':
         // A failed peer connection also ends the call, and that notice names the peer: say it once.
-        if (notice.reason === 'connection_failed' && client.snapshot.call) break;
+        if (notice.reason === 'connection_failed' && client.snapshot.call) {
+          break;
+        }
         fail(new DuetError(notice.reason, notice.message), { peerName: currentPeerName() });
         break;
       case 'session-restored':
         // One event, one notice: this says more than the "reconnected" shown a moment before.
-        for (const shown of notices.value)
-          if (shown.message.key === 'notices.reconnected') dismissNotice(shown.id);
+        for (const shown of notices.value) {
+          if (shown.message.key === 'notices.reconnected') {
+            dismissNotice(shown.id);
+          }
+        }
         notify({ key: 'notices.sessionRestored' }, 'success');
         break;
       case 'presence': {
@@ -198,7 +217,9 @@ export function createDuet(client: DuetClient): Duet {
         const call = client.snapshot.call;
         const inCall =
           call && call.phase !== 'ended' && call.phase !== 'incoming' && call.phase !== 'outgoing';
-        if (!inCall || notice.userId === call.peer.id || notice.name === call.peer.name) break;
+        if (!inCall || notice.userId === call.peer.id || notice.name === call.peer.name) {
+          break;
+        }
         notify({
           key: notice.change === 'joined' ? 'call.personJoined' : 'call.personLeft',
           params: { name: notice.name },
@@ -224,8 +245,9 @@ export function createDuet(client: DuetClient): Duet {
       // Deferred: dismissing from inside the core's own change event would re-enter it.
       if (call.phase === 'ended') {
         queueMicrotask(() => {
-          if (client.snapshot.call?.id === call.id && client.snapshot.call.phase === 'ended')
+          if (client.snapshot.call?.id === call.id && client.snapshot.call.phase === 'ended') {
             client.dismissCall();
+          }
         });
       }
     }
@@ -233,8 +255,9 @@ export function createDuet(client: DuetClient): Duet {
     if (next.connection === 'connected') {
       serverUnreachable.value = false;
       const restoredShown = notices.value.some((shown) => shown.message.key === 'notices.sessionRestored');
-      if (previous.connection === 'reconnecting' && next.room && !restoredShown)
+      if (previous.connection === 'reconnecting' && next.room && !restoredShown) {
         notify({ key: 'notices.reconnected' }, 'success');
+      }
     }
   }
 
@@ -242,9 +265,13 @@ export function createDuet(client: DuetClient): Duet {
   const offNotice = client.on('notice', onNotice);
 
   async function connect(): Promise<boolean> {
-    if (blocker.value) return false;
+    if (blocker.value) {
+      return false;
+    }
     const ok = await attempt(() => client.connect(), { action: 'connect' });
-    if (ok) serverUnreachable.value = false;
+    if (ok) {
+      serverUnreachable.value = false;
+    }
     return ok;
   }
 
@@ -257,11 +284,15 @@ export function createDuet(client: DuetClient): Duet {
     return new Proxy(api, {
       get(target, key) {
         const method: unknown = Reflect.get(target, key);
-        if (typeof method !== 'function') return method;
+        if (typeof method !== 'function') {
+          return method;
+        }
         return (...args: unknown[]) => {
           try {
             const result: unknown = Reflect.apply(method, target, args);
-            if (!(result instanceof Promise)) return true;
+            if (!(result instanceof Promise)) {
+              return true;
+            }
             return result.then(
               () => true,
               (error: unknown) => {
@@ -288,7 +319,9 @@ export function createDuet(client: DuetClient): Duet {
           await client.files.accept(transferId, sink);
         } catch (error) {
           // Refused before the core took the sink: close the picked file, or a temporary one stays behind.
-          if (sink) await sink.abort().catch(() => undefined);
+          if (sink) {
+            await sink.abort().catch(() => undefined);
+          }
           throw error;
         }
       },
@@ -301,14 +334,22 @@ export function createDuet(client: DuetClient): Duet {
   }
 
   async function join(room: string, name: string): Promise<boolean> {
-    if (joining.value) return false;
+    if (joining.value) {
+      return false;
+    }
     joining.value = true;
     try {
-      if (client.snapshot.connection !== 'connected' && !(await connect())) return false;
+      if (client.snapshot.connection !== 'connected' && !(await connect())) {
+        return false;
+      }
       const joined = await attempt(() => client.join(room, name), { action: 'join' });
-      if (!joined) return false;
+      if (!joined) {
+        return false;
+      }
       // The preview is not part of joining: a denied camera must not keep anyone out of the room.
-      if (!client.snapshot.call && !client.snapshot.local.stream) void startPreview();
+      if (!client.snapshot.call && !client.snapshot.local.stream) {
+        void startPreview();
+      }
       return true;
     } finally {
       joining.value = false;
@@ -362,7 +403,9 @@ export function createDuet(client: DuetClient): Duet {
     dispose() {
       offChange();
       offNotice();
-      for (const id of [...noticeTimers.keys()]) clearTimer(id);
+      for (const id of [...noticeTimers.keys()]) {
+        clearTimer(id);
+      }
     },
   };
 }
@@ -372,6 +415,8 @@ export const DUET_KEY: InjectionKey<Duet> = Symbol('duet');
 /** The app's Duet, provided once in main.ts. */
 export function useDuet(): Duet {
   const duet = inject(DUET_KEY);
-  if (!duet) throw new Error('useDuet() needs createDuet() provided by the app (see main.ts)');
+  if (!duet) {
+    throw new Error('useDuet() needs createDuet() provided by the app (see main.ts)');
+  }
   return duet;
 }

@@ -6,15 +6,20 @@ import { onScopeDispose, watch, type WatchSource } from 'vue';
  */
 export function useEscape(active: WatchSource<boolean>, close: () => void): void {
   const onKeydown = (event: KeyboardEvent) => {
-    if (event.key !== 'Escape' || event.defaultPrevented) return;
+    if (event.key !== 'Escape' || event.defaultPrevented) {
+      return;
+    }
     event.preventDefault();
     close();
   };
   const stop = watch(
     active,
     (isActive) => {
-      if (isActive) document.addEventListener('keydown', onKeydown);
-      else document.removeEventListener('keydown', onKeydown);
+      if (isActive) {
+        document.addEventListener('keydown', onKeydown);
+      } else {
+        document.removeEventListener('keydown', onKeydown);
+      }
     },
     { immediate: true },
   );

@@ -16,21 +16,29 @@ export function useFileDrop(
   const depth = shallowRef(0);
 
   function onDragEnter(event: DragEvent): void {
-    if (!draggingFiles(event.dataTransfer)) return;
+    if (!draggingFiles(event.dataTransfer)) {
+      return;
+    }
     event.preventDefault();
     depth.value++;
   }
   function onDragOver(event: DragEvent): void {
-    if (!draggingFiles(event.dataTransfer)) return;
+    if (!draggingFiles(event.dataTransfer)) {
+      return;
+    }
     event.preventDefault();
-    if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
+    if (event.dataTransfer) {
+      event.dataTransfer.dropEffect = 'copy';
+    }
   }
   function onDragLeave(): void {
     depth.value = Math.max(0, depth.value - 1);
   }
   function onDrop(event: DragEvent): void {
     depth.value = 0;
-    if (!event.dataTransfer || !draggingFiles(event.dataTransfer)) return;
+    if (!event.dataTransfer || !draggingFiles(event.dataTransfer)) {
+      return;
+    }
     event.preventDefault();
     drop(event.dataTransfer);
   }
@@ -43,8 +51,11 @@ export function useFileDrop(
   ] as const;
   function listen(on: boolean): void {
     for (const [type, listener] of EVENTS) {
-      if (on) window.addEventListener(type, listener);
-      else window.removeEventListener(type, listener);
+      if (on) {
+        window.addEventListener(type, listener);
+      } else {
+        window.removeEventListener(type, listener);
+      }
     }
   }
   watch(active, listen, { immediate: true });

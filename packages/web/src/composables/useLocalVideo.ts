@@ -30,7 +30,9 @@ export function localVideoElement(): HTMLVideoElement {
 
 /** Move without leaving the document where the browser can (`moveBefore` keeps playback as it is). */
 function move(parent: HTMLElement, video: HTMLVideoElement): void {
-  if (video.parentElement === parent) return;
+  if (video.parentElement === parent) {
+    return;
+  }
   const atomic = parent as HTMLElement & { moveBefore?: (node: Node, child: Node | null) => void };
   if (typeof atomic.moveBefore === 'function' && video.isConnected && parent.isConnected) {
     try {
@@ -42,11 +44,15 @@ function move(parent: HTMLElement, video: HTMLVideoElement): void {
   }
   parent.append(video);
   // A browser may have paused it on the way; it keeps its stream, so resuming is cheap.
-  if (video.srcObject && video.paused) video.play().catch(() => undefined);
+  if (video.srcObject && video.paused) {
+    video.play().catch(() => undefined);
+  }
 }
 
 function park(): void {
-  if (!element) return;
+  if (!element) {
+    return;
+  }
   if (!parking) {
     parking = document.createElement('div');
     parking.hidden = true;
@@ -67,13 +73,18 @@ export function useLocalVideo(
   watch(
     [slot, active],
     ([element, on]) => {
-      if (element && on) move(element, video);
-      else if (element && video.parentElement === element) park();
+      if (element && on) {
+        move(element, video);
+      } else if (element && video.parentElement === element) {
+        park();
+      }
     },
     { immediate: true, flush: 'post' },
   );
   onBeforeUnmount(() => {
-    if (slot.value && video.parentElement === slot.value) park();
+    if (slot.value && video.parentElement === slot.value) {
+      park();
+    }
   });
   return video;
 }

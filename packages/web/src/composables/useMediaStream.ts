@@ -18,7 +18,9 @@ export function useMediaStream(
   function play(el: HTMLMediaElement): void {
     el.play().then(
       () => {
-        if (!el.muted) soundBlocked.value = false;
+        if (!el.muted) {
+          soundBlocked.value = false;
+        }
       },
       (error: unknown) => {
         const name = error instanceof DOMException ? error.name : '';
@@ -34,17 +36,25 @@ export function useMediaStream(
   watch(
     [element, stream],
     ([el, media]) => {
-      if (!el) return;
+      if (!el) {
+        return;
+      }
       const next = media ?? null;
-      if (el.srcObject !== next) el.srcObject = next;
-      if (next) play(el);
+      if (el.srcObject !== next) {
+        el.srcObject = next;
+      }
+      if (next) {
+        play(el);
+      }
     },
     { immediate: true, flush: 'post' },
   );
 
   onBeforeUnmount(() => {
     // Release the stream so a stopped camera's last frame is not held by a detached element.
-    if (element.value) element.value.srcObject = null;
+    if (element.value) {
+      element.value.srcObject = null;
+    }
   });
 
   return {
@@ -52,7 +62,9 @@ export function useMediaStream(
     /** Call from a click handler: unmutes and plays with the gesture's permission. */
     enableSound: (): void => {
       const el = element.value;
-      if (!el) return;
+      if (!el) {
+        return;
+      }
       el.muted = false;
       play(el);
     },

@@ -20,7 +20,9 @@ export function useModalFocus(options: {
       return;
     }
     const container = options.container.value;
-    if (event.key !== 'Tab' || !container) return;
+    if (event.key !== 'Tab' || !container) {
+      return;
+    }
     const focusable = [
       ...container.querySelectorAll<HTMLElement>('button:not(:disabled), [href], select, input'),
     ];
@@ -54,10 +56,13 @@ export function useModalFocus(options: {
     // In the next frame, not now: focus() forces style and layout at once, and a dialog closes just
     // as the next screen mounts (answering a call), when the peer connection is being set up. By
     // then the next screen is in place, and an element it replaced is no longer connected.
-    if (target && target !== document.body)
+    if (target && target !== document.body) {
       requestAnimationFrame(() => {
-        if (target.isConnected && !containsFocusElsewhere()) target.focus();
+        if (target.isConnected && !containsFocusElsewhere()) {
+          target.focus();
+        }
       });
+    }
   });
 }
 

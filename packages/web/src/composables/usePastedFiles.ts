@@ -11,7 +11,9 @@ export type PasteTarget = 'outside' | 'text-box' | 'view';
  * picture of that text (office applications copy both).
  */
 export function takesPastedFiles(target: PasteTarget, plainText: string): boolean {
-  if (target === 'outside') return false;
+  if (target === 'outside') {
+    return false;
+  }
   return target !== 'text-box' || plainText.trim() === '';
 }
 
@@ -19,7 +21,9 @@ export function takesPastedFiles(target: PasteTarget, plainText: string): boolea
 export function pasteTarget(target: EventTarget | null, view: HTMLElement | null): PasteTarget {
   const node = target instanceof Node ? target : null;
   const inView = node === null || node === document.body || (view?.contains(node) ?? false);
-  if (!inView) return 'outside';
+  if (!inView) {
+    return 'outside';
+  }
   return node instanceof HTMLTextAreaElement || node instanceof HTMLInputElement ? 'text-box' : 'view';
 }
 
@@ -34,15 +38,22 @@ export function usePastedFiles(
 ): void {
   function onPaste(event: ClipboardEvent): void {
     const data = event.clipboardData;
-    if (!data || event.defaultPrevented) return;
+    if (!data || event.defaultPrevented) {
+      return;
+    }
     const target = pasteTarget(event.target, view.value);
     const text = target === 'text-box' ? data.getData('text/plain') : '';
-    if (takesPastedFiles(target, text) && send(data)) event.preventDefault();
+    if (takesPastedFiles(target, text) && send(data)) {
+      event.preventDefault();
+    }
   }
 
   function listen(on: boolean): void {
-    if (on) document.addEventListener('paste', onPaste);
-    else document.removeEventListener('paste', onPaste);
+    if (on) {
+      document.addEventListener('paste', onPaste);
+    } else {
+      document.removeEventListener('paste', onPaste);
+    }
   }
   watch(active, listen, { immediate: true });
   onScopeDispose(() => listen(false));

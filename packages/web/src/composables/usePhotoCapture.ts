@@ -22,7 +22,9 @@ export function usePhotoCapture({ video, canTake, send, failed }: PhotoCaptureOp
   const flashing = shallowRef(false);
 
   async function takePhoto(): Promise<void> {
-    if (!video.isConnected || !canTake()) return;
+    if (!video.isConnected || !canTake()) {
+      return;
+    }
     flashing.value = true;
     try {
       const blob = await captureFrame(video);

@@ -56,7 +56,9 @@ export function useRingtone() {
     } catch {
       return null;
     }
-    if (context.state === 'suspended') context.resume().catch(() => undefined);
+    if (context.state === 'suspended') {
+      context.resume().catch(() => undefined);
+    }
     return context;
   }
 
@@ -82,7 +84,9 @@ export function useRingtone() {
         oscillator.disconnect();
         sources.delete(oscillator);
         playing -= 1;
-        if (playing === 0) gain.disconnect();
+        if (playing === 0) {
+          gain.disconnect();
+        }
       };
       sources.add(oscillator);
       oscillator.start(start);
@@ -93,7 +97,9 @@ export function useRingtone() {
   function start(kind: RingKind): void {
     stop();
     const ctx = audioContext();
-    if (!ctx) return;
+    if (!ctx) {
+      return;
+    }
     const pattern = PATTERNS[kind];
     let next = ctx.currentTime + 0.05;
     const topUp = () => {
@@ -112,7 +118,9 @@ export function useRingtone() {
   }
 
   function stop(): void {
-    if (timer !== null) clearInterval(timer);
+    if (timer !== null) {
+      clearInterval(timer);
+    }
     timer = null;
     for (const source of sources) {
       try {
@@ -130,10 +138,14 @@ export function useRingtone() {
     const closing = context;
     context = null;
     // Silent already; closing the audio stack is slow and the ring ends as a call is being set up.
-    if (closing) setTimeout(() => void closing.close().catch(() => undefined), CLOSE_DELAY_MS);
+    if (closing) {
+      setTimeout(() => void closing.close().catch(() => undefined), CLOSE_DELAY_MS);
+    }
   }
 
-  if (getCurrentScope()) onScopeDispose(dispose);
+  if (getCurrentScope()) {
+    onScopeDispose(dispose);
+  }
 
   return { start, stop, dispose };
 }

@@ -10,7 +10,9 @@ import type { Duet } from './useDuet.js';
  */
 export function useTransferNotices(duet: Duet, chatOpen: () => boolean): void {
   const seen = new Map<string, TransferState>();
-  for (const view of duet.snapshot.value.transfers) seen.set(view.id, view.state);
+  for (const view of duet.snapshot.value.transfers) {
+    seen.set(view.id, view.state);
+  }
 
   watch(
     () => duet.snapshot.value.transfers,
@@ -21,9 +23,15 @@ export function useTransferNotices(duet: Duet, chatOpen: () => boolean): void {
         present.add(view.id);
         const notice = transferNotice(seen.get(view.id), view, { peerName, chatOpen: chatOpen() });
         seen.set(view.id, view.state);
-        if (notice) duet.notify(notice.message, notice.tone);
+        if (notice) {
+          duet.notify(notice.message, notice.tone);
+        }
       }
-      for (const id of seen.keys()) if (!present.has(id)) seen.delete(id);
+      for (const id of seen.keys()) {
+        if (!present.has(id)) {
+          seen.delete(id);
+        }
+      }
     },
   );
 }

@@ -18,11 +18,17 @@ function isLocale(value: unknown): value is Locale {
 
 /** A remembered choice wins; otherwise the first browser language we have (any `zh*` → zh-CN). */
 export function detectLocale(stored: string | null, languages: readonly string[]): Locale {
-  if (isLocale(stored)) return stored;
+  if (isLocale(stored)) {
+    return stored;
+  }
   for (const language of languages) {
     const lower = language.toLowerCase();
-    if (lower.startsWith('zh')) return 'zh-CN';
-    if (lower.startsWith('en')) return 'en';
+    if (lower.startsWith('zh')) {
+      return 'zh-CN';
+    }
+    if (lower.startsWith('en')) {
+      return 'en';
+    }
   }
   return 'en';
 }

@@ -22,7 +22,9 @@ export function roomFromAddress(): string {
 /** Put the room in the address bar without a navigation, so a reload or a copied URL comes back to it. */
 export function showRoomInAddress(room: string): void {
   const url = new URL(window.location.href);
-  if (url.searchParams.get('room') === room) return;
+  if (url.searchParams.get('room') === room) {
+    return;
+  }
   url.searchParams.set('room', room);
   window.history.replaceState(window.history.state, '', url);
 }
@@ -35,7 +37,9 @@ export function inviteLink(room: string): string {
 /** Rejects where the Clipboard API is unavailable (insecure origin) or refused. */
 export async function copyText(text: string): Promise<void> {
   const clipboard = navigator.clipboard as Clipboard | undefined;
-  if (!clipboard) throw new Error('Clipboard API unavailable');
+  if (!clipboard) {
+    throw new Error('Clipboard API unavailable');
+  }
   await clipboard.writeText(text);
 }
 

@@ -40,12 +40,16 @@ export function shouldPickSaveLocation(size: number): boolean {
  */
 export async function pickSaveSink(suggestedName: string): Promise<FileSink | null> {
   const picker = saveFilePicker();
-  if (!picker) return null;
+  if (!picker) {
+    return null;
+  }
   let handle: FileSystemFileHandle;
   try {
     handle = await picker({ suggestedName });
   } catch (error) {
-    if (error instanceof DOMException && error.name === 'AbortError') return null;
+    if (error instanceof DOMException && error.name === 'AbortError') {
+      return null;
+    }
     throw error;
   }
   const writable = await handle.createWritable();
@@ -71,7 +75,9 @@ const IMAGE_EXTENSIONS: Record<string, string> = {
  * name the receiver can tell apart: `pasted-YYYYMMDD-HHMMSS.png`.
  */
 export function pastedFileName(file: { name: string; type: string }, date: Date): string {
-  if (file.name && file.name !== 'image.png') return file.name;
+  if (file.name && file.name !== 'image.png') {
+    return file.name;
+  }
   return `pasted-${fileStamp(date)}.${IMAGE_EXTENSIONS[file.type] ?? 'bin'}`;
 }
 
@@ -84,12 +90,16 @@ const PHOTO_QUALITY = 0.9;
  */
 export function captureFrame(video: HTMLVideoElement): Promise<Blob> {
   const { videoWidth: width, videoHeight: height } = video;
-  if (!width || !height) return Promise.reject(new Error('no video frame'));
+  if (!width || !height) {
+    return Promise.reject(new Error('no video frame'));
+  }
   const canvas = document.createElement('canvas');
   canvas.width = width;
   canvas.height = height;
   const context = canvas.getContext('2d');
-  if (!context) return Promise.reject(new Error('no 2d canvas'));
+  if (!context) {
+    return Promise.reject(new Error('no 2d canvas'));
+  }
   context.drawImage(video, 0, 0, width, height);
   return new Promise((resolve, reject) => {
     canvas.toBlob(
@@ -113,7 +123,9 @@ export function filesOf(transfer: DataTransfer): { files: File[]; folders: numbe
   const files: File[] = [];
   let folders = 0;
   const items = Array.from(transfer.items).filter((item) => item.kind === 'file');
-  if (items.length === 0) return { files: Array.from(transfer.files), folders };
+  if (items.length === 0) {
+    return { files: Array.from(transfer.files), folders };
+  }
   for (const item of items) {
     const entry = typeof item.webkitGetAsEntry === 'function' ? item.webkitGetAsEntry() : null;
     if (entry?.isDirectory) {
@@ -121,7 +133,9 @@ export function filesOf(transfer: DataTransfer): { files: File[]; folders: numbe
       continue;
     }
     const file = item.getAsFile();
-    if (file) files.push(file);
+    if (file) {
+      files.push(file);
+    }
   }
   return { files, folders };
 }

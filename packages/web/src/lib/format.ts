@@ -21,7 +21,9 @@ export function isoDuration(ms: number): string {
  */
 export function initial(name: string): string {
   const trimmed = name.trim();
-  if (!trimmed) return '?';
+  if (!trimmed) {
+    return '?';
+  }
   let first: string | undefined;
   if (typeof Intl.Segmenter === 'function') {
     const segments = new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(trimmed);
@@ -81,13 +83,17 @@ export function formatSpeed(bytesPerSecond: number, locale: string): string {
  * null when unknown (no speed yet, or a stalled transfer).
  */
 export function formatEta(seconds: number | null): string | null {
-  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return null;
+  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) {
+    return null;
+  }
   return formatDuration(Math.ceil(seconds) * 1000);
 }
 
 /** Whole percent done, 0–100; floor, so 100 means every byte (an empty file is done at once). */
 export function percentDone(bytes: number, size: number): number {
-  if (size <= 0) return 100;
+  if (size <= 0) {
+    return 100;
+  }
   return Math.min(100, Math.max(0, Math.floor((bytes / size) * 100)));
 }
 

@@ -22,7 +22,9 @@ function trimEnd(candidate: string): string {
   let end = candidate.length;
   for (;;) {
     const last = candidate[end - 1];
-    if (last === undefined) break;
+    if (last === undefined) {
+      break;
+    }
     if (TRAILING.has(last)) {
       end--;
       continue;
@@ -43,7 +45,11 @@ function trimEnd(candidate: string): string {
 
 function count(text: string, char: string): number {
   let n = 0;
-  for (const c of text) if (c === char) n++;
+  for (const c of text) {
+    if (c === char) {
+      n++;
+    }
+  }
   return n;
 }
 
@@ -59,8 +65,12 @@ export function safeHref(candidate: string): string | null {
   } catch {
     return null;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-  if (!url.hostname || url.username || url.password) return null;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return null;
+  }
+  if (!url.hostname || url.username || url.password) {
+    return null;
+  }
   return url.href;
 }
 
@@ -72,11 +82,17 @@ export function splitLinks(text: string): TextSegment[] {
     const candidate = trimEnd(match[0]);
     const href = safeHref(candidate);
     // A rejected candidate stays in the text before the next link.
-    if (href === null) continue;
-    if (match.index > index) segments.push({ kind: 'text', text: text.slice(index, match.index) });
+    if (href === null) {
+      continue;
+    }
+    if (match.index > index) {
+      segments.push({ kind: 'text', text: text.slice(index, match.index) });
+    }
     segments.push({ kind: 'link', text: candidate, href });
     index = match.index + candidate.length;
   }
-  if (index < text.length) segments.push({ kind: 'text', text: text.slice(index) });
+  if (index < text.length) {
+    segments.push({ kind: 'text', text: text.slice(index) });
+  }
   return segments;
 }

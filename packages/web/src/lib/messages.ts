@@ -31,24 +31,38 @@ function isKnownReason(reason: string): reason is DuetErrorReason {
 export function describeFailure(reason: string, context: FailureContext = {}): Message {
   const name = context.peerName;
   if (name !== undefined) {
-    if (reason === 'busy') return { key: 'notices.busy', params: { name } };
-    if (reason === 'user_not_found') return { key: 'notices.userGone', params: { name } };
+    if (reason === 'busy') {
+      return { key: 'notices.busy', params: { name } };
+    }
+    if (reason === 'user_not_found') {
+      return { key: 'notices.userGone', params: { name } };
+    }
   }
   if (context.action === 'join') {
-    if (reason === 'invalid_payload') return { key: 'notices.joinInvalid' };
+    if (reason === 'invalid_payload') {
+      return { key: 'notices.joinInvalid' };
+    }
     if (reason === 'payload_too_large') {
       return { key: 'notices.joinTooLong', params: { max: LIMITS.maxDisplayNameLength } };
     }
   }
   if (context.action === 'chat') {
-    if (reason === 'invalid_payload') return { key: 'chat.emptyNotice' };
+    if (reason === 'invalid_payload') {
+      return { key: 'chat.emptyNotice' };
+    }
     if (reason === 'payload_too_large') {
       return { key: 'chat.tooLongNotice', params: { max: LIMITS.maxChatMessageLength } };
     }
-    if (reason === 'not_in_call') return { key: 'chat.notInCall' };
+    if (reason === 'not_in_call') {
+      return { key: 'chat.notInCall' };
+    }
   }
-  if (context.action === 'file' && reason === 'not_in_call') return { key: 'transfers.notInCall' };
-  if (isKnownReason(reason)) return { key: `errors.${reason}` };
+  if (context.action === 'file' && reason === 'not_in_call') {
+    return { key: 'transfers.notInCall' };
+  }
+  if (isKnownReason(reason)) {
+    return { key: `errors.${reason}` };
+  }
   return { key: 'notices.generic', params: { code: reason } };
 }
 

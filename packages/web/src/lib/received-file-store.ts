@@ -35,7 +35,9 @@ export class IndexedDbFileStore implements ReceivedFileStore {
   async clear(callId: string): Promise<void> {
     const db = await this.open();
     const tx = db.transaction('files', 'readwrite');
-    for await (const cursor of tx.store.index('byCall').iterate(callId)) await cursor.delete();
+    for await (const cursor of tx.store.index('byCall').iterate(callId)) {
+      await cursor.delete();
+    }
     await tx.done;
   }
 

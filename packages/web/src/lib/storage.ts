@@ -35,8 +35,11 @@ export function readSetting(key: string, which: Area = 'local'): string | null {
 export function writeSetting(key: string, value: string | null, which: Area = 'local'): void {
   try {
     const storage = area(which);
-    if (value === null) storage?.removeItem(key);
-    else storage?.setItem(key, value);
+    if (value === null) {
+      storage?.removeItem(key);
+    } else {
+      storage?.setItem(key, value);
+    }
   } catch {
     // Not remembered; see above.
   }

@@ -28,18 +28,26 @@ export function transferStatus(view: TransferView, peerName: string): Message {
     case 'verifying':
       return { key: 'transfers.verifying' };
     case 'done':
-      if (sending) return { key: 'transfers.sent', params: { name } };
+      if (sending) {
+        return { key: 'transfers.sent', params: { name } };
+      }
       // No Blob: the core wrote it to the file the user picked.
       return view.file ? { key: 'transfers.received' } : { key: 'transfers.saved' };
     case 'failed': {
       // Widened: a newer core may report a reason this build does not know.
       const error: string | null = view.error;
-      if (error !== null && isKnownError(error)) return { key: `transferErrors.${error}` };
+      if (error !== null && isKnownError(error)) {
+        return { key: `transferErrors.${error}` };
+      }
       return { key: 'notices.generic', params: { code: error ?? 'failed' } };
     }
     case 'cancelled':
-      if (view.cancelledBy === 'self') return { key: 'transfers.cancelledBySelf' };
-      if (view.cancelledBy === 'peer') return { key: 'transfers.cancelledByPeer', params: { name } };
+      if (view.cancelledBy === 'self') {
+        return { key: 'transfers.cancelledBySelf' };
+      }
+      if (view.cancelledBy === 'peer') {
+        return { key: 'transfers.cancelledByPeer', params: { name } };
+      }
       return { key: 'transfers.cancelled' };
     case 'declined':
       return sending
@@ -68,7 +76,9 @@ export function transferNotice(
   view: TransferView,
   { peerName, chatOpen }: { peerName: string; chatOpen: boolean },
 ): TransferNotice | null {
-  if (before === view.state) return null;
+  if (before === view.state) {
+    return null;
+  }
   const name = view.name;
   const peer = peerName;
   const receiving = view.direction === 'receive';
