@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TestClient } from './support.js';
+import { expectCallRestored, type TestClient } from './support.js';
 import { DuetNode, RedisProcess, connectTo, joinOn, metricValue, until } from './cluster-support.js';
 
 /**
@@ -162,16 +162,12 @@ describe.each(['sharded', 'streams'] as const)('two Duet processes over Redis (%
 
     const CALL = 'q3Vb0c2VhR1iYQ9kZ8xT4w';
     const KEY = 'k'.repeat(32);
-    expect(await alice.client.request('call:restore', { callId: CALL, key: KEY, role: 'caller' })).toEqual({
-      ok: true,
-      state: 'waiting',
-      peer: null,
-    });
-    expect(await bob.client.request('call:restore', { callId: CALL, key: KEY, role: 'callee' })).toEqual({
-      ok: true,
-      state: 'restored',
-      peer: { id: alice.session.self.id, name: 'Alice', state: 'in-call' },
-    });
+    await expectCallRestored(
+      { client: alice.client, id: alice.session.self.id, name: 'Alice' },
+      bob,
+      CALL,
+      KEY,
+    );
     expect(await alice.client.next('call:restored')).toMatchObject({ callId: CALL });
     const data = { kind: 'candidate' as const, candidate: null };
     expect(await alice.client.request('signal', { callId: CALL, to: bob.session.self.id, data })).toEqual({

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DuetServer } from '@duet/server';
-import { joinedClient, startTestServer, type TestClient } from './support.js';
+import { expectCallRestored, joinedClient, startTestServer, type TestClient } from './support.js';
 
 /**
  * After a server restart the two parties of a running peer-to-peer call join again (new ids) and
@@ -30,16 +30,7 @@ describe('call:restore', () => {
   it('makes the call active again when both parties claim it with the same key', async () => {
     const alice = await open('r', 'Alice');
     const bob = await open('r', 'Bob');
-    expect(await alice.client.request('call:restore', { callId: CALL, key: KEY, role: 'caller' })).toEqual({
-      ok: true,
-      state: 'waiting',
-      peer: null,
-    });
-    expect(await bob.client.request('call:restore', { callId: CALL, key: KEY, role: 'callee' })).toEqual({
-      ok: true,
-      state: 'restored',
-      peer: { id: alice.id, name: 'Alice', state: 'in-call' },
-    });
+    await expectCallRestored({ ...alice, name: 'Alice' }, bob, CALL, KEY);
     expect(await alice.client.next('call:restored')).toEqual({
       callId: CALL,
       peer: { id: bob.id, name: 'Bob', state: 'in-call' },

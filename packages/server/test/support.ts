@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { io as connect, type Socket } from 'socket.io-client';
 import {
   PROTOCOL_VERSION,
@@ -175,4 +176,26 @@ export async function activeCall(
   }
   await Promise.all([a.next('call:accepted'), b.next('call:accepted')]);
   return { a, b, aId: sa.self.id, bId: sb.self.id, callId: invite.callId, aSession: sa, bSession: sb };
+}
+
+/**
+ * Both parties claim a call back with the key they share (after a server restart), the caller
+ * first: it waits, then the callee's claim restores the call and names the caller.
+ */
+export async function expectCallRestored(
+  caller: { client: TestClient; id: string; name: string },
+  callee: { client: TestClient },
+  callId: string,
+  key: string,
+): Promise<void> {
+  expect(await caller.client.request('call:restore', { callId, key, role: 'caller' })).toEqual({
+    ok: true,
+    state: 'waiting',
+    peer: null,
+  });
+  expect(await callee.client.request('call:restore', { callId, key, role: 'callee' })).toEqual({
+    ok: true,
+    state: 'restored',
+    peer: { id: caller.id, name: caller.name, state: 'in-call' },
+  });
 }

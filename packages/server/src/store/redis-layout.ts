@@ -181,13 +181,20 @@ function toMap(hash: unknown): Map<string, string> | undefined {
   return undefined;
 }
 
-/** A user hash (with the node it is bound to); undefined when there is none. */
-export function decodeUser(flat: unknown): NodeBoundUser | undefined {
+/** A stored hash with its `id` field; undefined when there is no such hash. */
+function withId(flat: unknown): { m: Map<string, string>; id: string } | undefined {
   const m = toMap(flat);
   const id = m?.get('id');
-  if (!m || id === undefined) {
+  return m && id !== undefined ? { m, id } : undefined;
+}
+
+/** A user hash (with the node it is bound to); undefined when there is none. */
+export function decodeUser(flat: unknown): NodeBoundUser | undefined {
+  const hash = withId(flat);
+  if (!hash) {
     return undefined;
   }
+  const { m, id } = hash;
   return {
     id,
     name: m.get('name') ?? '',
@@ -218,11 +225,11 @@ export function publicFields(user: NodeBoundUser | undefined): StoredUser | unde
 
 /** A call hash; undefined when there is none. */
 export function decodeCall(flat: unknown): StoredCall | undefined {
-  const m = toMap(flat);
-  const id = m?.get('id');
-  if (!m || id === undefined) {
+  const hash = withId(flat);
+  if (!hash) {
     return undefined;
   }
+  const { m, id } = hash;
   return {
     id,
     room: m.get('room') ?? '',
