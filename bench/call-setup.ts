@@ -16,7 +16,8 @@
  */
 import type { Browser, Page } from '@playwright/test';
 import { numberArg } from './lib/args.js';
-import { launchChromium, marksOf, newContext, newPage, waitForMarks, type Mark } from './lib/browser.js';
+import { ringBaseline } from './lib/baselines.js';
+import { launchChromium, marksOf, waitForMarks, withTwoPeople, type Mark } from './lib/browser.js';
 import { buildDuetCores } from './lib/duet-core.js';
 import { clickAccept, clickCall, joinRoom, waitForPair, waitForRing } from './lib/duet.js';
 import { profileEach, startStage, stopStage, type Stage } from './lib/stage.js';
@@ -138,27 +139,9 @@ async function ring(system: System, servers: Stage, caller: Page, callee: Page, 
     await callee.locator('#accept:enabled').waitFor({ timeout: CONNECT_TIMEOUT_MS });
     return;
   }
-  if (system === 'raw' || system === 'raw-720p') {
-    const camera = system === 'raw-720p' ? '&camera=720p' : '';
-    const url = (role: string): string =>
-      `${servers.pages.origin}/raw/index.html?signal=${servers.raw.origin}&room=${encodeURIComponent(room)}&role=${role}${camera}`;
-    await Promise.all([caller.goto(url('caller')), callee.goto(url('callee'))]);
-    for (const page of [caller, callee]) {
-      await page.waitForFunction(() => window.__raw.ready);
-    }
-  } else {
-    // PeerJS ids: letters and digits, single dashes between (so not the room name of a warm-up, run -1).
-    const id = `bench${Date.now()}x${run + 100}`;
-    const ids = { caller: `${id}-a`, callee: `${id}-b` };
-    const url = (me: string, other: string): string =>
-      `${servers.pages.origin}/peerjs/index.html?signal=${servers.peerjs.origin}&id=${me}&peer=${other}`;
-    await Promise.all([caller.goto(url(ids.caller, ids.callee)), callee.goto(url(ids.callee, ids.caller))]);
-    for (const page of [caller, callee]) {
-      await page.waitForFunction(() => window.__peerjs.ready);
-    }
-  }
-  await caller.locator('#call').click();
-  await callee.locator('#accept:enabled').waitFor({ timeout: CONNECT_TIMEOUT_MS });
+  const baseline = system === 'peerjs' ? 'peerjs' : 'raw';
+  const camera = system === 'raw-720p' ? '&camera=720p' : '';
+  await ringBaseline(servers, baseline, [caller, callee], room, camera, CONNECT_TIMEOUT_MS);
 }
 
 async function runOnce(
@@ -168,8 +151,6 @@ async function runOnce(
   run: number,
   profile = false,
 ): Promise<CallRun> {
-  const log: string[] = [];
-  const contexts = await Promise.all([newContext(browser), newContext(browser)]);
   const result: CallRun = {
     system,
     run,
@@ -180,11 +161,10 @@ async function runOnce(
     longTasks: null,
     trace: null,
   };
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const caller = await newPage(contexts[0], log, 'caller');
-    const callee = await newPage(contexts[1], log, 'callee');
-    const body = async (): Promise<void> => {
+  const failed = await withTwoPeople(
+    browser,
+    ['caller', 'callee'],
+    async (caller, callee) => {
       await ring(system, servers, caller, callee, run);
       await new Promise((resolve) => setTimeout(resolve, RING_SETTLE_MS));
       const profilers = profile
@@ -230,18 +210,11 @@ async function runOnce(
       const [ta, tb] = await Promise.all([traceOf(caller, t0, end), traceOf(callee, t0, end)]);
       result.longTasks = { caller: ta.longTasks, callee: tb.longTasks };
       result.trace = { caller: ta.trace, callee: tb.trace };
-    };
-    await Promise.race([
-      body(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`run exceeded ${RUN_TIMEOUT_MS} ms`)), RUN_TIMEOUT_MS);
-      }),
-    ]);
-  } catch (error) {
-    result.error = `${error instanceof Error ? error.message : String(error)}\n${log.slice(-20).join('\n')}`;
-  } finally {
-    clearTimeout(timer);
-    await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+    },
+    RUN_TIMEOUT_MS,
+  );
+  if (failed) {
+    result.error = failed;
   }
   return result;
 }

@@ -29,7 +29,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { numberArg } from './lib/args.js';
-import { launchChromium, marksOf, newContext, newPage, waitForMarks } from './lib/browser.js';
+import { ringBaseline } from './lib/baselines.js';
+import { launchChromium, marksOf, waitForMarks, waitForMarksOnEach, withTwoPeople } from './lib/browser.js';
 import { startCpuMeter, type CpuShares } from './lib/chromium-cpu.js';
 import { buildDuetCores } from './lib/duet-core.js';
 import {
@@ -161,10 +162,7 @@ async function connect(
       await duet.call(peer.id, { video: false });
     });
     await receiver.locator('#accept:enabled').click({ timeout: SETUP_TIMEOUT_MS });
-    await Promise.all([
-      waitForMarks(sender, ['dc-first-message:duet'], SETUP_TIMEOUT_MS),
-      waitForMarks(receiver, ['dc-first-message:duet'], SETUP_TIMEOUT_MS),
-    ]);
+    await waitForMarksOnEach([sender, receiver], ['dc-first-message:duet'], SETUP_TIMEOUT_MS);
     return;
   }
   if (system === 'duet') {
@@ -189,42 +187,20 @@ async function connect(
     });
     await waitForRing(receiver);
     await clickAccept(receiver);
-    await Promise.all([
-      waitForMarks(sender, ['duet-dc-ready'], SETUP_TIMEOUT_MS),
-      waitForMarks(receiver, ['duet-dc-ready'], SETUP_TIMEOUT_MS),
-    ]);
+    await waitForMarksOnEach([sender, receiver], ['duet-dc-ready'], SETUP_TIMEOUT_MS);
     return;
   }
   const tune =
-    `mode=data&chunk=${tuning.chunkSize}&slice=${tuning.sliceBytes}&high=${tuning.highWaterMark}&low=${tuning.lowWaterMark}` +
+    `&mode=data&chunk=${tuning.chunkSize}&slice=${tuning.sliceBytes}&high=${tuning.highWaterMark}&low=${tuning.lowWaterMark}` +
     // Duet's camera constraints, so both systems encode and decode the same video.
     (call === 'video' ? '&camera=720p' : '');
-  if (system === 'raw') {
-    const url = (role: string): string =>
-      `${servers.pages.origin}/raw/index.html?signal=${servers.raw.origin}&room=${room}&role=${role}&${tune}`;
-    await Promise.all([sender.goto(url('caller')), receiver.goto(url('callee'))]);
-    for (const page of [sender, receiver]) {
-      await page.waitForFunction(() => window.__raw.ready);
-    }
-  } else {
-    const url = (me: string, other: string): string =>
-      `${servers.pages.origin}/peerjs/index.html?signal=${servers.peerjs.origin}&id=${me}&peer=${other}&${tune}`;
-    const id = `xfer${Date.now()}x${run}`;
-    await Promise.all([sender.goto(url(`${id}-a`, `${id}-b`)), receiver.goto(url(`${id}-b`, `${id}-a`))]);
-    for (const page of [sender, receiver]) {
-      await page.waitForFunction(() => window.__peerjs.ready);
-    }
-  }
-  await sender.locator('#call').click();
+  await ringBaseline(servers, system, [sender, receiver], room, tune, SETUP_TIMEOUT_MS);
   await receiver.locator('#accept:enabled').click({ timeout: SETUP_TIMEOUT_MS });
   if (call === 'video') {
     await waitForVideoCall(sender, receiver, ['app-dc-open', 'first-frame']);
     return;
   }
-  await Promise.all([
-    waitForMarks(sender, ['app-dc-open'], SETUP_TIMEOUT_MS),
-    waitForMarks(receiver, ['app-dc-open'], SETUP_TIMEOUT_MS),
-  ]);
+  await waitForMarksOnEach([sender, receiver], ['app-dc-open'], SETUP_TIMEOUT_MS);
 }
 
 /**
@@ -232,10 +208,7 @@ async function connect(
  * camera's full 1280x720, so the transfer starts under the call's steady load in every system.
  */
 async function waitForVideoCall(sender: Page, receiver: Page, marks: readonly string[]): Promise<void> {
-  await Promise.all([
-    waitForMarks(sender, marks, SETUP_TIMEOUT_MS),
-    waitForMarks(receiver, marks, SETUP_TIMEOUT_MS),
-  ]);
+  await waitForMarksOnEach([sender, receiver], marks, SETUP_TIMEOUT_MS);
   const deadline = Date.now() + FULL_VIDEO_WAIT_MS;
   for (const page of [sender, receiver]) {
     while (
@@ -280,8 +253,6 @@ async function runOnce(
   profile: boolean,
   diskFile: DiskFile | null = null,
 ): Promise<TransferRun> {
-  const log: string[] = [];
-  const contexts = await Promise.all([newContext(browser), newContext(browser)]);
   const result: TransferRun = {
     system,
     call,
@@ -292,9 +263,7 @@ async function runOnce(
     mainThread: null,
   };
   const transferTimeoutMs = Math.max(60_000, size / MIN_BYTES_PER_MS);
-  try {
-    const sender = await newPage(contexts[0], log, 'sender');
-    const receiver = await newPage(contexts[1], log, 'receiver');
+  const failed = await withTwoPeople(browser, ['sender', 'receiver'], async (sender, receiver) => {
     await connect(system, call, servers, tuning, sender, receiver, run);
     // Through Duet's UI the file comes from disk and is offered before the clock starts (the
     // receiver's click on Accept starts it); elsewhere it is built in the sender page.
@@ -395,11 +364,10 @@ async function runOnce(
     if (got !== expected) {
       throw new Error(`received file differs: sha256 ${got} ≠ ${expected}`);
     }
-  } catch (error) {
+  });
+  if (failed) {
     result.mbps = null;
-    result.error = `${error instanceof Error ? error.message : String(error)}\n${log.slice(-20).join('\n')}`;
-  } finally {
-    await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+    result.error = failed;
   }
   return result;
 }

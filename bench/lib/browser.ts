@@ -42,6 +42,42 @@ export async function newPage(context: BrowserContext, log: string[], who: strin
   return page;
 }
 
+/**
+ * One run with two people: a fresh context each (another person's browser) and a page whose console
+ * errors are kept; `body` drives the two pages, within `timeoutMs` if given. The contexts are closed
+ * afterwards, whatever happened. Resolves to null, or to why the run failed followed by the pages'
+ * last console lines.
+ */
+export async function withTwoPeople(
+  browser: Browser,
+  who: readonly [string, string],
+  body: (first: Page, second: Page) => Promise<void>,
+  timeoutMs?: number,
+): Promise<string | null> {
+  const log: string[] = [];
+  const contexts = await Promise.all([newContext(browser), newContext(browser)]);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const first = await newPage(contexts[0], log, who[0]);
+    const second = await newPage(contexts[1], log, who[1]);
+    await Promise.race([
+      body(first, second),
+      new Promise<never>((_, reject) => {
+        if (timeoutMs === undefined) {
+          return;
+        }
+        timer = setTimeout(() => reject(new Error(`run exceeded ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return null;
+  } catch (error) {
+    return `${error instanceof Error ? error.message : String(error)}\n${log.slice(-20).join('\n')}`;
+  } finally {
+    clearTimeout(timer);
+    await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+  }
+}
+
 export interface Mark {
   name: string;
   at: number;
@@ -57,4 +93,13 @@ export async function waitForMarks(page: Page, names: readonly string[], timeout
     timeout: timeoutMs,
     polling: 20,
   });
+}
+
+/** The same for each of `pages`, at once. */
+export async function waitForMarksOnEach(
+  pages: readonly Page[],
+  names: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
+  await Promise.all(pages.map((page) => waitForMarks(page, names, timeoutMs)));
 }

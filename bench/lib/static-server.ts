@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { baselinePage } from './baseline-page.js';
 import { transpileFile } from './transpile.js';
 
 const BENCH = fileURLToPath(new URL('../', import.meta.url));
@@ -8,10 +9,25 @@ const MODULES = fileURLToPath(new URL('../../node_modules/', import.meta.url));
 
 /** What the baseline pages load, by URL path. Page scripts are TypeScript, transpiled on first use. */
 const ASSETS: Record<string, () => string | Buffer> = {
-  '/raw/index.html': () => readFileSync(`${BENCH}baselines/raw/index.html`),
+  '/raw/index.html': () =>
+    baselinePage({
+      title: 'Raw WebRTC (tutorial baseline)',
+      heading: 'Raw WebRTC',
+      scripts: `    <!-- The Socket.IO client bundle (socket.io-client/dist), as in the tutorials. -->
+    <script src="/vendor/socket.io.min.js"></script>
+    <script type="module" src="/raw/page.js"></script>`,
+    }),
   '/raw/page.js': () => transpileFile(`${BENCH}baselines/raw/page.ts`),
-  '/peerjs/index.html': () => readFileSync(`${BENCH}baselines/peerjs/index.html`),
+  '/peerjs/index.html': () =>
+    baselinePage({
+      title: 'PeerJS (baseline)',
+      heading: 'PeerJS',
+      scripts: `    <!-- PeerJS's browser bundle (node_modules/peerjs/dist/peerjs.min.js): window.peerjs.Peer -->
+    <script src="/vendor/peerjs.min.js"></script>
+    <script type="module" src="/peerjs/page.js"></script>`,
+    }),
   '/peerjs/page.js': () => transpileFile(`${BENCH}baselines/peerjs/page.ts`),
+  '/page-kit.js': () => transpileFile(`${BENCH}baselines/page-kit.ts`),
   '/vendor/peerjs.min.js': () => readFileSync(`${MODULES}peerjs/dist/peerjs.min.js`),
   '/vendor/socket.io.min.js': () => readFileSync(`${MODULES}socket.io-client/dist/socket.io.min.js`),
 };

@@ -8,11 +8,13 @@
  * decoded remote video frame (requestVideoFrameCallback on `video[data-testid="remote-video"]`).
  * Marks are "first occurrence" per name. It also builds the test file for transfers.
  *
- * Runs as a classic script (see transpileToScript): no imports but type-only ones, which vanish.
+ * Runs as a classic script (see transpileToScript): it imports only its sibling test-bytes.ts, which
+ * is inlined, and types, which vanish.
  * `window.__duet` (the app's DuetClient) is declared once for the e2e tests and benchmarks, in
  * e2e/duet-hook.d.ts.
  */
 import type { ClientSnapshot } from '@duet/rtc';
+import { testBytes } from './test-bytes.js';
 
 interface Mark {
   name: string;
@@ -278,22 +280,7 @@ new MutationObserver(() => {
 
 /** `size` pseudo-random bytes (xorshift32 from `seed`): the same file in every page and run. */
 function deterministicBlob(size: number, seed: number): Blob {
-  const PIECE = 64 * 1024;
-  const parts: Uint8Array<ArrayBuffer>[] = [];
-  let x = seed >>> 0 || 1;
-  for (let offset = 0; offset < size; offset += PIECE) {
-    const length = Math.min(PIECE, size - offset);
-    const words = new Uint32Array(Math.ceil(length / 4));
-    for (let i = 0; i < words.length; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      words[i] = x;
-    }
-    parts.push(new Uint8Array(words.buffer, 0, length));
-  }
-  return new Blob(parts, { type: 'application/octet-stream' });
+  return new Blob([...testBytes(size, seed)], { type: 'application/octet-stream' });
 }
 
 async function sha256(blob: Blob): Promise<string> {

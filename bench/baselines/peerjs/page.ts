@@ -18,6 +18,7 @@
  * every chunk, reassembles the piece and unpacks it. The receiver answers "done".
  */
 import type * as PeerJs from 'peerjs';
+import { FileReceiver, ui } from '../page-kit.js';
 
 /** What peerjs.min.js defines. */
 declare const peerjs: { Peer: typeof PeerJs.Peer };
@@ -42,18 +43,17 @@ const dataMode = params.get('mode') === 'data';
 const chunk = Number(params.get('chunk') ?? 65536);
 const sliceBytes = Number(params.get('slice') ?? 1048576);
 
-const $ = (selector: string): HTMLElement => document.querySelector<HTMLElement>(selector)!;
-const localVideo = $('#local') as HTMLVideoElement;
-const remoteVideo = $('[data-testid="remote-video"]') as HTMLVideoElement;
-const callButton = $('#call') as HTMLButtonElement;
-const acceptButton = $('#accept') as HTMLButtonElement;
-const status = (text: string): void => {
-  $('#status').textContent = text;
-};
+const { localVideo, remoteVideo, callButton, acceptButton, status } = ui;
 
 let incoming: PeerJs.MediaConnection | null = null;
 let conn: PeerJs.DataConnection | null = null;
-const api: PeerJsApi = { ready: false, accept: (size) => startReceiving(size) };
+const file = new FileReceiver((text) => {
+  if (!conn) {
+    throw new Error('no data connection');
+  }
+  void conn.send(text);
+});
+const api: PeerJsApi = { ready: false, accept: (size) => file.start(size) };
 window.__peerjs = api;
 
 const options: PeerJs.PeerJSOption = {
@@ -85,7 +85,7 @@ function useConnection(connection: PeerJs.DataConnection): void {
     }
     // A chunked message comes back as a Uint8Array (binarypack unpacks the reassembled bytes).
     else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
-      receive(data as ArrayBuffer | ArrayBufferView<ArrayBuffer>);
+      file.receive(data as ArrayBuffer | ArrayBufferView<ArrayBuffer>);
     }
   });
 }
@@ -137,32 +137,6 @@ async function sendFile(connection: PeerJs.DataConnection): Promise<void> {
       void connection.send(bytes.slice(at, at + chunk).buffer);
     }
   }
-}
-
-let expected = 0;
-let received = 0;
-let parts: Array<ArrayBuffer | ArrayBufferView<ArrayBuffer>> = [];
-
-function startReceiving(size: number): void {
-  if (!conn) {
-    throw new Error('no data connection');
-  }
-  expected = size;
-  window.__bench.mark('accept');
-  void conn.send('go');
-}
-
-function receive(data: ArrayBuffer | ArrayBufferView<ArrayBuffer>): void {
-  parts.push(data);
-  received += data.byteLength;
-  if (received < expected) {
-    return;
-  }
-  const file = new Blob(parts);
-  parts = [];
-  window.__bench.blob = file;
-  window.__bench.mark('done');
-  void conn?.send('done');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
  * sends and receives the camera too (a video call during the transfer).
  */
 import type { io as ioType } from 'socket.io-client';
+import { FileReceiver, ui } from '../page-kit.js';
 
 declare const io: typeof ioType;
 
@@ -58,21 +59,20 @@ const camera: boolean | MediaTrackConstraints =
     : true;
 const video = !dataMode || params.has('camera');
 
-const $ = (selector: string): HTMLElement => document.querySelector<HTMLElement>(selector)!;
-const localVideo = $('#local') as HTMLVideoElement;
-const remoteVideo = $('[data-testid="remote-video"]') as HTMLVideoElement;
-const callButton = $('#call') as HTMLButtonElement;
-const acceptButton = $('#accept') as HTMLButtonElement;
-const status = (text: string): void => {
-  $('#status').textContent = text;
-};
+const { localVideo, remoteVideo, callButton, acceptButton, status } = ui;
 
 const socket = io(relay);
 let pc: RTCPeerConnection | null = null;
 let channel: RTCDataChannel | null = null;
 let queue = Promise.resolve();
+const file = new FileReceiver((text) => {
+  if (!channel) {
+    throw new Error('no data channel');
+  }
+  channel.send(text);
+});
 
-const api: RawApi = { ready: false, accept: (size) => startReceiving(size) };
+const api: RawApi = { ready: false, accept: (size) => file.start(size) };
 window.__raw = api;
 
 function send(signal: Signal): void {
@@ -109,7 +109,7 @@ function useChannel(dc: RTCDataChannel): void {
     } else if (data === 'done') {
       window.__bench.mark('done');
     } else if (data instanceof ArrayBuffer) {
-      receive(data);
+      file.receive(data);
     }
   };
 }
@@ -175,32 +175,6 @@ async function sendFile(dc: RTCDataChannel): Promise<void> {
       dc.send(bytes.subarray(at, at + chunk));
     }
   }
-}
-
-let expected = 0;
-let received = 0;
-let parts: ArrayBuffer[] = [];
-
-function startReceiving(size: number): void {
-  if (!channel) {
-    throw new Error('no data channel');
-  }
-  expected = size;
-  window.__bench.mark('accept');
-  channel.send('go');
-}
-
-function receive(data: ArrayBuffer): void {
-  parts.push(data);
-  received += data.byteLength;
-  if (received < expected) {
-    return;
-  }
-  const file = new Blob(parts);
-  parts = [];
-  window.__bench.blob = file;
-  window.__bench.mark('done');
-  channel?.send('done');
 }
 
 // ---------------------------------------------------------------------------------------------
