@@ -37,9 +37,6 @@ import {
   type TestFile,
 } from './transfer-helpers.js';
 
-// Traces keep DOM snapshots but no screencast, which would halve the transfer rate (files.spec.ts).
-test.use({ trace: { mode: 'retain-on-failure', screenshots: false, snapshots: true, sources: true } });
-
 // -------------------------------------------------------------------------------------------------
 // In the page
 // -------------------------------------------------------------------------------------------------
