@@ -39,10 +39,6 @@ const MEDIUM = 64 * MiB;
  */
 const HEAP_LIMIT_MIB = 150;
 
-// Traces keep DOM snapshots but no screencast: encoding screenshots of two pages playing video
-// halves the transfer rate on two cores (64 MiB: 20 s with screenshots, 11 s without, measured).
-test.use({ trace: { mode: 'retain-on-failure', screenshots: false, snapshots: true, sources: true } });
-
 /** Alice and Bob join, Alice calls Bob, Bob accepts; both record transfer states and open the chat. */
 async function callWithChatOpen(
   join: (name: string) => Promise<Person>,

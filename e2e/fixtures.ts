@@ -29,7 +29,11 @@ export interface OpenOptions {
 interface TestFixtures {
   /** Server environment on top of DUET_LOG_LEVEL=info; override per file or describe with test.use. */
   serverEnv: Record<string, string>;
-  /** The real, built server for this test. */
+  /**
+   * The real, built server for this test: the one the previous test used when it had the same
+   * `serverEnv` and passed (every test has a room of its own), else a fresh one. A server the test
+   * stops, kills or restarts is not used again.
+   */
   server: RunningServer;
   /** A fresh room name for this test (room names are lower case). */
   room: string;
@@ -44,22 +48,82 @@ interface TestFixtures {
 interface WorkerFixtures {
   /** Firefox ESR through puppeteer-core (WebDriver BiDi), launched once per worker when first used. */
   firefox: PuppeteerBrowser;
+  /** The worker's server between tests (see `server`). */
+  servers: ServerReuse;
+}
+
+/**
+ * Keeps the last test's server for the next test with the same environment: starting a server costs
+ * about a second of a loaded machine per test, and nothing a test does to a server it leaves running
+ * (a room of its own, its people gone) matters to the next one. Tests run one after another in a
+ * worker, so "the last server" is all there is to keep.
+ */
+class ServerReuse {
+  private kept: { env: string; server: RunningServer } | null = null;
+
+  /** The kept server if it was started with `env`, else a new one (the kept one stopped first). */
+  async take(env: Record<string, string>): Promise<RunningServer> {
+    const key = JSON.stringify(env);
+    const kept = this.kept;
+    this.kept = null;
+    if (kept?.env === key) {
+      // Between two tests nothing may stop it: a crash there must not pass unseen either.
+      const exit = kept.server.unexpectedExit();
+      if (!exit) return kept.server;
+      await kept.server.stop();
+      throw new Error(`the Duet server ${exit} after the previous test\n${kept.server.log()}`);
+    }
+    await kept?.server.stop();
+    return startServer(env);
+  }
+
+  /** Keep `server` (started with `env`) for the next test. */
+  keep(env: Record<string, string>, server: RunningServer): void {
+    this.kept = { env: JSON.stringify(env), server };
+  }
+
+  async stop(): Promise<void> {
+    const kept = this.kept;
+    this.kept = null;
+    await kept?.server.stop();
+  }
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
   serverEnv: [{}, { option: true }],
 
-  server: async ({ serverEnv }, use, testInfo) => {
-    const server = await startServer(serverEnv);
+  server: async ({ serverEnv, servers }, use, testInfo) => {
+    const server = await servers.take(serverEnv);
+    const logFrom = server.log().length;
+    // Stopped, killed or restarted by the test: not handed to the next one. (An object, not a `let`:
+    // the callbacks set it.)
+    const touched = { lifecycle: false };
     let unexpectedExit: string | null;
     try {
-      await use(server);
+      await use({
+        ...server,
+        stop: async () => {
+          touched.lifecycle = true;
+          await server.stop();
+        },
+        kill: async () => {
+          touched.lifecycle = true;
+          await server.kill();
+        },
+        restart: async () => {
+          touched.lifecycle = true;
+          await server.restart();
+        },
+      });
     } finally {
       unexpectedExit = server.unexpectedExit();
-      await server.stop();
-      if (testInfo.status !== testInfo.expectedStatus || unexpectedExit) {
-        await testInfo.attach('server.log', { body: server.log(), contentType: 'text/plain' });
+      const failed = testInfo.status !== testInfo.expectedStatus;
+      if (failed || unexpectedExit) {
+        await testInfo.attach('server.log', { body: server.log().slice(logFrom), contentType: 'text/plain' });
       }
+      // After a failure the next test (or the retry) starts from a fresh server.
+      if (!touched.lifecycle && !failed && !unexpectedExit) servers.keep(serverEnv, server);
+      else await server.stop();
     }
     // Nothing in a test stops its server: a crash (or a stray kill from outside) must not pass unseen.
     if (unexpectedExit) {
@@ -153,6 +217,19 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       await browser.close();
     }
   },
+
+  servers: [
+    // eslint-disable-next-line no-empty-pattern
+    async ({}, use) => {
+      const servers = new ServerReuse();
+      try {
+        await use(servers);
+      } finally {
+        await servers.stop();
+      }
+    },
+    { scope: 'worker' },
+  ],
 
   firefox: [
     // eslint-disable-next-line no-empty-pattern
