@@ -11,6 +11,7 @@ import {
   maxAudioLevel,
   videoState,
 } from './media.js';
+import type { Page } from '@playwright/test';
 import type { Person } from './person.js';
 
 /** Chromium's fake screen. (Its fake camera delivers whatever size the app asks for: 1280x720.) */
@@ -52,8 +53,46 @@ async function startCall(join: (name: string) => Promise<Person>): Promise<{ ali
   });
 }
 
+/** Records the Socket.IO `signal` events a page receives, from before it connects. */
+function recordSignals(into: string[]) {
+  return (page: Page): Promise<void> => {
+    page.on('websocket', (socket) =>
+      socket.on('framereceived', ({ payload }) => {
+        const text = String(payload);
+        if (text.startsWith('42["signal"')) {
+          into.push(text);
+        }
+      }),
+    );
+    return Promise.resolve();
+  };
+}
+
 test('two people in a room call each other and media flows both ways', async ({ join }) => {
-  const { alice, bob } = await startCall(join);
+  const toAlice: string[] = [];
+  const toBob: string[] = [];
+  const { alice, bob } =
+    await test.step('Alice calls Bob: her offer reaches him as it rings, nothing of his reaches her before Accept', async () => {
+      const alice = await join('Alice', { beforeJoin: recordSignals(toAlice) });
+      const bob = await join('Bob', { beforeJoin: recordSignals(toBob) });
+      await alice.expectListed('Bob', 'Free');
+      await alice.callPerson('Bob');
+      await bob.expectIncomingCall('Alice');
+      await expect
+        .poll(() => bob.page.evaluate(() => window.__duet!.diagnostics().log.join('\n')), {
+          message: "Bob's connection applied Alice's offer while it rang",
+        })
+        .toContain('offer applied');
+      expect(toBob.some((frame) => frame.includes('"type":"offer"'))).toBe(true);
+      // A moment for anything Bob's side might say: nothing may come.
+      await bob.page.waitForTimeout(300);
+      expect(toAlice).toEqual([]);
+      await bob.accept();
+      await alice.expectConnected();
+      await bob.expectConnected();
+      expect(toAlice.some((frame) => frame.includes('"type":"answer"'))).toBe(true);
+      return { alice, bob };
+    });
 
   await test.step('both remote videos play the other camera, both remote audio tracks are live', async () => {
     await alice.expectRemoteMediaFlowing();

@@ -16,6 +16,8 @@ const reconnecting: CallState = { ...connecting, phase: 'reconnecting' };
 const endedBy = (outcome: string, role: 'caller' | 'callee' = 'caller'): CallState =>
   ({ ...base, role, phase: 'ended', outcome }) as CallState;
 
+const callerSession = { type: 'start-session', callId, polite: false, role: 'caller', rejoin: false };
+const calleeSession = { type: 'start-session', callId, polite: true, role: 'callee', rejoin: false };
 const stop = { type: 'stop-session', endedBy: 'remote' };
 const stopBySelf = { type: 'stop-session', endedBy: 'self' };
 const announce = (outcome: string, role = 'caller', endedBy = 'remote') => ({
@@ -44,9 +46,28 @@ const rows: Row[] = [
     connected,
     [],
   ],
-  ['dial from idle', idle, { type: 'dial', ...base }, outgoing, []],
-  ['ring from idle', idle, { type: 'ring', ...base }, incoming, []],
-  ['ring after an ended call', endedBy('hangup'), { type: 'ring', ...base }, incoming, []],
+  [
+    'dial from idle: the offer is made as it rings',
+    idle,
+    { type: 'dial', ...base },
+    outgoing,
+    [callerSession],
+  ],
+  [
+    'ring from idle: the offer is applied as it rings',
+    idle,
+    { type: 'ring', ...base },
+    incoming,
+    [calleeSession],
+  ],
+  ['ring after an ended call', endedBy('hangup'), { type: 'ring', ...base }, incoming, [calleeSession]],
+  [
+    'ring again after this tab reloaded: the offer went to the page that is gone',
+    idle,
+    { type: 'ring', ...base, rejoin: true },
+    incoming,
+    [{ ...calleeSession, rejoin: true }],
+  ],
   [
     'a second ring while in a call is ignored',
     connected,
@@ -54,7 +75,13 @@ const rows: Row[] = [
     connected,
     [],
   ],
-  ['answer', incoming, { type: 'answer' }, answering, [{ type: 'send-accept', callId }]],
+  [
+    'answer: accept on the server, and answer the offer',
+    incoming,
+    { type: 'answer' },
+    answering,
+    [{ type: 'send-accept', callId }, { type: 'answer-offer' }],
+  ],
   ['answer when not ringing is ignored', outgoing, { type: 'answer' }, outgoing, []],
   [
     'decline',
@@ -93,18 +120,18 @@ const rows: Row[] = [
   ],
   ['hang up when idle is ignored', idle, { type: 'hangup' }, idle, []],
   [
-    'accepted: the caller starts the impolite session',
+    "accepted: the caller's session (started as it rang) may go on",
     outgoing,
     { type: 'accepted', callId, polite: false },
     connecting,
-    [{ type: 'start-session', callId, polite: false, role: 'caller', rejoin: false }],
+    [{ type: 'session-accepted', callId }],
   ],
   [
-    'accepted: the callee starts the polite session',
+    "accepted: the callee's held answer and candidates may go out",
     answering,
     { type: 'accepted', callId, polite: true },
     { ...base, role: 'callee', phase: 'connecting', polite: true },
-    [{ type: 'start-session', callId, polite: true, role: 'callee', rejoin: false }],
+    [{ type: 'session-accepted', callId }],
   ],
   [
     'accepted for another call is ignored',

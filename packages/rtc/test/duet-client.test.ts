@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { SignalData } from '@duet/protocol';
 import { DuetClient } from '../src/client/duet-client.js';
 import type { ClientSnapshot, Notice } from '../src/client/client-types.js';
 import { IceConfig } from '../src/client/ice-config.js';
@@ -167,6 +168,56 @@ describe('DuetClient with a fake signaling server', () => {
     await until(bob.client, (s) => s.call?.phase === 'ended');
     expect(bob.client.snapshot.call?.outcome).toBe('hangup');
     expect(alice.client.snapshot.call?.outcome).toBe('hangup');
+  }, 30_000);
+
+  it("the caller's offer reaches the ringing callee, which sends nothing until Accept and then answers at once", async () => {
+    const { server, alice, bob } = await twoInARoom();
+    await alice.client.call(bob.signaling.userId);
+    await until(bob.client, (s) => s.call?.phase === 'incoming');
+    // The offer (and candidates) went out while it rang, and Bob's connection applied it.
+    await vi.waitFor(() => expect(bob.logged.some((line) => line.includes('offer applied'))).toBe(true), {
+      timeout: 5000,
+    });
+    const offers = requested(alice.signaling, 'signal').filter(
+      (p) => (p as { data: SignalData }).data.kind === 'description',
+    );
+    expect(offers).toHaveLength(1);
+    // Give Bob's side time to say something if it would: it must not (not even to a server that refuses).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(requested(bob.signaling, 'signal')).toEqual([]);
+    expect(server.refused).toEqual([]);
+
+    await bob.client.accept();
+    await Promise.all([
+      until(alice.client, (s) => s.call?.phase === 'connected' && s.dataChannelOpen),
+      until(bob.client, (s) => s.call?.phase === 'connected' && s.dataChannelOpen),
+    ]);
+    // Bob answered the offer he held; nobody had to make a second one, and the server refused nothing.
+    const bobsDescriptions = requested(bob.signaling, 'signal').filter(
+      (p) => (p as { data: SignalData }).data.kind === 'description',
+    );
+    expect(
+      bobsDescriptions.map((p) => (p as { data: { description: { type: string } } }).data.description.type),
+    ).toEqual(['answer']);
+    expect(server.refused).toEqual([]);
+  }, 30_000);
+
+  it('a ringing callee that never got the offer asks for one once accepted, and the call connects', async () => {
+    const { alice, bob } = await twoInARoom();
+    // Bob's connection to the server drops the offer (as if his page had reloaded while it rang).
+    bob.signaling.dropSignals = true;
+    await alice.client.call(bob.signaling.userId);
+    await until(bob.client, (s) => s.call?.phase === 'incoming');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    bob.signaling.dropSignals = false;
+    await bob.client.accept();
+    await Promise.all([
+      until(alice.client, (s) => s.call?.phase === 'connected' && s.dataChannelOpen),
+      until(bob.client, (s) => s.call?.phase === 'connected' && s.dataChannelOpen),
+    ]);
+    expect(requested(bob.signaling, 'signal').map((p) => (p as { data: SignalData }).data.kind)).toContain(
+      'reconnect',
+    );
   }, 30_000);
 
   it('diagnostics() names the call and its connection and keeps the core log without a sink', async () => {

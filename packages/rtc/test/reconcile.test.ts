@@ -57,11 +57,11 @@ describe('reconcile a session with the call this tab knows', () => {
       { events: [{ type: 'dial', callId, peer, media }], media, restore: false },
     ],
     [
-      'reloaded while ringing in: ring again, devices only on accept',
+      'reloaded while ringing in: ring again (asking for a new offer once accepted), devices only on accept',
       serverRinging('callee'),
       idle,
       tab(false),
-      { events: [{ type: 'ring', callId, peer, media }], media: null, restore: false },
+      { events: [{ type: 'ring', callId, peer, media, rejoin: true }], media: null, restore: false },
     ],
     [
       'reloaded mid-call muted with the camera off: rejoin, and open only what was on',

@@ -83,15 +83,50 @@ describe('relay of SDP and ICE', () => {
     expect(a.pending('signal')).toEqual([]);
   });
 
-  it('refuses relay while the call is still ringing', async () => {
-    const { client: a } = await joinedClient(server, 'r', 'A');
+  it("relays only the caller's offer and candidates while the call rings, nothing of the callee", async () => {
+    const { client: a, session: sa } = await joinedClient(server, 'r', 'A');
     const { client: b, session: sb } = await joinedClient(server, 'r', 'B');
     clients.push(a, b);
     const invite = await a.request('call:invite', { to: sb.self.id });
     const callId = invite.ok ? invite.callId : '';
-    expect(await a.request('signal', { callId, to: sb.self.id, data: OFFER })).toMatchObject({
+    await b.next('call:incoming');
+    for (const data of [OFFER, CANDIDATE]) {
+      expect(await a.request('signal', { callId, to: sb.self.id, data })).toEqual({ ok: true });
+      expect(await b.next('signal')).toEqual({ callId, from: sa.self.id, data });
+    }
+    // The caller's own media state and a reconnect request wait for the call to be active.
+    const MEDIA: SignalData = { kind: 'media', state: { microphone: true, camera: true, screen: false } };
+    for (const data of [MEDIA, { kind: 'reconnect' } as const]) {
+      expect(await a.request('signal', { callId, to: sb.self.id, data })).toMatchObject({
+        error: { code: 'not_in_call' },
+      });
+    }
+    // The callee sends nothing before it accepts: not an answer, not a candidate, not an offer.
+    const answer: SignalData = { kind: 'description', description: { type: 'answer', sdp: 'v=0\r\n' } };
+    for (const data of [answer, CANDIDATE, OFFER, MEDIA]) {
+      expect(await b.request('signal', { callId, to: sa.self.id, data })).toMatchObject({
+        error: { code: 'not_in_call' },
+      });
+    }
+    expect(a.pending('signal')).toEqual([]);
+    // Accepted: both ways.
+    b.raw('call:accept', { callId });
+    await a.next('call:accepted');
+    expect(await b.request('signal', { callId, to: sa.self.id, data: answer })).toEqual({ ok: true });
+    expect(await a.next('signal')).toEqual({ callId, from: sb.self.id, data: answer });
+  });
+
+  it("refuses the caller's ring-time offer to anyone but the callee", async () => {
+    const { client: a } = await joinedClient(server, 'r', 'A');
+    const { client: b, session: sb } = await joinedClient(server, 'r', 'B');
+    const { client: c, session: sc } = await joinedClient(server, 'r', 'C');
+    clients.push(a, b, c);
+    const invite = await a.request('call:invite', { to: sb.self.id });
+    const callId = invite.ok ? invite.callId : '';
+    expect(await a.request('signal', { callId, to: sc.self.id, data: OFFER })).toMatchObject({
       error: { code: 'not_in_call' },
     });
+    expect(c.pending('signal')).toEqual([]);
   });
 
   it('refuses relay with a stale call id after the call ended', async () => {

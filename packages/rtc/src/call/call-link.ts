@@ -15,6 +15,11 @@ export interface CallLinkOptions {
   /** The caller starts every peer connection (epoch); the callee answers. */
   caller: boolean;
   polite: boolean;
+  /**
+   * The callee's link, made while the call rings: it applies the caller's offer as it comes but
+   * answers only at `answer()` (the user accepted). See CallSession's `holdAnswer`.
+   */
+  ringing?: boolean;
   createPeerConnection: PeerConnectionFactory;
   /** Read at each new peer connection, so refreshed TURN credentials are used (see IceConfig). */
   configuration: () => RTCConfiguration;
@@ -54,6 +59,11 @@ const MAX_RECOVERIES = 3;
 const RECOVERY_TIMEOUT_MS = 20_000;
 /** A reconnect request while our newest connection is this young and not yet up is already answered. */
 const RECONNECT_DEBOUNCE_MS = 2000;
+/**
+ * The callee accepted but the caller's ring-time offer has not come (it was lost, or this side's
+ * page reloaded while it rang): this long after the call became active, ask for a new one.
+ */
+const OFFER_WAIT_MS = 3000;
 
 /** 16 characters, as the protocol's EpochSchema wants (1–32 base64url characters). */
 const newEpoch = (): string => randomBase64Url(12);
@@ -84,9 +94,15 @@ export class CallLink extends Emitter<CallLinkEvents> {
   private key: string | null;
   /** The connection whose control channel the messenger uses, and whether it is the call's first. */
   private control: { session: CallSession; first: boolean } | null = null;
+  /** The callee's answer waits for the user (see `ringing`). */
+  private answerHeld: boolean;
+  /** The caller's ring-time offer went to a page of ours that is gone (we reloaded while it rang). */
+  private offerLost = false;
+  private offerTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: CallLinkOptions) {
     super();
+    this.answerHeld = (options.ringing ?? false) && !options.caller;
     const saved = this.load();
     this.key = saved?.key ?? null;
     this.messenger = new Messenger(saved?.messenger);
@@ -156,19 +172,54 @@ export class CallLink extends Emitter<CallLinkEvents> {
   }
 
   /**
-   * Begin. The caller opens the first peer connection; the callee waits for its offer, or, when it
-   * comes back from a reload into a running call, asks the caller for a new one.
+   * Begin. The caller opens the first peer connection (while the call rings, so its offer is there
+   * when the callee accepts); the callee waits for that offer, or, when it comes back from a reload,
+   * asks the caller for a new one: at once into a running call, once accepted into a ringing one.
    */
   start(rejoin: boolean): void {
     if (this.options.caller) {
       this.openEpoch(newEpoch());
-    } else {
-      this.openEpoch(null);
-      // Fresh: whatever the caller built while this page was away was relayed to nobody.
-      if (rejoin) {
-        this.options.sendSignal({ kind: 'reconnect', fresh: true });
-      }
+      return;
     }
+    this.openEpoch(null);
+    if (!rejoin) {
+      return;
+    }
+    if (this.answerHeld) {
+      this.offerLost = true;
+    } else {
+      // Fresh: whatever the caller built while this page was away was relayed to nobody.
+      this.options.sendSignal({ kind: 'reconnect', fresh: true });
+    }
+  }
+
+  /** The callee's user accepted: answer the caller's offer now (or as soon as it comes). */
+  answer(): void {
+    if (!this.answerHeld) {
+      return;
+    }
+    this.answerHeld = false;
+    this.current?.answer();
+  }
+
+  /**
+   * The server made the call active. A callee still without the caller's offer asks for one: at once
+   * if it cannot come (this page reloaded while the call rang), after a short wait otherwise.
+   */
+  accepted(): void {
+    if (this.options.caller || this.closed || this.current?.hasRemoteDescription) {
+      return;
+    }
+    if (this.offerLost) {
+      this.options.sendSignal({ kind: 'reconnect', fresh: true });
+      return;
+    }
+    this.offerTimer = setTimeout(() => {
+      if (!this.closed && !this.current?.hasRemoteDescription) {
+        this.options.log('no offer came after the call was accepted; asking for one');
+        this.options.sendSignal({ kind: 'reconnect' });
+      }
+    }, OFFER_WAIT_MS);
   }
 
   /** Route a signal from the peer to the peer connection of its epoch. */
@@ -231,6 +282,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
     }
     this.closed = true;
     clearTimeout(this.recoveryTimer);
+    clearTimeout(this.offerTimer);
     clearTimeout(this.saveTimer);
     this.options.attachMedia(null);
     this.current?.close();
@@ -258,6 +310,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       polite: this.options.polite,
       initiator: this.options.caller,
       epoch,
+      holdAnswer: this.answerHeld,
       createPeerConnection: this.options.createPeerConnection,
       configuration: this.options.configuration(),
       dataChannels: [{ label: CONTROL_CHANNEL.label, id: CONTROL_CHANNEL.id, init: { ordered: true } }],

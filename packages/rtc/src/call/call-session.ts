@@ -33,6 +33,12 @@ export interface CallSessionOptions {
    * name from the first offer. Every description and candidate carries it.
    */
   epoch?: string | null;
+  /**
+   * The callee's connection made while the call rings: the caller's offer and candidates are applied
+   * as they come, but the answer (and with it every candidate of ours) waits for `answer()`, so
+   * nothing of this side reaches the caller before its user accepts.
+   */
+  holdAnswer?: boolean;
   /** Deliver a description or candidate to the peer (through the signaling server). */
   sendSignal: (data: SignalData) => void;
   /** How long `disconnected` may last before an ICE restart (it often heals by itself). */
@@ -72,6 +78,7 @@ const DEFAULTS = {
   maxIceRestarts: 3,
   dataChannels: [],
   epoch: null,
+  holdAnswer: false,
 };
 
 /**
@@ -104,12 +111,17 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private state: SessionState = 'connecting';
   private currentEpoch: string | null;
+  /** See `holdAnswer`: true until `answer()`. */
+  private answerHeld: boolean;
+  /** An offer applied while the answer was held; it is answered by `answer()`. */
+  private heldOffer = false;
 
   constructor(options: CallSessionOptions) {
     super();
     this.options = { ...DEFAULTS, ...options };
     this.pc = options.createPeerConnection(options.configuration);
     this.currentEpoch = options.epoch ?? null;
+    this.answerHeld = this.options.holdAnswer && !this.options.initiator;
     // Build our own remote stream from tracks: `event.streams` depends on the sender's msid, which
     // not every browser sets when tracks are swapped in with replaceTrack.
     this.remoteStream = typeof MediaStream === 'undefined' ? null : new MediaStream();
@@ -171,6 +183,28 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       // whatever runs before it (rendering the call screen) would delay the offer by as much.
       void this.makeOffer();
     }
+  }
+
+  /**
+   * The user accepted: answer the offer applied while the call rang (or the next one, as usual).
+   * From here on this side sends its description and candidates like any other.
+   */
+  answer(): void {
+    if (!this.answerHeld) {
+      return;
+    }
+    this.answerHeld = false;
+    if (!this.heldOffer) {
+      return;
+    }
+    this.heldOffer = false;
+    const run = this.signalQueue.then(() => this.sendAnswer(true));
+    this.signalQueue = run.catch((error: unknown) => this.log('answer failed', error));
+  }
+
+  /** Whether the peer's description has been applied (on the callee: whether its offer came). */
+  get hasRemoteDescription(): boolean {
+    return this.pc.remoteDescription !== null;
   }
 
   /** A negotiated data channel by label, once created. */
@@ -305,13 +339,12 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       if (description.type === 'offer') {
         const adopting = !this.transceiversReady;
         await this.adoptOfferedTransceivers();
-        await this.pc.setLocalDescription();
-        this.sendDescription();
-        // Settled long before the connection is up and the first frame is encoded; the candidates
-        // queued behind this signal need not wait for it.
-        if (adopting) {
-          void this.scaleDownStart();
+        if (this.answerHeld) {
+          this.heldOffer = true;
+          this.log('offer applied; the answer waits for the user to accept');
+          return;
         }
+        await this.sendAnswer(adopting);
       }
     } else if (data.kind === 'candidate') {
       if (data.candidate === null) {
@@ -322,6 +355,19 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
         return;
       }
       await this.addCandidate(data.candidate);
+    }
+  }
+
+  private async sendAnswer(first: boolean): Promise<void> {
+    if (this.state === 'closed') {
+      return;
+    }
+    await this.pc.setLocalDescription();
+    this.sendDescription();
+    // Settled long before the connection is up and the first frame is encoded; the candidates
+    // queued behind this signal need not wait for it.
+    if (first) {
+      void this.scaleDownStart();
     }
   }
 

@@ -12,6 +12,7 @@ import type { CallOutcome } from '../client/client-types.js';
  *
  *   idle --dial--> outgoing --accepted--> connecting --media-connected--> connected
  *   idle --ring--> incoming --answer--> answering --accepted--> connecting
+ *   (dial and ring start the peer connection; answer releases the callee's answer)
  *   idle --rejoin (back from a reload into an active call)--> connecting
  *   connected --media-interrupted--> reconnecting --media-connected--> connected
  *   connecting | reconnecting --media-failed--> ended(failed)
@@ -23,6 +24,13 @@ import type { CallOutcome } from '../client/client-types.js';
  *
  * Effects are what the caller of `transition` must do (send to the server, start or stop the peer
  * connection); the machine itself does nothing.
+ *
+ * The peer connection starts while the call rings, on both sides: the caller makes its offer at
+ * once and the server relays it (and its candidates) to the ringing callee, whose connection applies
+ * them but holds its answer. Accepting releases the answer, so the call is up about one signaling
+ * round trip sooner than if the offer were made after the accept. Nothing of the callee reaches the
+ * caller before that: the server relays nothing of the callee while the call rings, and the client
+ * keeps what its connection says after Accept until the server has made the call active.
  *
  * Everything the UI shows about the call lives here too, so it has one owner and ends with the call:
  * when the ring times out, when the media first connected (the call timer), what the peer says
@@ -60,8 +68,18 @@ export type CallState =
 export type CallEvent =
   /** Our invite was acknowledged by the server: the peer's phone rings (until `ringsUntil`). */
   | { type: 'dial'; callId: string; peer: PublicUser; media: CallMedia; ringsUntil?: number }
-  /** Someone calls us. */
-  | { type: 'ring'; callId: string; peer: PublicUser; media: CallMedia; ringsUntil?: number }
+  /**
+   * Someone calls us. `rejoin`: this tab reloaded while it rang, so the caller's offer went to the
+   * page that is gone.
+   */
+  | {
+      type: 'ring';
+      callId: string;
+      peer: PublicUser;
+      media: CallMedia;
+      ringsUntil?: number;
+      rejoin?: boolean;
+    }
   /** We pick up. */
   | { type: 'answer' }
   /** We decline a ringing call. */
@@ -91,7 +109,12 @@ export type CallEffect =
   | { type: 'send-accept'; callId: string }
   | { type: 'send-decline'; callId: string }
   | { type: 'send-hangup'; callId: string }
+  /** Build the call's peer connection (from `dial` and `ring` on, so the offer is made as it rings). */
   | { type: 'start-session'; callId: string; polite: boolean; role: Role; rejoin: boolean }
+  /** The callee's user accepted: answer the offer applied while it rang. */
+  | { type: 'answer-offer' }
+  /** The server made the call active: what the connection holds for the peer may go out now. */
+  | { type: 'session-accepted'; callId: string }
   /** `self`: we hung up (say goodbye to the peer over the data channel too). */
   | { type: 'stop-session'; endedBy: 'self' | 'remote' }
   | {
@@ -123,7 +146,12 @@ export function transition(state: CallState, event: CallEvent): Transition {
       const base = { callId: event.callId, peer: event.peer, media: event.media, role };
       const phase = event.type === 'dial' ? 'outgoing' : 'incoming';
       const ringsUntil = event.ringsUntil === undefined ? {} : { ringsUntil: event.ringsUntil };
-      return { state: { ...base, phase, ...ringsUntil }, effects: [] };
+      // The callee is the polite side of perfect negotiation, the caller not (as `accepted` says).
+      const rejoin = event.type === 'ring' && event.rejoin === true;
+      return {
+        state: { ...base, phase, ...ringsUntil },
+        effects: [{ type: 'start-session', callId: event.callId, polite: role === 'callee', role, rejoin }],
+      };
     }
     case 'answer':
       if (state.phase !== 'incoming') {
@@ -131,7 +159,7 @@ export function transition(state: CallState, event: CallEvent): Transition {
       }
       return {
         state: { ...baseOf(state), phase: 'answering' },
-        effects: [{ type: 'send-accept', callId: state.callId }],
+        effects: [{ type: 'send-accept', callId: state.callId }, { type: 'answer-offer' }],
       };
     case 'decline':
       if (state.phase !== 'incoming') {
@@ -155,15 +183,7 @@ export function transition(state: CallState, event: CallEvent): Transition {
       }
       return {
         state: { ...baseOf(state), phase: 'connecting', polite: event.polite },
-        effects: [
-          {
-            type: 'start-session',
-            callId: state.callId,
-            polite: event.polite,
-            role: state.role,
-            rejoin: false,
-          },
-        ],
+        effects: [{ type: 'session-accepted', callId: state.callId }],
       };
     }
     case 'rejoin': {

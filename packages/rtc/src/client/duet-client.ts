@@ -106,6 +106,13 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private readonly storage: StorageLike | undefined;
   /** Signals that arrived before our session existed (the peer can be a few ms ahead of us). */
   private earlySignals: SignalData[] = [];
+  /**
+   * What our connection says to the peer between our Accept and the server making the call active
+   * (it would refuse it before): sent when `call:accepted` comes.
+   */
+  private heldSignals: SignalData[] = [];
+  /** The peer's stream as the connection made it while the call rang (the call state takes it once accepted). */
+  private ringingRemoteStream: MediaStream | null = null;
   private lastSentMediaState: MediaState | null = null;
   private roomView: RoomView = { self: null, room: null };
   private current: ClientSnapshot;
@@ -120,7 +127,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.signaling = options.signaling ?? new SignalingClient({ url: options.url, storage });
     this.ice = new IceConfig({
       refresh: () => this.signaling.refreshIceServers(),
-      onChange: (iceServers) => this.link?.session?.setIceServers(iceServers),
+      onChange: (iceServers) => {
+        this.link?.session?.setIceServers(iceServers);
+        this.prepareConnection();
+      },
       forcedPolicy: options.iceTransportPolicy,
       log: scopedLog(this.log, 'ice'),
     });
@@ -233,6 +243,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.callFiles.forgetLastCall();
     this.roomView = { self: null, room: null };
     this.dispatch({ type: 'dismiss' });
+    this.prepareConnection();
     this.publish();
   }
 
@@ -370,7 +381,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.roomView = { self: session.self, room: session.room };
     this.ice.adopt(session.iceServers, session.iceServersExpireAt, session.iceTransportPolicy);
     const plan = reconcile(session.call, this.callState, {
-      hasConnection: this.link !== null,
+      // A connection made while the call rang carries no call yet.
+      hasConnection: this.link !== null && isAccepted(this.callState),
       choice: (callId) => this.mediaChoice.load(callId),
     });
     if (plan.media) {
@@ -382,6 +394,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     if (plan.restore) {
       this.restoreForgottenCall();
     }
+    this.prepareConnection();
     this.publish();
   }
 
@@ -423,12 +436,18 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.publish();
   }
 
-  /** While a call rings, a peer connection is made for it in advance; otherwise none is kept. */
+  /**
+   * In a room and free, a peer connection waits for the next call, so dialling or ringing does not
+   * wait for WebRTC's threads and a DTLS certificate; out of the room, none is kept.
+   */
   private prepareConnection(): void {
     const phase = this.callState.phase;
-    if (phase === 'outgoing' || phase === 'incoming') {
+    if (phase !== 'idle' && phase !== 'ended') {
+      return;
+    }
+    if (this.roomView.room) {
       this.pool?.prepare(this.ice.configuration());
-    } else if (phase === 'idle' || phase === 'ended') {
+    } else {
       this.pool?.discard();
     }
   }
@@ -451,6 +470,12 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       case 'start-session':
         this.startSession(effect.callId, effect.polite, effect.role === 'caller', effect.rejoin);
         break;
+      case 'answer-offer':
+        this.link?.answer();
+        break;
+      case 'session-accepted':
+        this.onSessionAccepted(effect.callId);
+        break;
       case 'stop-session':
         this.stopSession(effect.endedBy);
         break;
@@ -468,21 +493,18 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   }
 
   private startSession(callId: string, polite: boolean, caller: boolean, rejoin: boolean): void {
-    if (this.callState.phase !== 'connecting') {
+    const call = this.callState;
+    if (this.link || !isLive(call) || call.callId !== callId || call.phase === 'answering') {
       return;
     }
     const link = new CallLink({
       callId,
       caller,
       polite,
+      ringing: call.phase === 'incoming',
       createPeerConnection: this.createPeerConnection,
       configuration: () => this.ice.configuration(),
-      // The peer's id can change during the call (restored on a restarted server): always the current one.
-      sendSignal: (data) => {
-        if ('peer' in this.callState) {
-          this.signaling.signal(callId, this.callState.peer.id, data);
-        }
-      },
+      sendSignal: (data) => this.sendSignal(callId, data),
       tracks: () => this.devices.currentTracks(),
       attachMedia: (sink) => void this.devices.attach(sink),
       storage: this.storage,
@@ -492,7 +514,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.link = link;
     this.callFiles.begin(link, callId, rejoin);
     this.chatRead = this.peerMessageCount();
-    link.on('remote-stream', (stream) => this.dispatch({ type: 'remote-stream', stream }));
+    link.on('remote-stream', (stream) => {
+      this.ringingRemoteStream = isAccepted(this.callState) ? null : stream;
+      this.dispatch({ type: 'remote-stream', stream });
+    });
     link.on('change', () => {
       this.callFiles.update(link, callId);
       this.publish();
@@ -532,6 +557,38 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     }
   }
 
+  /**
+   * To the peer, through the server. The peer's id can change during the call (restored on a
+   * restarted server): always the current one. Held while we are the callee and the server does not
+   * yet know we accepted.
+   */
+  private sendSignal(callId: string, data: SignalData): void {
+    const call = this.callState;
+    if (!('peer' in call) || call.callId !== callId) {
+      return;
+    }
+    if (call.phase === 'incoming' || call.phase === 'answering') {
+      this.heldSignals.push(data);
+      return;
+    }
+    this.signaling.signal(callId, call.peer.id, data);
+  }
+
+  /** The server made the call active: what we held goes out, and the peer's stream shows. */
+  private onSessionAccepted(callId: string): void {
+    const held = this.heldSignals;
+    this.heldSignals = [];
+    for (const data of held) {
+      this.sendSignal(callId, data);
+    }
+    this.link?.accepted();
+    const stream = this.ringingRemoteStream;
+    this.ringingRemoteStream = null;
+    if (stream) {
+      this.dispatch({ type: 'remote-stream', stream });
+    }
+  }
+
   private stopSession(endedBy: 'self' | 'remote' = 'remote'): void {
     this.sampler?.stop();
     this.sampler = null;
@@ -545,6 +602,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.link = null;
     this.mediaChoice.forget();
     this.earlySignals = [];
+    this.heldSignals = [];
+    this.ringingRemoteStream = null;
     this.chatRead = 0;
     void this.devices.attach(null);
   }
@@ -639,4 +698,15 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       });
     }
   }
+}
+
+type LiveCall = Exclude<CallState, { phase: 'idle' } | { phase: 'ended' }>;
+
+function isLive(call: CallState): call is LiveCall {
+  return call.phase !== 'idle' && call.phase !== 'ended';
+}
+
+/** Whether the server has made the call active (its media may be running). */
+function isAccepted(call: CallState): boolean {
+  return call.phase === 'connecting' || call.phase === 'connected' || call.phase === 'reconnecting';
 }

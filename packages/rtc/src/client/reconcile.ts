@@ -43,10 +43,15 @@ export function reconcile(
   }
   if (server.state === 'ringing') {
     // A reloaded tab's call rings again (or keeps calling). The caller's camera and microphone went
-    // with the page; the callee's start when it accepts.
-    const type = server.role === 'caller' ? 'dial' : 'ring';
+    // with the page; the callee's start when it accepts. The caller makes a new offer; the one it
+    // made for the callee went to the page that is gone, so the callee asks for one once accepted.
+    const { callId, peer, media } = server;
+    const event: CallEvent =
+      server.role === 'caller'
+        ? { type: 'dial', callId, peer, media }
+        : { type: 'ring', callId, peer, media, rejoin: true };
     return {
-      events: [{ type, callId: server.callId, peer: server.peer, media: server.media }],
+      events: [event],
       media: server.role === 'caller' ? server.media : null,
       restore: false,
     };

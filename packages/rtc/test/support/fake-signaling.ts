@@ -12,7 +12,9 @@ import type { ConnectionPhase } from '../../src/client/client-types.js';
 export class FakeServer {
   readonly clients = new Map<string, FakeSignaling>();
   private room: RoomSnapshot = { name: 'lobby', capacity: 2, users: [] };
-  private calls = new Map<string, { caller: string; callee: string }>();
+  private calls = new Map<string, { caller: string; callee: string; active: boolean }>();
+  /** Signals the server's rules refused (outside a call, or from the callee while it rings). */
+  readonly refused: Array<{ from: string; data: SignalData }> = [];
   private nextId = 1;
   ringTimeoutMs = 30_000;
   iceServers: RTCIceServer[] = [];
@@ -55,7 +57,7 @@ export class FakeServer {
 
   invite(from: FakeSignaling, to: string, media: CallMedia): { callId: string; ringTimeoutMs: number } {
     const callId = this.id('call');
-    this.calls.set(callId, { caller: from.userId, callee: to });
+    this.calls.set(callId, { caller: from.userId, callee: to, active: false });
     this.clients.get(to)?.deliver('call:incoming', {
       callId,
       from: this.user(from.userId),
@@ -70,6 +72,7 @@ export class FakeServer {
     if (!call) {
       return;
     }
+    call.active = true;
     this.clients
       .get(call.caller)
       ?.deliver('call:accepted', { callId, peer: this.user(call.callee), polite: false });
@@ -88,7 +91,18 @@ export class FakeServer {
     this.clients.get(other)?.deliver('call:ended', { callId, reason, by: from.userId });
   }
 
+  /** As the server does: anything in an active call; while it rings, only the caller's offer and candidates. */
   relay(from: FakeSignaling, callId: string, to: string, data: SignalData): void {
+    const call = this.calls.get(callId);
+    const parties =
+      call && [call.caller, call.callee].includes(from.userId) && [call.caller, call.callee].includes(to);
+    const callersOffer =
+      call?.caller === from.userId &&
+      (data.kind === 'candidate' || (data.kind === 'description' && data.description.type === 'offer'));
+    if (!call || !parties || (!call.active && !callersOffer)) {
+      this.refused.push({ from: from.userId, data });
+      return;
+    }
     this.clients.get(to)?.deliver('signal', { callId, from: from.userId, data });
   }
 
@@ -105,6 +119,8 @@ export class FakeSignaling extends Emitter<SignalingEvents> implements Signaling
   readonly requests: Request[] = [];
   /** While true, nothing reaches the server or comes back from it (the server is down). */
   down = false;
+  /** While true, signals relayed to this client are lost on the way. */
+  dropSignals = false;
   connection: ConnectionPhase = 'idle';
   sessionInfo: { room: string; name: string } | null = null;
 
@@ -117,6 +133,9 @@ export class FakeSignaling extends Emitter<SignalingEvents> implements Signaling
   }
 
   deliver<E extends keyof SignalingEvents>(event: E, payload: SignalingEvents[E]): void {
+    if (event === 'signal' && this.dropSignals) {
+      return;
+    }
     setTimeout(() => {
       if (!this.down) {
         this.emit(event, payload);

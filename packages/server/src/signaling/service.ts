@@ -20,6 +20,7 @@ import {
   type ParsedRequestOf,
   type PublicUser,
   type Session,
+  type SignalData,
 } from '@duet/protocol';
 import { newId, newSessionToken, sessionTokenForJoinKey } from '../ids.js';
 import { iceServersFor, type IceServerSettings } from '../turn/ice-servers.js';
@@ -471,7 +472,7 @@ export class SignalingService {
     }
     const call = await this.store.getCallOfUser(userId);
     const peer = call && (call.callerId === userId ? call.calleeId : call.callerId);
-    if (call?.id !== request.callId || call.state !== 'active' || peer !== request.to) {
+    if (call?.id !== request.callId || peer !== request.to || !mayRelay(call, userId, request.data)) {
       this.logger.warn(
         { userId, to: request.to, callId: request.callId },
         'relay outside an active call refused',
@@ -647,6 +648,21 @@ const ringKey = timerKeys.ring;
 const graceKey = timerKeys.grace;
 /** How long a lone `call:restore` claim waits for the other party. */
 const RESTORE_CLAIM_TTL_MS = 60_000;
+
+/**
+ * What may pass between the two parties of a call. Once it is active, anything. While it rings, only
+ * the caller's offer and its candidates, one way: the callee's browser applies them so it can answer
+ * the moment its user accepts (see docs/protocol.md, "Placing a call"), but nothing of the callee (no
+ * answer, no candidate, so not its addresses) reaches the caller before that.
+ */
+function mayRelay(call: StoredCall, from: string, data: SignalData): boolean {
+  if (call.state === 'active') {
+    return true;
+  }
+  const callersOffer =
+    data.kind === 'candidate' || (data.kind === 'description' && data.description.type === 'offer');
+  return call.callerId === from && callersOffer;
+}
 
 /** `kind:id` → [kind, id] (ids never contain a colon, but split at the first one regardless). */
 function splitKey(key: string): [string, string] {
