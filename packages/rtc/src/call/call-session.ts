@@ -106,6 +106,8 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private restarts = 0;
   /** The video goes out scaled down until the bandwidth estimate had time to grow (see above). */
   private startScaled = false;
+  /** The first local description went out without a camera (it opens after Accept): scale it when it comes. */
+  private scaleWhenCameraComes = false;
   private fullResolutionTimer: ReturnType<typeof setTimeout> | undefined;
   private disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
@@ -233,6 +235,11 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     }
     if (transceiver && this.transceiversReady) {
       await transceiver.sender.replaceTrack(track);
+      if (kind === 'video' && track && this.scaleWhenCameraComes) {
+        this.scaleWhenCameraComes = false;
+        await this.scaleDownStart();
+        this.scheduleFullResolution();
+      }
     }
   }
 
@@ -397,11 +404,26 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
    */
   private async scaleDownStart(): Promise<void> {
     const sender = this.transceiverFor('video')?.sender;
+    if (sender && !sender.track) {
+      this.scaleWhenCameraComes = true;
+      return;
+    }
     const scale = startScale(sender?.track ?? null);
     if (!sender || scale === 1) {
       return;
     }
     this.startScaled = await this.setScale(sender, scale);
+  }
+
+  /** Full resolution a while after the connection is up (and the scaled start went out). */
+  private scheduleFullResolution(): void {
+    if (
+      this.startScaled &&
+      this.fullResolutionTimer === undefined &&
+      this.pc.connectionState === 'connected'
+    ) {
+      this.fullResolutionTimer = setTimeout(() => void this.fullResolution(), FULL_RESOLUTION_AFTER_MS);
+    }
   }
 
   /** Let the video go out at the resolution of its source (the end of START_MAX_PIXELS). */
@@ -529,9 +551,7 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       case 'connected':
         this.restarts = 0;
         clearTimeout(this.restartTimer);
-        if (this.startScaled && this.fullResolutionTimer === undefined) {
-          this.fullResolutionTimer = setTimeout(() => void this.fullResolution(), FULL_RESOLUTION_AFTER_MS);
-        }
+        this.scheduleFullResolution();
         this.setState('connected');
         break;
       case 'disconnected':

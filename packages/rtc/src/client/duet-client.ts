@@ -259,12 +259,17 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.dispatch({ type: 'dial', callId, peer, media, ringsUntil: Date.now() + ringTimeoutMs });
   }
 
+  /**
+   * Pick up: answer at once (the offer was applied while it rang) and open the camera and microphone
+   * meanwhile; their tracks join the connection when they are ready, without a renegotiation.
+   */
   async accept(): Promise<void> {
     if (this.callState.phase !== 'incoming') {
       return;
     }
-    await this.prepareMedia(this.callState.media);
+    const media = this.callState.media;
     this.dispatch({ type: 'answer' });
+    await this.prepareMedia(media);
   }
 
   async decline(): Promise<void> {
