@@ -1,13 +1,14 @@
 import type { PeerConnectionFactory } from './call-session.js';
 
 /*
- * A peer connection made ahead of need. Why: both sides need an RTCPeerConnection the moment a call
- * is accepted, and making one is slow: the page's first one starts WebRTC's threads, and every one
- * generates its DTLS certificate before it can offer or answer. While a call rings (seconds,
- * usually) nothing else is going on, so one is made then, with the configuration the call will ask
- * for, and used if the call asks for exactly that. Not `setConfiguration` on a connection made
- * without ICE servers: Chromium then gathered no relay candidates from TURN servers added that way,
- * and calls that need TURN never connected. A call that never starts closes the spare.
+ * A peer connection made ahead of need. Why: a call makes its RTCPeerConnection the moment it is
+ * dialled or rings (the caller's offer goes out while it rings), and making one is slow: the page's
+ * first one starts WebRTC's threads, and every one generates its DTLS certificate before it can
+ * offer or answer. While its user is free in a room, the client keeps one made with the
+ * configuration the next call will ask for, and the call uses it if it asks for exactly that. Not
+ * `setConfiguration` on a connection made without ICE servers: Chromium then gathered no relay
+ * candidates from TURN servers added that way, and calls that need TURN never connected. Leaving
+ * the room closes the spare.
  */
 
 export class PeerConnectionPool {
@@ -15,7 +16,7 @@ export class PeerConnectionPool {
 
   constructor(private readonly make: PeerConnectionFactory) {}
 
-  /** Have a connection ready for `configuration` (a call rings). */
+  /** Have a connection ready for `configuration` (the next call's). */
   prepare(configuration: RTCConfiguration): void {
     if (this.spare && sameConfiguration(this.spare.configuration, configuration)) {
       return;
@@ -28,7 +29,7 @@ export class PeerConnectionPool {
     }
   }
 
-  /** The ringing ended without a call: release it. */
+  /** No call is coming (we left the room): release it. */
   discard(): void {
     this.spare?.connection.close();
     this.spare = null;
