@@ -18,6 +18,7 @@ import type { Browser, Page } from '@playwright/test';
 import { numberArg } from './lib/args.js';
 import { ringBaseline } from './lib/baselines.js';
 import { launchChromium, marksOf, waitForMarks, withTwoPeople, type Mark } from './lib/browser.js';
+import { callTheOtherPerson, openCorePages } from './lib/duet-api.js';
 import { buildDuetCores } from './lib/duet-core.js';
 import { clickAccept, clickCall, joinRoom, waitForPair, waitForRing } from './lib/duet.js';
 import { profileEach, startStage, stopStage, type Stage } from './lib/stage.js';
@@ -122,20 +123,8 @@ async function ring(system: System, servers: Stage, caller: Page, callee: Page, 
     return;
   }
   if (system === 'duet-core') {
-    const url = (name: string): string =>
-      `${servers.duet.origin}/core/index.html?room=${encodeURIComponent(room)}&name=${name}`;
-    await Promise.all([caller.goto(url('Alice')), callee.goto(url('Bob'))]);
-    for (const page of [caller, callee]) {
-      await page.waitForFunction(
-        () => document.body.dataset.ready === 'true' && window.__duet?.snapshot.room?.users.length === 2,
-      );
-      await page.evaluate(() => window.__bench.watchDuet());
-    }
-    await caller.evaluate(async () => {
-      const duet = window.__duet!;
-      const peer = duet.snapshot.room!.users.find((u) => u.id !== duet.snapshot.self!.id)!;
-      await duet.call(peer.id, { video: true });
-    });
+    await openCorePages(servers.duet.origin, 'core', room, [caller, callee]);
+    await callTheOtherPerson(caller, true);
     await callee.locator('#accept:enabled').waitFor({ timeout: CONNECT_TIMEOUT_MS });
     return;
   }

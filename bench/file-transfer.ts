@@ -32,6 +32,7 @@ import { numberArg } from './lib/args.js';
 import { ringBaseline } from './lib/baselines.js';
 import { launchChromium, marksOf, waitForMarks, waitForMarksOnEach, withTwoPeople } from './lib/browser.js';
 import { startCpuMeter, type CpuShares } from './lib/chromium-cpu.js';
+import { callTheOtherPerson, openCorePages } from './lib/duet-api.js';
 import { buildDuetCores } from './lib/duet-core.js';
 import {
   acceptFileThroughUi,
@@ -146,21 +147,9 @@ async function connect(
 ): Promise<void> {
   const room = `bench-xfer-${system}-${call}-${run}-${Date.now()}`;
   if (system === 'duet-core' || system === 'duet-core-nohash') {
-    const path = system === 'duet-core' ? 'core' : 'core-nohash';
-    const url = (name: string): string =>
-      `${servers.duet.origin}/${path}/index.html?room=${encodeURIComponent(room)}&name=${name}`;
-    await Promise.all([sender.goto(url('Alice')), receiver.goto(url('Bob'))]);
-    for (const page of [sender, receiver]) {
-      await page.waitForFunction(
-        () => document.body.dataset.ready === 'true' && window.__duet?.snapshot.room?.users.length === 2,
-      );
-      await page.evaluate(() => window.__bench.watchDuet());
-    }
-    await sender.evaluate(async () => {
-      const duet = window.__duet!;
-      const peer = duet.snapshot.room!.users.find((u) => u.id !== duet.snapshot.self!.id)!;
-      await duet.call(peer.id, { video: false });
-    });
+    const variant = system === 'duet-core' ? 'core' : 'core-nohash';
+    await openCorePages(servers.duet.origin, variant, room, [sender, receiver]);
+    await callTheOtherPerson(sender, false);
     await receiver.locator('#accept:enabled').click({ timeout: SETUP_TIMEOUT_MS });
     await waitForMarksOnEach([sender, receiver], ['dc-first-message:duet'], SETUP_TIMEOUT_MS);
     return;
@@ -180,11 +169,7 @@ async function connect(
       return;
     }
     // An audio call: the API the UI's "Audio call" choice uses (no camera encoding to compete with).
-    await sender.evaluate(async () => {
-      const duet = window.__duet!;
-      const peer = duet.snapshot.room!.users.find((u) => u.id !== duet.snapshot.self!.id)!;
-      await duet.call(peer.id, { video: false });
-    });
+    await callTheOtherPerson(sender, false);
     await waitForRing(receiver);
     await clickAccept(receiver);
     await waitForMarksOnEach([sender, receiver], ['duet-dc-ready'], SETUP_TIMEOUT_MS);

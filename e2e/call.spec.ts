@@ -2,6 +2,7 @@
  * Chromium to Chromium: two people in two browser contexts call each other through the UI, and every
  * control changes what the other side actually receives (decoded frames, audio level, video size).
  */
+import { startCall } from './chat-helpers.js';
 import { expect, test } from './fixtures.js';
 import {
   expectRemoteVideoDecoding,
@@ -37,18 +38,13 @@ async function cameraSize(person: Person): Promise<{ width: number; height: numb
 }
 
 /** Alice and Bob join the room; Alice calls Bob, Bob accepts; both see the call connected. */
-async function startCall(join: (name: string) => Promise<Person>): Promise<{ alice: Person; bob: Person }> {
+async function joinAndCall(join: (name: string) => Promise<Person>): Promise<{ alice: Person; bob: Person }> {
   return test.step('Alice and Bob join, Alice calls Bob, Bob accepts', async () => {
     const alice = await join('Alice');
     const bob = await join('Bob');
     await alice.expectListed('Bob', 'Free');
     await bob.expectListed('Alice', 'Free');
-
-    await alice.callPerson('Bob');
-    await bob.expectIncomingCall('Alice');
-    await bob.accept();
-    await alice.expectConnected();
-    await bob.expectConnected();
+    await startCall(alice, bob);
     return { alice, bob };
   });
 }
@@ -122,7 +118,7 @@ test('two people in a room call each other and media flows both ways', async ({ 
 });
 
 test('muting the microphone silences what the peer hears, unmuting brings it back', async ({ join }) => {
-  const { alice, bob } = await startCall(join);
+  const { alice, bob } = await joinAndCall(join);
 
   // Chromium's fake microphone beeps: the level is well above silence at times, so take the maximum.
   await expect
@@ -154,7 +150,7 @@ test('muting the microphone silences what the peer hears, unmuting brings it bac
 test('turning the camera off stops the video the peer decodes, turning it on resumes it', async ({
   join,
 }) => {
-  const { alice, bob } = await startCall(join);
+  const { alice, bob } = await joinAndCall(join);
   await expectRemoteVideoDecoding(bob.evaluate, 'Bob');
   await expect(bob.page.getByTestId('remote-camera-off')).toBeHidden();
 
@@ -190,7 +186,7 @@ test('turning the camera off stops the video the peer decodes, turning it on res
 
 test('sharing the screen sends the 1280x720 screen, stopping restores the camera', async ({ join }) => {
   // A 640x480 camera, so that the peer can tell it from the 1280x720 screen by its size alone.
-  const { alice, bob } = await startCall((name) => join(name, name === 'Alice' ? { cameraSize: VGA } : {}));
+  const { alice, bob } = await joinAndCall((name) => join(name, name === 'Alice' ? { cameraSize: VGA } : {}));
   expect(await cameraSize(alice)).toEqual(VGA);
   await expectRemoteVideoShape(bob.evaluate, 'Bob', VGA);
 
@@ -209,7 +205,7 @@ test('sharing the screen sends the 1280x720 screen, stopping restores the camera
 });
 
 test('switching to another microphone during a call keeps the audio flowing', async ({ join }) => {
-  const { alice, bob } = await startCall(join);
+  const { alice, bob } = await joinAndCall(join);
   await bob.expectRemoteMediaFlowing();
 
   await alice.button('Settings').click();
@@ -242,7 +238,7 @@ test('switching to another microphone during a call keeps the audio flowing', as
 
 test('hanging up (on a phone-sized screen) returns both to the room with a notice', async ({ join }) => {
   // Alice is on a phone: the controls keep their accessible names when their labels are hidden.
-  const { alice, bob } = await startCall((name) =>
+  const { alice, bob } = await joinAndCall((name) =>
     join(name, name === 'Alice' ? { viewport: { width: 360, height: 740 } } : {}),
   );
   await alice.expectRemoteMediaFlowing();

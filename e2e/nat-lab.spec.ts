@@ -31,6 +31,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { test as base, expect } from '@playwright/test';
+import { startCall } from './chat-helpers.js';
 import {
   createNatLab,
   iceReport,
@@ -149,11 +150,7 @@ async function callAcrossTheLab(labJoin: LabFixtures['labJoin']): Promise<LabCal
   const early = new Map<Person, IceReport>();
   await test.step('Alice calls Bob, Bob accepts, the call connects', async () => {
     await alice.expectListed('Bob', 'Free');
-    await alice.callPerson('Bob');
-    await bob.expectIncomingCall('Alice');
-    await bob.accept();
-    await alice.expectConnected();
-    await bob.expectConnected();
+    await startCall(alice, bob);
     for (const person of [alice, bob]) {
       early.set(person, await ice(person));
     }

@@ -25,7 +25,7 @@
  * Namespace names carry the creating process id: a lab left behind by a killed test run is removed
  * (its processes killed) by the next `createNatLab`.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -34,6 +34,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from '@playwright/test';
+import {
+  commandWorks,
+  destroyNamespace,
+  runCommand,
+  sweepStaleNamespaces,
+} from '../scripts/netns-commands.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './browsers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -120,10 +126,10 @@ export function labUnavailableReason(): string | null {
   if (process.getuid?.() !== 0) {
     return 'the NAT lab needs root (ip netns, nftables)';
   }
-  if (!commandWorks('ip', ['netns', 'list'])) {
+  if (!commandWorks('ip', ['netns', 'list'], COMMAND_TIMEOUT_MS)) {
     return '`ip netns` is unavailable (install iproute2)';
   }
-  if (!commandWorks('nft', ['--version'])) {
+  if (!commandWorks('nft', ['--version'], COMMAND_TIMEOUT_MS)) {
     return '`nft` is missing (apt-get install -y nftables)';
   }
   if (!existsSync(TURNSERVER)) {
@@ -139,101 +145,18 @@ export function labUnavailableReason(): string | null {
   }
   // Root in a container without CAP_SYS_ADMIN / CAP_NET_ADMIN cannot make namespaces.
   const probe = `${NAMESPACE_PREFIX}${process.pid}-${randomBytes(3).toString('hex')}-probe`;
-  if (!commandWorks('ip', ['netns', 'add', probe])) {
+  if (!commandWorks('ip', ['netns', 'add', probe], COMMAND_TIMEOUT_MS)) {
     return 'cannot create network namespaces here';
   }
-  commandWorks('ip', ['netns', 'delete', probe]);
+  commandWorks('ip', ['netns', 'delete', probe], COMMAND_TIMEOUT_MS);
   return null;
 }
 
-function commandWorks(command: string, args: string[]): boolean {
-  try {
-    execFileSync(command, args, { stdio: 'ignore', timeout: COMMAND_TIMEOUT_MS });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Run a command to completion (bounded); reject with its stderr when it fails. */
-function run(command: string, args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), COMMAND_TIMEOUT_MS);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) {
-        resolve(stdout);
-      } else {
-        reject(new Error(`${command} ${args.join(' ')}: ${signal ?? `exit ${code}`}\n${stderr.trim()}`));
-      }
-    });
-    // A command that exits without reading its input must not fail with EPIPE: its exit code speaks.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-  });
-}
-
+const run = (command: string, args: string[], input?: string): Promise<string> =>
+  runCommand(command, args, COMMAND_TIMEOUT_MS, input);
 const ip = (...args: string[]): Promise<string> => run('ip', args);
 const inNetns = (netns: string, command: string, args: string[], input?: string): Promise<string> =>
   run('ip', ['netns', 'exec', netns, command, ...args], input);
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function namespaces(): string[] {
-  const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS });
-  return out
-    .split('\n')
-    .map((line) => line.split(' ')[0] ?? '')
-    .filter((name) => name.length > 0);
-}
-
-/** Kill what runs inside `netns` (processes the lab started there) and delete it. Synchronous. */
-function destroyNamespace(netns: string): void {
-  let pids: number[] = [];
-  try {
-    pids = execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS })
-      .split('\n')
-      .map(Number)
-      .filter((pid) => Number.isInteger(pid) && pid > 0);
-  } catch {
-    // Already gone.
-  }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-  commandWorks('ip', ['netns', 'delete', netns]);
-}
-
-/** Remove labs whose creating process is gone (a test run killed before its teardown). */
-function sweepStaleLabs(): void {
-  const pattern = new RegExp(`^${NAMESPACE_PREFIX}(\\d+)-[0-9a-f]+-`);
-  for (const netns of namespaces()) {
-    const owner = pattern.exec(netns)?.[1];
-    if (owner !== undefined && Number(owner) !== process.pid && !isAlive(Number(owner))) {
-      destroyNamespace(netns);
-    }
-  }
-}
 
 /** The router's nftables ruleset: NAT on the WAN, nothing unsolicited from the WAN gets in. */
 function routerRules(nat: NatKind): string {
@@ -265,7 +188,8 @@ table inet duet_firewall {
  * On any failure the partial lab is removed before the error is thrown.
  */
 export async function createNatLab(nat: readonly [NatKind, NatKind]): Promise<NatLab> {
-  sweepStaleLabs();
+  // Labs whose creating process is gone (a test run killed before its teardown).
+  sweepStaleNamespaces(NAMESPACE_PREFIX, COMMAND_TIMEOUT_MS);
   const id = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const prefix = `${NAMESPACE_PREFIX}${id}`;
   const created: string[] = [];
@@ -279,7 +203,7 @@ export async function createNatLab(nat: readonly [NatKind, NatKind]): Promise<Na
       child.kill('SIGKILL');
     }
     for (const netns of [...created].reverse()) {
-      destroyNamespace(netns);
+      destroyNamespace(netns, COMMAND_TIMEOUT_MS);
     }
   };
   process.once('exit', onExit);
@@ -307,7 +231,7 @@ export async function createNatLab(nat: readonly [NatKind, NatKind]): Promise<Na
       await stopChild(child);
     }
     for (const netns of [...created].reverse()) {
-      destroyNamespace(netns);
+      destroyNamespace(netns, COMMAND_TIMEOUT_MS);
     }
     process.removeListener('exit', onExit);
   };

@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startCall } from './chat-helpers.js';
 import { expect, test } from './fixtures.js';
 import { Person } from './person.js';
 import { startServer, type RunningServer } from './server.js';
@@ -100,11 +101,7 @@ function serverConnection(): string {
 async function call(alice: Person, bob: Person): Promise<void> {
   await alice.expectListed('Bob', 'Free');
   await bob.expectListed('Alice', 'Free');
-  await alice.callPerson('Bob');
-  await bob.expectIncomingCall('Alice');
-  await bob.accept();
-  await alice.expectConnected();
-  await bob.expectConnected();
+  await startCall(alice, bob);
   await alice.expectRemoteMediaFlowing();
   await bob.expectRemoteMediaFlowing();
 }

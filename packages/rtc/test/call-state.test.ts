@@ -13,7 +13,8 @@ const answering: CallState = { ...base, role: 'callee', phase: 'answering' };
 const connecting: CallState = { ...base, role: 'caller', phase: 'connecting', polite: false };
 const connected: CallState = { ...connecting, phase: 'connected' };
 const reconnecting: CallState = { ...connecting, phase: 'reconnecting' };
-const endedBy = (outcome: string, role: 'caller' | 'callee' = 'caller'): CallState =>
+type Role = 'caller' | 'callee';
+const endedBy = (outcome: string, role: Role = 'caller'): CallState =>
   ({ ...base, role, phase: 'ended', outcome }) as CallState;
 
 const callerSession = { type: 'start-session', callId, polite: false, role: 'caller', rejoin: false };
@@ -30,6 +31,33 @@ const announce = (outcome: string, role = 'caller', endedBy = 'remote') => ({
 });
 
 type Row = [string, CallState, CallEvent, CallState, unknown[]];
+
+/** We hang up in `from`: the server is told, our session stops, and the call ends as `outcome`. */
+const weHangUp = (name: string, from: CallState, outcome: string, role: Role = 'caller'): Row => [
+  name,
+  from,
+  { type: 'hangup' },
+  endedBy(outcome, role),
+  [{ type: 'send-hangup', callId }, stopBySelf, announce(outcome, role, 'self')],
+];
+
+/** The server ends our call in `from` for `reason`: the session stops and the call ends with that reason. */
+const endedRemotely = (name: string, from: CallState, reason: string, role: Role = 'caller'): Row => [
+  name,
+  from,
+  { type: 'remote-ended', callId, reason } as CallEvent,
+  endedBy(reason, role),
+  [stop, announce(reason, role)],
+];
+
+/** The media of the call in `from` fails for good: we hang up, and the call ends as `failed`. */
+const mediaFails = (name: string, from: CallState): Row => [
+  name,
+  from,
+  { type: 'media-failed' },
+  endedBy('failed'),
+  [{ type: 'send-hangup', callId }, stop, announce('failed')],
+];
 
 const rows: Row[] = [
   [
@@ -90,34 +118,10 @@ const rows: Row[] = [
     endedBy('declined', 'callee'),
     [{ type: 'send-decline', callId }, stopBySelf, announce('declined', 'callee', 'self')],
   ],
-  [
-    'cancel (hang up while calling)',
-    outgoing,
-    { type: 'hangup' },
-    endedBy('cancelled'),
-    [{ type: 'send-hangup', callId }, stopBySelf, announce('cancelled', 'caller', 'self')],
-  ],
-  [
-    'hang up while ringing in is a decline',
-    incoming,
-    { type: 'hangup' },
-    endedBy('declined', 'callee'),
-    [{ type: 'send-hangup', callId }, stopBySelf, announce('declined', 'callee', 'self')],
-  ],
-  [
-    'hang up a connected call',
-    connected,
-    { type: 'hangup' },
-    endedBy('hangup'),
-    [{ type: 'send-hangup', callId }, stopBySelf, announce('hangup', 'caller', 'self')],
-  ],
-  [
-    'hang up while reconnecting',
-    reconnecting,
-    { type: 'hangup' },
-    endedBy('hangup'),
-    [{ type: 'send-hangup', callId }, stopBySelf, announce('hangup', 'caller', 'self')],
-  ],
+  weHangUp('cancel (hang up while calling)', outgoing, 'cancelled'),
+  weHangUp('hang up while ringing in is a decline', incoming, 'declined', 'callee'),
+  weHangUp('hang up a connected call', connected, 'hangup'),
+  weHangUp('hang up while reconnecting', reconnecting, 'hangup'),
   ['hang up when idle is ignored', idle, { type: 'hangup' }, idle, []],
   [
     "accepted: the caller's session (started as it rang) may go on",
@@ -141,48 +145,12 @@ const rows: Row[] = [
     [],
   ],
   ['accepted twice is ignored', connecting, { type: 'accepted', callId, polite: false }, connecting, []],
-  [
-    'remote decline',
-    outgoing,
-    { type: 'remote-ended', callId, reason: 'declined' },
-    endedBy('declined'),
-    [stop, announce('declined')],
-  ],
-  [
-    'ring timeout (caller: no answer)',
-    outgoing,
-    { type: 'remote-ended', callId, reason: 'timeout' },
-    endedBy('timeout'),
-    [stop, announce('timeout')],
-  ],
-  [
-    'ring timeout (callee: missed)',
-    incoming,
-    { type: 'remote-ended', callId, reason: 'timeout' },
-    endedBy('timeout', 'callee'),
-    [stop, announce('timeout', 'callee')],
-  ],
-  [
-    'remote cancel while ringing in',
-    incoming,
-    { type: 'remote-ended', callId, reason: 'cancelled' },
-    endedBy('cancelled', 'callee'),
-    [stop, announce('cancelled', 'callee')],
-  ],
-  [
-    'remote hangup',
-    connected,
-    { type: 'remote-ended', callId, reason: 'hangup' },
-    endedBy('hangup'),
-    [stop, announce('hangup')],
-  ],
-  [
-    'peer left mid-call',
-    reconnecting,
-    { type: 'remote-ended', callId, reason: 'peer_left' },
-    endedBy('peer_left'),
-    [stop, announce('peer_left')],
-  ],
+  endedRemotely('remote decline', outgoing, 'declined'),
+  endedRemotely('ring timeout (caller: no answer)', outgoing, 'timeout'),
+  endedRemotely('ring timeout (callee: missed)', incoming, 'timeout', 'callee'),
+  endedRemotely('remote cancel while ringing in', incoming, 'cancelled', 'callee'),
+  endedRemotely('remote hangup', connected, 'hangup'),
+  endedRemotely('peer left mid-call', reconnecting, 'peer_left'),
   [
     'an end for another call is ignored',
     connected,
@@ -207,20 +175,8 @@ const rows: Row[] = [
     connecting,
     [],
   ],
-  [
-    'media fails for good',
-    reconnecting,
-    { type: 'media-failed' },
-    endedBy('failed'),
-    [{ type: 'send-hangup', callId }, stop, announce('failed')],
-  ],
-  [
-    'media fails while connecting',
-    connecting,
-    { type: 'media-failed' },
-    endedBy('failed'),
-    [{ type: 'send-hangup', callId }, stop, announce('failed')],
-  ],
+  mediaFails('media fails for good', reconnecting),
+  mediaFails('media fails while connecting', connecting),
   ['dismiss an ended call', endedBy('hangup'), { type: 'dismiss' }, idle, []],
   ['dismiss a live call is ignored', connected, { type: 'dismiss' }, connected, []],
 ];

@@ -1,30 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DuetServer } from '@duet/server';
-import { activeCall, connectClient, joinedClient, startTestServer, type TestClient } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { connectClient, serverPerTest } from './support.js';
 
 describe('call control', () => {
-  let server: DuetServer;
-  const clients: TestClient[] = [];
-  const open = async (room: string, name: string) => {
-    const joined = await joinedClient(server, room, name);
-    clients.push(joined.client);
-    return { client: joined.client, id: joined.session.self.id, session: joined.session };
-  };
-  const call = async (room = 'r') => {
-    const c = await activeCall(server, room);
-    clients.push(c.a, c.b);
-    return c;
-  };
-
-  beforeEach(async () => {
-    server = await startTestServer({ ringTimeoutMs: 300, reconnectGraceMs: 300, roomCapacity: 3 });
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) {
-      client.close();
-    }
-    await server.close();
-  });
+  const fixture = serverPerTest({ ringTimeoutMs: 300, reconnectGraceMs: 300, roomCapacity: 3 });
+  const { clients, open, call } = fixture;
 
   it('rings the callee and connects both on accept, the callee polite', async () => {
     const alice = await open('r', 'Alice');
@@ -158,7 +137,7 @@ describe('call control', () => {
     const { a, b, aId, bId, callId, bSession } = await call();
     b.socket.io.engine.close(); // Bob's page reloads: its connection drops without a goodbye
 
-    const reloaded = await connectClient(server);
+    const reloaded = await connectClient(fixture.server);
     clients.push(reloaded);
     const resumed = await reloaded.request('session:resume', { sessionToken: bSession.sessionToken });
     expect(resumed).toMatchObject({

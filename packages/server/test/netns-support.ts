@@ -8,15 +8,24 @@
  * The test process stays in the host namespace; its sockets inside the namespace are small Node
  * children (`ip netns exec … node -e`) that bridge one UDP socket over stdin/stdout as JSON lines.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import {
+  commandWorks,
+  destroyNamespace,
+  runCommand,
+  sweepStaleNamespaces,
+} from '../../../scripts/netns-commands.js';
 
 const COMMAND_TIMEOUT_MS = 10_000;
 const NAMESPACE_PREFIX = 'duet-test-';
 
 export const NETNS_IPV4 = '198.18.0.1';
 export const NETNS_IPV6 = '2001:2::1';
+
+const run = (command: string, args: string[], input?: string): Promise<string> =>
+  runCommand(command, args, COMMAND_TIMEOUT_MS, input);
 
 /** Why namespaces cannot be used here (tests skip with this reason), or null when they can. */
 export function netnsUnavailableReason(): string | null {
@@ -31,39 +40,11 @@ export function netnsUnavailableReason(): string | null {
     ['nft', ['--version']],
     ['turnserver', ['--version']],
   ] as const) {
-    try {
-      execFileSync(command, args, { stdio: 'ignore', timeout: COMMAND_TIMEOUT_MS });
-    } catch {
+    if (!commandWorks(command, args, COMMAND_TIMEOUT_MS)) {
       return `\`${command}\` is unavailable (apt-get install -y iproute2 nftables coturn)`;
     }
   }
   return null;
-}
-
-/** Run a command to completion (bounded); reject with its stderr when it fails. */
-export function run(command: string, args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), COMMAND_TIMEOUT_MS);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) {
-        resolve(stdout);
-      } else {
-        reject(new Error(`${command} ${args.join(' ')}: ${signal ?? `exit ${code}`}\n${stderr.trim()}`));
-      }
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-  });
 }
 
 export interface Datagram {
@@ -116,51 +97,10 @@ interface BridgeLine {
   error?: string;
 }
 
-/** Namespaces of test processes that no longer run (a killed run) are removed first. */
-function sweepStale(): void {
-  const listed = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS });
-  const pattern = new RegExp(`^${NAMESPACE_PREFIX}(\\d+)-`);
-  for (const name of listed.split('\n').map((line) => line.split(' ')[0] ?? '')) {
-    const owner = Number(pattern.exec(name)?.[1]);
-    if (!owner || owner === process.pid) {
-      continue;
-    }
-    try {
-      process.kill(owner, 0);
-    } catch {
-      destroy(name);
-    }
-  }
-}
-
-function destroy(name: string): void {
-  try {
-    const pids = execFileSync('ip', ['netns', 'pids', name], {
-      encoding: 'utf8',
-      timeout: COMMAND_TIMEOUT_MS,
-    });
-    for (const pid of pids.split('\n').map(Number)) {
-      if (Number.isInteger(pid) && pid > 0) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // exited meanwhile
-        }
-      }
-    }
-  } catch {
-    // already gone
-  }
-  try {
-    execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore', timeout: COMMAND_TIMEOUT_MS });
-  } catch {
-    // already gone
-  }
-}
-
 /** A fresh namespace with lo up, carrying 198.18.0.1 and 2001:2::1 too. */
 export async function createTestNetns(): Promise<TestNetns> {
-  sweepStale();
+  // Namespaces of test processes that no longer run (a killed run) are removed first.
+  sweepStaleNamespaces(NAMESPACE_PREFIX, COMMAND_TIMEOUT_MS);
   const name = `${NAMESPACE_PREFIX}${process.pid}-${randomBytes(3).toString('hex')}`;
   const children = new Set<ChildProcess>();
   await run('ip', ['netns', 'add', name]);
@@ -180,7 +120,7 @@ export async function createTestNetns(): Promise<TestNetns> {
       for (const child of children) {
         child.kill('SIGKILL');
       }
-      destroy(name);
+      destroyNamespace(name, COMMAND_TIMEOUT_MS);
     },
   };
   try {

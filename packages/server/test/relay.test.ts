@@ -1,7 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SignalData } from '@duet/protocol';
-import type { DuetServer } from '@duet/server';
-import { activeCall, joinedClient, startTestServer, type TestClient } from './support.js';
+import { joinedClient, serverPerTest } from './support.js';
 
 const OFFER: SignalData = {
   kind: 'description',
@@ -17,24 +16,8 @@ const CANDIDATE: SignalData = {
 };
 
 describe('relay of SDP and ICE', () => {
-  let server: DuetServer;
-  const clients: TestClient[] = [];
-
-  beforeEach(async () => {
-    server = await startTestServer({ roomCapacity: 3 });
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) {
-      client.close();
-    }
-    await server.close();
-  });
-
-  const call = async (room = 'r') => {
-    const c = await activeCall(server, room);
-    clients.push(c.a, c.b);
-    return c;
-  };
+  const fixture = serverPerTest({ roomCapacity: 3 });
+  const { clients, call } = fixture;
 
   it('relays descriptions, candidates and media state both ways, stamped with the sender, in order', async () => {
     const { a, b, aId, bId, callId } = await call();
@@ -48,7 +31,9 @@ describe('relay of SDP and ICE', () => {
     const answer: SignalData = { kind: 'description', description: { type: 'answer', sdp: 'v=0\r\n' } };
     expect(await b.request('signal', { callId, to: aId, data: answer })).toEqual({ ok: true });
     expect(await a.next('signal')).toEqual({ callId, from: bId, data: answer });
-    const relayed = await server.metrics.registry.getSingleMetricAsString('duet_relayed_messages_total');
+    const relayed = await fixture.server.metrics.registry.getSingleMetricAsString(
+      'duet_relayed_messages_total',
+    );
     expect(relayed).toContain('duet_relayed_messages_total{kind="description"} 2');
   });
 
@@ -61,7 +46,7 @@ describe('relay of SDP and ICE', () => {
 
   it('refuses relay to a user in another room', async () => {
     const { a, callId } = await call('one');
-    const { client: other, session } = await joinedClient(server, 'two', 'Zed');
+    const { client: other, session } = await joinedClient(fixture.server, 'two', 'Zed');
     clients.push(other);
     expect(await a.request('signal', { callId, to: session.self.id, data: OFFER })).toMatchObject({
       error: { code: 'not_in_call' },
@@ -71,7 +56,7 @@ describe('relay of SDP and ICE', () => {
 
   it('refuses relay to a user in the same room who is not in a call with the sender', async () => {
     const { a, aId, callId } = await call();
-    const { client: carol, session } = await joinedClient(server, 'r', 'Carol');
+    const { client: carol, session } = await joinedClient(fixture.server, 'r', 'Carol');
     clients.push(carol);
     expect(await a.request('signal', { callId, to: session.self.id, data: OFFER })).toMatchObject({
       error: { code: 'not_in_call' },
@@ -84,8 +69,8 @@ describe('relay of SDP and ICE', () => {
   });
 
   it("relays only the caller's offer and candidates while the call rings, nothing of the callee", async () => {
-    const { client: a, session: sa } = await joinedClient(server, 'r', 'A');
-    const { client: b, session: sb } = await joinedClient(server, 'r', 'B');
+    const { client: a, session: sa } = await joinedClient(fixture.server, 'r', 'A');
+    const { client: b, session: sb } = await joinedClient(fixture.server, 'r', 'B');
     clients.push(a, b);
     const invite = await a.request('call:invite', { to: sb.self.id });
     const callId = invite.ok ? invite.callId : '';
@@ -117,9 +102,9 @@ describe('relay of SDP and ICE', () => {
   });
 
   it("refuses the caller's ring-time offer to anyone but the callee", async () => {
-    const { client: a } = await joinedClient(server, 'r', 'A');
-    const { client: b, session: sb } = await joinedClient(server, 'r', 'B');
-    const { client: c, session: sc } = await joinedClient(server, 'r', 'C');
+    const { client: a } = await joinedClient(fixture.server, 'r', 'A');
+    const { client: b, session: sb } = await joinedClient(fixture.server, 'r', 'B');
+    const { client: c, session: sc } = await joinedClient(fixture.server, 'r', 'C');
     clients.push(a, b, c);
     const invite = await a.request('call:invite', { to: sb.self.id });
     const callId = invite.ok ? invite.callId : '';

@@ -1,31 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DuetServer } from '@duet/server';
-import { expectCallRestored, joinedClient, startTestServer, type TestClient } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { expectCallRestored, serverPerTest } from './support.js';
 
 /**
  * After a server restart the two parties of a running peer-to-peer call join again (new ids) and
  * claim the call with the key they share; the server makes it an active call again.
  */
 describe('call:restore', () => {
-  let server: DuetServer;
-  const clients: TestClient[] = [];
   const CALL = 'q3Vb0c2VhR1iYQ9kZ8xT4w';
   const KEY = 'k'.repeat(32);
-  const open = async (room: string, name: string) => {
-    const joined = await joinedClient(server, room, name);
-    clients.push(joined.client);
-    return { client: joined.client, id: joined.session.self.id };
-  };
-
-  beforeEach(async () => {
-    server = await startTestServer({ roomCapacity: 3 });
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) {
-      client.close();
-    }
-    await server.close();
-  });
+  const { open } = serverPerTest({ roomCapacity: 3 });
 
   it('makes the call active again when both parties claim it with the same key', async () => {
     const alice = await open('r', 'Alice');

@@ -1,24 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DuetServer } from '@duet/server';
-import { connectClient, joinedClient, startTestServer, type TestClient } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { connectClient, joinedClient, serverPerTest, type TestClient } from './support.js';
 
 describe('rooms and presence', () => {
-  let server: DuetServer;
-  const clients: TestClient[] = [];
+  const fixture = serverPerTest({ reconnectGraceMs: 400, roomCapacity: 3 });
+  const { clients } = fixture;
   const track = <T extends { client: TestClient }>(joined: T): T => (clients.push(joined.client), joined);
 
-  beforeEach(async () => {
-    server = await startTestServer({ reconnectGraceMs: 400, roomCapacity: 3 });
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) {
-      client.close();
-    }
-    await server.close();
-  });
-
   it('gives the joiner a snapshot with an unguessable id and a session token', async () => {
-    const { session } = track(await joinedClient(server, '  Team   Room ', ' Ann '));
+    const { session } = track(await joinedClient(fixture.server, '  Team   Room ', ' Ann '));
     expect(session.self).toEqual({
       id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
       name: 'Ann',
@@ -32,7 +21,7 @@ describe('rooms and presence', () => {
 
   it('gives a join sent again with the same join key the same seat, on whichever connection', async () => {
     const joinKey = 'k'.repeat(10) + 'Zz0_-abcdefghij';
-    const first = await connectClient(server);
+    const first = await connectClient(fixture.server);
     clients.push(first);
     const a = await first.request('room:join', { room: 'r', name: 'Ann', joinKey });
     if (!a.ok) {
@@ -40,7 +29,7 @@ describe('rooms and presence', () => {
     }
     // The answer was lost with the connection; the client sends the same join on a new one.
     first.socket.io.engine.close();
-    const second = await connectClient(server);
+    const second = await connectClient(fixture.server);
     clients.push(second);
     const again = await second.request('room:join', { room: 'R ', name: 'Ann', joinKey });
     expect(again).toMatchObject({ ok: true, self: a.self, sessionToken: a.sessionToken });
@@ -49,7 +38,7 @@ describe('rooms and presence', () => {
     }
     expect(again.room.users).toEqual([a.self]);
     // The same key cannot take a seat in another room, and a short key is refused.
-    const third = await connectClient(server);
+    const third = await connectClient(fixture.server);
     clients.push(third);
     expect(await third.request('room:join', { room: 'other', name: 'Ann', joinKey })).toMatchObject({
       ok: false,
@@ -62,8 +51,8 @@ describe('rooms and presence', () => {
   });
 
   it('tells the others who joined and who left, and lists members in join order', async () => {
-    const ann = track(await joinedClient(server, 'r', 'Ann'));
-    const bob = track(await joinedClient(server, 'R', 'Bob'));
+    const ann = track(await joinedClient(fixture.server, 'r', 'Ann'));
+    const bob = track(await joinedClient(fixture.server, 'R', 'Bob'));
     expect(bob.session.room.users.map((u) => u.name)).toEqual(['Ann', 'Bob']);
     expect(await ann.client.next('presence')).toEqual({
       room: 'r',
@@ -77,8 +66,8 @@ describe('rooms and presence', () => {
   });
 
   it('keeps rooms apart', async () => {
-    const ann = track(await joinedClient(server, 'one', 'Ann'));
-    const bob = track(await joinedClient(server, 'two', 'Bob'));
+    const ann = track(await joinedClient(fixture.server, 'one', 'Ann'));
+    const bob = track(await joinedClient(fixture.server, 'two', 'Bob'));
     expect(bob.session.room.users).toHaveLength(1);
     const outsider = await ann.client.request('call:invite', { to: bob.session.self.id });
     expect(outsider).toMatchObject({ ok: false, error: { code: 'user_not_found' } });
@@ -86,9 +75,9 @@ describe('rooms and presence', () => {
 
   it('refuses a join to a full room with room_full, and frees the seat on leave', async () => {
     for (const name of ['A', 'B', 'C']) {
-      track(await joinedClient(server, 'full', name));
+      track(await joinedClient(fixture.server, 'full', name));
     }
-    const late = await connectClient(server);
+    const late = await connectClient(fixture.server);
     clients.push(late);
     expect(await late.request('room:join', { room: 'full', name: 'D' })).toMatchObject({
       ok: false,
@@ -99,7 +88,7 @@ describe('rooms and presence', () => {
   });
 
   it('refuses a second join on the same connection', async () => {
-    const ann = track(await joinedClient(server, 'r', 'Ann'));
+    const ann = track(await joinedClient(fixture.server, 'r', 'Ann'));
     expect(await ann.client.request('room:join', { room: 'other', name: 'Ann' })).toMatchObject({
       ok: false,
       error: { code: 'already_in_room' },
@@ -107,12 +96,12 @@ describe('rooms and presence', () => {
   });
 
   it('keeps the seat of a dropped user within the grace period and resumes it (a page reload)', async () => {
-    const ann = track(await joinedClient(server, 'r', 'Ann'));
-    const bob = track(await joinedClient(server, 'r', 'Bob'));
+    const ann = track(await joinedClient(fixture.server, 'r', 'Ann'));
+    const bob = track(await joinedClient(fixture.server, 'r', 'Bob'));
     await ann.client.next('presence', (p) => p.change === 'joined');
     bob.client.socket.io.engine.close(); // the transport drops, as when a page reloads or a network blips
 
-    const reloaded = await connectClient(server);
+    const reloaded = await connectClient(fixture.server);
     clients.push(reloaded);
     const resumed = await reloaded.request('session:resume', { sessionToken: bob.session.sessionToken });
     expect(resumed).toMatchObject({
@@ -127,13 +116,13 @@ describe('rooms and presence', () => {
   });
 
   it('removes a dropped user after the grace period, and their token expires', async () => {
-    const ann = track(await joinedClient(server, 'r', 'Ann'));
-    const bob = track(await joinedClient(server, 'r', 'Bob'));
+    const ann = track(await joinedClient(fixture.server, 'r', 'Ann'));
+    const bob = track(await joinedClient(fixture.server, 'r', 'Bob'));
     bob.client.socket.io.engine.close();
     expect(await ann.client.next('presence', (p) => p.change === 'left', 3000)).toMatchObject({
       user: { id: bob.session.self.id },
     });
-    const late = await connectClient(server);
+    const late = await connectClient(fixture.server);
     clients.push(late);
     expect(await late.request('session:resume', { sessionToken: bob.session.sessionToken })).toMatchObject({
       ok: false,
@@ -142,8 +131,8 @@ describe('rooms and presence', () => {
   });
 
   it('removes a user at once when the client disconnects on purpose (a closed tab)', async () => {
-    const ann = track(await joinedClient(server, 'r', 'Ann'));
-    const bob = track(await joinedClient(server, 'r', 'Bob'));
+    const ann = track(await joinedClient(fixture.server, 'r', 'Ann'));
+    const bob = track(await joinedClient(fixture.server, 'r', 'Bob'));
     const start = Date.now();
     bob.client.close();
     await ann.client.next('presence', (p) => p.change === 'left');
@@ -151,21 +140,21 @@ describe('rooms and presence', () => {
   });
 
   it('hands the user to the newest connection when the same session resumes twice', async () => {
-    const ann = track(await joinedClient(server, 'r', 'Ann'));
-    const second = await connectClient(server);
+    const ann = track(await joinedClient(fixture.server, 'r', 'Ann'));
+    const second = await connectClient(fixture.server);
     clients.push(second);
     const disconnected = new Promise((resolve) => ann.client.socket.once('disconnect', resolve));
     expect(await second.request('session:resume', { sessionToken: ann.session.sessionToken })).toMatchObject({
       ok: true,
     });
     await disconnected; // the older connection no longer speaks for Ann
-    const bob = track(await joinedClient(server, 'r', 'Bob'));
+    const bob = track(await joinedClient(fixture.server, 'r', 'Bob'));
     expect(bob.session.room.users.map((u) => u.name)).toEqual(['Ann', 'Bob']);
     expect(await second.next('presence')).toMatchObject({ change: 'joined', user: { name: 'Bob' } });
   });
 
   it('refuses calls and relay before joining', async () => {
-    const stranger = await connectClient(server);
+    const stranger = await connectClient(fixture.server);
     clients.push(stranger);
     const id = 'a'.repeat(22);
     expect(await stranger.request('call:invite', { to: id })).toMatchObject({

@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { io as connect, type Socket } from 'socket.io-client';
 import {
   PROTOCOL_VERSION,
@@ -148,6 +148,62 @@ export async function joinedClient(server: DuetServer, room: string, name: strin
     throw new Error(`join failed: ${session.error.code}`);
   }
   return { client, session };
+}
+
+/** A fresh server for each test of a `describe`, and the clients the test opened on it. */
+export interface ServerPerTest {
+  /** This test's server (in a test or hook only). */
+  readonly server: DuetServer;
+  /** Clients to close after the test: push every one a test opens. */
+  readonly clients: TestClient[];
+  /** A client joined to `room` as `name`, closed after the test. */
+  readonly open: (
+    room: string,
+    name: string,
+  ) => Promise<{ client: TestClient; id: string; session: Session }>;
+  /** An active call between two new clients in `room` (see activeCall), closed after the test. */
+  readonly call: (room?: string) => ReturnType<typeof activeCall>;
+}
+
+/**
+ * Call inside a `describe`: each of its tests gets a server of its own started with `overrides`,
+ * and after each test its clients and the server are closed.
+ */
+export function serverPerTest(overrides: ServerConfigInput = {}): ServerPerTest {
+  let current: DuetServer | undefined;
+  const clients: TestClient[] = [];
+  const server = (): DuetServer => {
+    if (!current) {
+      throw new Error('no server outside a test');
+    }
+    return current;
+  };
+  beforeEach(async () => {
+    current = await startTestServer(overrides);
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) {
+      client.close();
+    }
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    get server() {
+      return server();
+    },
+    clients,
+    open: async (room, name) => {
+      const joined = await joinedClient(server(), room, name);
+      clients.push(joined.client);
+      return { client: joined.client, id: joined.session.self.id, session: joined.session };
+    },
+    call: async (room = 'r') => {
+      const c = await activeCall(server(), room);
+      clients.push(c.a, c.b);
+      return c;
+    },
+  };
 }
 
 /** Caller invites callee and the callee accepts: an active call. */

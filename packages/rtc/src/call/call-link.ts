@@ -1,13 +1,14 @@
 import { CONTROL_CHANNEL, FILE_CHANNEL_LABEL, type MediaState, type SignalData } from '@duet/protocol';
 import { CallSession, type PeerConnectionFactory, type SessionState } from './call-session.js';
-import { Chat, type ChatState } from '../data/chat.js';
+import { Chat } from '../data/chat.js';
 import { Emitter } from '../emitter.js';
 import { FileTransfers } from '../files/file-transfers.js';
 import { randomBase64Url } from '../ids.js';
 import { scopedLog } from '../logger.js';
 import type { TrackSink } from '../media/media-types.js';
-import { Messenger, type MessengerState } from '../data/messenger.js';
+import { Messenger } from '../data/messenger.js';
 import type { StorageLike } from '../signaling/signaling-client.js';
+import { SavedCall } from './saved-call.js';
 import type { ChannelProvider, Hasher } from '../files/transfer-types.js';
 
 export interface CallLinkOptions {
@@ -89,7 +90,8 @@ export class CallLink extends Emitter<CallLinkEvents> {
   /** Whether the current epoch's connection came up (from our side). */
   private epochConnected = false;
   private everConnected = false;
-  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Chat, delivery state and the restore key, kept across a reload. */
+  private readonly saved: SavedCall;
   private closed = false;
   private key: string | null;
   /** The connection whose control channel the messenger uses, and whether it is the call's first. */
@@ -103,7 +105,12 @@ export class CallLink extends Emitter<CallLinkEvents> {
   constructor(private readonly options: CallLinkOptions) {
     super();
     this.answerHeld = (options.ringing ?? false) && !options.caller;
-    const saved = this.load();
+    this.saved = new SavedCall(options.callId, options.storage, () => ({
+      messenger: this.messenger.state,
+      chat: this.chat.state,
+      key: this.key,
+    }));
+    const saved = this.saved.load();
     this.key = saved?.key ?? null;
     this.messenger = new Messenger(saved?.messenger);
     this.chat = new Chat(this.messenger, saved?.chat);
@@ -113,7 +120,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       createHasher: options.createHasher,
       log: scopedLog(options.log, 'files'),
     });
-    this.messenger.on('state', () => this.scheduleSave());
+    this.messenger.on('state', () => this.saved.scheduleSave());
     this.messenger.on('open', () => {
       if (this.options.caller && this.key === null) {
         this.shareKey();
@@ -143,7 +150,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       }
     });
     this.chat.on('change', () => {
-      this.scheduleSave();
+      this.saved.scheduleSave();
       this.emit('change', undefined);
     });
     this.transfers.on('change', () => this.emit('change', undefined));
@@ -156,7 +163,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       }
       if (body.kind === 'call-key' && !this.options.caller) {
         this.key = body.key;
-        this.scheduleSave();
+        this.saved.scheduleSave();
       }
     });
   }
@@ -283,7 +290,6 @@ export class CallLink extends Emitter<CallLinkEvents> {
     this.closed = true;
     clearTimeout(this.recoveryTimer);
     clearTimeout(this.offerTimer);
-    clearTimeout(this.saveTimer);
     this.options.attachMedia(null);
     this.current?.close();
     this.current = null;
@@ -291,9 +297,9 @@ export class CallLink extends Emitter<CallLinkEvents> {
     this.chat.dispose();
     this.messenger.dispose();
     if (ended) {
-      this.options.storage?.removeItem(this.storageKey());
+      this.saved.discard();
     } else {
-      this.save();
+      this.saved.saveNow();
     }
     this.removeAllListeners();
   }
@@ -344,7 +350,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
   private shareKey(): void {
     this.key = randomBase64Url(24);
     this.messenger.send({ kind: 'call-key', key: this.key });
-    this.scheduleSave();
+    this.saved.scheduleSave();
   }
 
   private onSessionState(session: CallSession, state: SessionState): void {
@@ -405,60 +411,8 @@ export class CallLink extends Emitter<CallLinkEvents> {
     };
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Persistence across reloads
-  // ---------------------------------------------------------------------------------------------
-
-  private storageKey(): string {
-    return `duet.call.${this.options.callId}`;
-  }
-
-  private load(): { messenger: MessengerState; chat: ChatState; key: string | null } | undefined {
-    try {
-      const raw = this.options.storage?.getItem(this.storageKey());
-      if (!raw) {
-        return undefined;
-      }
-      // Our own earlier state in this tab; shape-checked lightly, a broken entry is no entry.
-      const value = JSON.parse(raw) as { messenger?: MessengerState; chat?: ChatState; key?: unknown };
-      if (!value.messenger || !value.chat || !Array.isArray(value.chat.messages)) {
-        return undefined;
-      }
-      return {
-        messenger: value.messenger,
-        chat: value.chat,
-        key: typeof value.key === 'string' ? value.key : null,
-      };
-    } catch {
-      return undefined;
-    }
-  }
-
-  private scheduleSave(): void {
-    if (!this.options.storage || this.saveTimer) {
-      return;
-    }
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      this.save();
-    }, 200);
-  }
-
   /** Save chat and delivery state now (the page is going away). */
   persist(): void {
-    clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
-    this.save();
-  }
-
-  private save(): void {
-    try {
-      this.options.storage?.setItem(
-        this.storageKey(),
-        JSON.stringify({ messenger: this.messenger.state, chat: this.chat.state, key: this.key }),
-      );
-    } catch {
-      // Quota: history is a convenience, the call goes on.
-    }
+    this.saved.saveNow();
   }
 }

@@ -1,4 +1,5 @@
 import { FILE_CHANNEL_LABEL, FileChannelHeaderSchema, type FileChannelHeader } from '@duet/protocol';
+import type { ChannelProvider } from './transfer-types.js';
 import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
 
 /*
@@ -50,6 +51,40 @@ export class HeldChannel {
     this.controller.abort();
     closeQuietly(this.channel);
   }
+}
+
+/** Open, or about to be: a channel that can still carry bytes. */
+export function isChannelLive(channel: RTCDataChannel): boolean {
+  return channel.readyState === 'open' || channel.readyState === 'connecting';
+}
+
+/** The chunk size to send with: `wanted`, never above the peer's largest message. */
+export function chunkSizeFor(
+  wanted: number,
+  channels: ChannelProvider,
+  log: (message: string, detail?: unknown) => void,
+): number {
+  let remoteMax = Infinity;
+  try {
+    const reported = channels.maxMessageSize();
+    if (reported > 0) {
+      remoteMax = reported;
+    }
+  } catch (error) {
+    log('maxMessageSize failed', error);
+  }
+  return Math.max(1, Math.floor(Math.min(wanted, remoteMax)));
+}
+
+/** A binary frame's bytes (an ArrayBuffer or a view of one), or null for anything else. */
+export function binaryFrameBytes(data: unknown): Uint8Array<ArrayBuffer> | null {
+  if (data instanceof ArrayBuffer) {
+    return new Uint8Array(data);
+  }
+  if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer) {
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+  return null;
 }
 
 export function closeQuietly(channel: RTCDataChannel): void {

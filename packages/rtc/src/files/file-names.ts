@@ -109,3 +109,23 @@ export function sniffImageType(head: Uint8Array): ImageMime | null {
   }
   return null;
 }
+
+/** The first bytes of a file, kept as its chunks pass, to tell a raster image by its signature. */
+export class ImageSniffer {
+  private readonly head = new Uint8Array(IMAGE_SNIFF_BYTES);
+  private headLength = 0;
+
+  /** The next chunk of the file, in order. */
+  add(bytes: Uint8Array): void {
+    if (this.headLength < this.head.byteLength) {
+      const part = bytes.subarray(0, this.head.byteLength - this.headLength);
+      this.head.set(part, this.headLength);
+      this.headLength += part.byteLength;
+    }
+  }
+
+  /** The image type of what was added (see {@link sniffImageType}), or null. */
+  imageType(): ImageMime | null {
+    return sniffImageType(this.head.subarray(0, this.headLength));
+  }
+}

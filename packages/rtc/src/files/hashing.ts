@@ -63,3 +63,29 @@ export async function createFastSha256State(): Promise<Sha256State> {
     digestHex: () => bytesToHex(state.digest()),
   };
 }
+
+/**
+ * A hash fed from slices that may be read more than once (a resume reads them again): each byte
+ * goes into `hasher` once, in order; a slice that starts past the bytes hashed so far is left out
+ * (the sender reads the gap before it asks for the digest).
+ */
+export class HashedOnce {
+  /** Bytes [0, upTo) went through the hasher. */
+  private hashedUpTo = 0;
+
+  constructor(readonly hasher: Hasher) {}
+
+  get upTo(): number {
+    return this.hashedUpTo;
+  }
+
+  /** The slice `bytes` read at `start`: whatever of it is new goes into the hash. */
+  async add(start: number, bytes: Uint8Array): Promise<void> {
+    const end = start + bytes.byteLength;
+    if (start > this.hashedUpTo || end <= this.hashedUpTo) {
+      return;
+    }
+    await this.hasher.update(bytes.subarray(this.hashedUpTo - start));
+    this.hashedUpTo = end;
+  }
+}

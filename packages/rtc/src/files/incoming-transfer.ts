@@ -1,6 +1,6 @@
 import type { BodyOf } from '@duet/protocol';
-import type { ChannelOwner, HeldChannel } from './file-channel.js';
-import { IMAGE_SNIFF_BYTES, sanitizeFileName, sniffImageType } from './file-names.js';
+import { binaryFrameBytes, type ChannelOwner, type HeldChannel } from './file-channel.js';
+import { ImageSniffer, sanitizeFileName } from './file-names.js';
 import { DOWNLOAD_MIME, MemorySink } from './sinks.js';
 import { Transfer, type TransferContext } from './transfer.js';
 import type { FileSink, Hasher } from './transfer-types.js';
@@ -32,9 +32,7 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
   private lastAck = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private writes: Promise<void> = Promise.resolve();
-  /** The first bytes, to tell a raster image by its signature. */
-  private readonly head = new Uint8Array(IMAGE_SNIFF_BYTES);
-  private headLength = 0;
+  private readonly sniffer = new ImageSniffer();
   private expectedSha256: string | null = null;
   private verifying = false;
   /** Bytes delivered by the current channel. */
@@ -127,28 +125,21 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
   }
 
   onFrame(data: unknown): void {
-    let bytes: Uint8Array<ArrayBuffer>;
-    if (data instanceof ArrayBuffer) {
-      bytes = new Uint8Array(data);
-    } else if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer) {
-      bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    } else if (typeof Blob !== 'undefined' && data instanceof Blob) {
+    if (typeof Blob !== 'undefined' && data instanceof Blob) {
       // binaryType was not honoured: convert in order, inside the write queue.
-      if (!this.take(data.size)) {
-        return;
+      if (this.take(data.size)) {
+        const converted = data.arrayBuffer().then((buffer) => new Uint8Array(buffer));
+        converted.catch(() => undefined); // the write queue reports it, in its turn
+        this.store(converted);
       }
-      const converted = data.arrayBuffer().then((buffer) => new Uint8Array(buffer));
-      converted.catch(() => undefined); // the write queue reports it, in its turn
-      this.store(converted);
       return;
-    } else {
+    }
+    const bytes = binaryFrameBytes(data);
+    if (!bytes) {
       this.ctx.counters.ignoredFrames++;
-      return;
+    } else if (bytes.byteLength > 0 && this.take(bytes.byteLength)) {
+      this.store(bytes);
     }
-    if (bytes.byteLength === 0 || !this.take(bytes.byteLength)) {
-      return;
-    }
-    this.store(bytes);
   }
 
   /** The adopted channel closed under us. */
@@ -231,11 +222,7 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
         }
         await sink.write(bytes);
         await hasher.update(bytes);
-        if (this.headLength < this.head.byteLength) {
-          const part = bytes.subarray(0, this.head.byteLength - this.headLength);
-          this.head.set(part, this.headLength);
-          this.headLength += part.byteLength;
-        }
+        this.sniffer.add(bytes);
         this.stored += bytes.byteLength;
         this.meter.add(this.ctx.now(), this.stored);
         if (this.stored >= this.size) {
@@ -313,7 +300,7 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
     if (file && file.type !== DOWNLOAD_MIME) {
       file = file.slice(0, file.size, DOWNLOAD_MIME);
     }
-    const imageType = sniffImageType(this.head.subarray(0, this.headLength));
+    const imageType = this.sniffer.imageType();
     this.file = file;
     this.image = file && imageType ? file.slice(0, file.size, imageType) : null;
     this.sha256 = sha256;

@@ -1,11 +1,11 @@
 import { FILE_CHANNEL_LABEL, type BodyOf } from '@duet/protocol';
 import { randomBase64Url } from '../ids.js';
-import { HeldChannel } from './file-channel.js';
+import { chunkSizeFor, HeldChannel, isChannelLive } from './file-channel.js';
 import { sanitizeFileName } from './file-names.js';
 import { FlowControl } from './flow-control.js';
+import { HashedOnce } from './hashing.js';
 import { SliceReader } from './slice-reader.js';
 import { Transfer, type TransferContext } from './transfer.js';
-import type { Hasher } from './transfer-types.js';
 import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
 
 /*
@@ -29,9 +29,8 @@ export class OutgoingTransfer extends Transfer {
   readonly direction = 'send' as const;
   private blob: Blob | null;
   private reader: SliceReader | null = null;
-  private hasher: Hasher | null = null;
-  /** Bytes [0, hashedUpTo) went through the hasher: each byte is hashed once, even across resumes. */
-  private hashedUpTo = 0;
+  /** Each byte is hashed once, even across resumes. */
+  private hash: HashedOnce | null = null;
   private readonly flow: FlowControl;
   /** The furthest byte ever handed to a channel: a resume request can not ask for more. */
   private maxSent = 0;
@@ -119,7 +118,7 @@ export class OutgoingTransfer extends Transfer {
     if (this.wantOffset !== null) {
       this.apply({ type: 'resume' });
       this.openChannel(this.wantOffset);
-    } else if (this.held && !isLive(this.held.channel)) {
+    } else if (this.held && !isChannelLive(this.held.channel)) {
       // Closed with its old connection without telling (browsers fire no close event then).
       // The receiver's resume request follows.
       this.dropChannel();
@@ -135,7 +134,7 @@ export class OutgoingTransfer extends Transfer {
     this.reader?.close();
     this.reader = null;
     this.blob = null;
-    this.hasher = null;
+    this.hash = null;
     this.wantOffset = null;
   }
 
@@ -144,28 +143,18 @@ export class OutgoingTransfer extends Transfer {
     if (!blob) {
       return;
     }
-    this.hasher = this.ctx.createHasher();
+    this.hash = new HashedOnce(this.ctx.createHasher());
     this.reader = new SliceReader(
       blob,
       FILE_TRANSFER_DEFAULTS.sliceBytes,
       FILE_TRANSFER_DEFAULTS.readAheadSlices,
-      (start, bytes) => this.hashSlice(start, bytes),
+      (start, bytes) => this.hash?.add(start, bytes) ?? Promise.resolve(),
     );
     if (this.size === 0) {
       void this.ctx.run('file end', () => this.finishSending());
       return;
     }
     this.openChannel(0);
-  }
-
-  /** Hash what the reader read, once per byte: a re-read after a resume skips what was hashed. */
-  private async hashSlice(start: number, bytes: Uint8Array): Promise<void> {
-    const end = start + bytes.byteLength;
-    if (!this.hasher || start > this.hashedUpTo || end <= this.hashedUpTo) {
-      return;
-    }
-    await this.hasher.update(bytes.subarray(this.hashedUpTo - start));
-    this.hashedUpTo = end;
   }
 
   private onResume(requested: number): void {
@@ -180,7 +169,7 @@ export class OutgoingTransfer extends Transfer {
       held &&
       this.channelStart === offset &&
       this.channelEpoch === this.ctx.epoch() &&
-      isLive(held.channel)
+      isChannelLive(held.channel)
     ) {
       // Already answered: this channel starts there and was opened on the current connection
       // (e.g. on our own reconnect, while the receiver asked for the same on its reconnect).
@@ -269,7 +258,7 @@ export class OutgoingTransfer extends Transfer {
    */
   private async pump(held: HeldChannel, from: number): Promise<void> {
     const { channel, signal } = held;
-    const chunkSize = this.chunkSize();
+    const chunkSize = chunkSizeFor(this.ctx.settings.chunkSize, this.ctx.channels, this.ctx.log);
     const live = (): boolean => !signal.aborted && channel.readyState === 'open';
     const reader = this.reader;
     if (!live() || !reader) {
@@ -325,13 +314,13 @@ export class OutgoingTransfer extends Transfer {
   /** After the last byte: make sure every byte was hashed, then send the hash (once). */
   private finishSending(): Promise<void> {
     this.ending ??= (async () => {
-      const { reader, hasher } = this;
-      if (!reader || !hasher) {
+      const { reader, hash } = this;
+      if (!reader || !hash) {
         return;
       }
       try {
-        while (this.hashedUpTo < this.size && this.active()) {
-          await reader.readAt(this.hashedUpTo);
+        while (hash.upTo < this.size && this.active()) {
+          await reader.readAt(hash.upTo);
         }
       } catch (error) {
         this.fail('read_failed', true, error);
@@ -342,7 +331,7 @@ export class OutgoingTransfer extends Transfer {
       }
       let sha256: string;
       try {
-        sha256 = await hasher.digest();
+        sha256 = await hash.hasher.digest();
       } catch (error) {
         this.fail('read_failed', true, error);
         return;
@@ -356,23 +345,4 @@ export class OutgoingTransfer extends Transfer {
     })();
     return this.ending;
   }
-
-  /** Our chunk size, never above the peer's largest message. */
-  private chunkSize(): number {
-    let remoteMax = Infinity;
-    try {
-      const reported = this.ctx.channels.maxMessageSize();
-      if (reported > 0) {
-        remoteMax = reported;
-      }
-    } catch (error) {
-      this.ctx.log('maxMessageSize failed', error);
-    }
-    return Math.max(1, Math.floor(Math.min(this.ctx.settings.chunkSize, remoteMax)));
-  }
-}
-
-/** Open, or about to be: a channel that can still carry bytes. */
-function isLive(channel: RTCDataChannel): boolean {
-  return channel.readyState === 'open' || channel.readyState === 'connecting';
 }

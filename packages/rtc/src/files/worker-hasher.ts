@@ -1,8 +1,9 @@
 import { createSha256Hasher } from './hashing.js';
-import type { HashRequest, HashResponse } from './hash-worker.js';
+import { HashWorkerConnection, type HashAnswer, type HashWorkerLike } from './hash-worker-connection.js';
 import type { Hasher } from './transfer-types.js';
 
 export { serveHashWorker, type HashRequest, type HashResponse, type HashWorkerScope } from './hash-worker.js';
+export type { HashWorkerLike } from './hash-worker-connection.js';
 
 /*
  * SHA-256 off the sending thread. Hashing 200 MiB with @noble/hashes takes over a second of a
@@ -38,14 +39,6 @@ export { serveHashWorker, type HashRequest, type HashResponse, type HashWorkerSc
  * and every later hasher runs in-thread too. A worker that dies after starting fails the digests
  * of the hashes it held (the transfer fails cleanly rather than verifying garbage).
  */
-
-/** The little of `Worker` (or a `MessagePort`) the hasher uses; the DOM's Worker satisfies it. */
-export interface HashWorkerLike {
-  postMessage(message: HashRequest, transfer: Transferable[]): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: 'error' | 'messageerror', listener: (event: unknown) => void): void;
-  terminate?(): void;
-}
 
 export interface WorkerHasherOptions {
   /**
@@ -84,9 +77,6 @@ export function createWorkerHasherFactory(
   const batchBytes = Math.max(1, options.batchBytes ?? DEFAULT_BATCH_BYTES);
   const maxInFlight = Math.max(batchBytes, options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
   const log = options.log ?? (() => {});
-  let worker: HashWorkerLike | null = null;
-  let status: 'idle' | 'starting' | 'ready' | 'failed' = 'idle';
-  let startTimer: ReturnType<typeof setTimeout> | undefined;
   let nextId = 1;
   /*
    * Live hashers by id, for the worker's answers. Weakly: a transfer that is cancelled simply drops
@@ -98,20 +88,10 @@ export function createWorkerHasherFactory(
   const busy = new Set<WorkerHasher>();
   /** Batch buffers back from the worker, for the next batches. */
   const spare: ArrayBuffer[] = [];
-  /** Messages held until the worker is ready (in order). */
-  let held: Array<{ message: HashRequest; transfer: ArrayBuffer[] }> = [];
   const dropped = new FinalizationRegistry<number>((id) => {
     hashers.delete(id);
-    post({ op: 'drop', id }, []);
+    connection.post({ op: 'drop', id }, []);
   });
-
-  function post(message: HashRequest, transfer: ArrayBuffer[]): void {
-    if (status === 'ready' && worker) {
-      worker.postMessage(message, transfer);
-    } else if (status === 'starting') {
-      held.push({ message, transfer });
-    }
-  }
 
   function live(): WorkerHasher[] {
     const all: WorkerHasher[] = [];
@@ -124,86 +104,40 @@ export function createWorkerHasherFactory(
     return all;
   }
 
-  function start(): void {
-    status = 'starting';
-    try {
-      worker = createWorker();
-    } catch (error) {
-      giveUp('could not create the hash worker', error);
-      return;
-    }
-    worker.addEventListener('message', (event) => onMessage(event.data as HashResponse));
-    worker.addEventListener('error', (event) => {
-      if (status === 'starting') {
-        giveUp('the hash worker did not start', event);
-      } else {
-        die('the hash worker failed', event);
-      }
-    });
-    worker.addEventListener('messageerror', (event) => die('the hash worker sent a bad message', event));
-    startTimer = setTimeout(() => {
-      if (status === 'starting') {
-        giveUp('the hash worker did not start in time', null);
-      }
-    }, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-  }
+  const connection = new HashWorkerConnection(
+    createWorker,
+    options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    log,
+    {
+      // The worker never started: everything it was given is hashed here instead, from now on.
+      gaveUp: (replay) => {
+        const all = live();
+        for (const hasher of all) {
+          hasher.moveInThread();
+        }
+        // In order: what each hasher posted, then (for the unfinished) what it still has batched.
+        for (const message of replay) {
+          const hasher = hashers.get(message.id)?.deref();
+          if (message.op === 'update') {
+            hasher?.replayUpdate(new Uint8Array(message.bytes, 0, message.length));
+          } else if (message.op === 'digest') {
+            hasher?.replayDigest();
+          }
+        }
+        for (const hasher of all) {
+          hasher.absorbBatch();
+        }
+      },
+      died: (error) => {
+        for (const hasher of live()) {
+          hasher.lost(error);
+        }
+      },
+      answered: onAnswer,
+    },
+  );
 
-  /** The worker never started: everything it was given is hashed here instead, from now on. */
-  function giveUp(reason: string, cause: unknown): void {
-    log(`${reason}; hashing on this thread`, cause);
-    clearTimeout(startTimer);
-    status = 'failed';
-    worker?.terminate?.();
-    worker = null;
-    const replay = held;
-    held = [];
-    const all = live();
-    for (const hasher of all) {
-      hasher.moveInThread();
-    }
-    // In order: what each hasher posted, then (for the unfinished) what it still has batched.
-    for (const { message } of replay) {
-      const hasher = hashers.get(message.id)?.deref();
-      if (message.op === 'update') {
-        hasher?.replayUpdate(new Uint8Array(message.bytes, 0, message.length));
-      } else if (message.op === 'digest') {
-        hasher?.replayDigest();
-      }
-    }
-    for (const hasher of all) {
-      hasher.absorbBatch();
-    }
-  }
-
-  /** The worker started and then broke: the hashes it held are lost. */
-  function die(reason: string, cause: unknown): void {
-    if (status === 'failed') {
-      return;
-    }
-    log(reason, cause);
-    status = 'failed';
-    worker?.terminate?.();
-    worker = null;
-    held = [];
-    for (const hasher of live()) {
-      hasher.lost(new Error(reason));
-    }
-  }
-
-  function onMessage(message: HashResponse): void {
-    if (message.op === 'ready') {
-      if (status !== 'starting' || !worker) {
-        return;
-      }
-      clearTimeout(startTimer);
-      status = 'ready';
-      const queue = held;
-      held = [];
-      for (const { message: m, transfer } of queue) {
-        worker.postMessage(m, transfer);
-      }
-      return;
-    }
+  function onAnswer(message: HashAnswer): void {
     if (
       message.op === 'hashed' &&
       message.buffer.byteLength === batchBytes &&
@@ -281,7 +215,7 @@ export function createWorkerHasherFactory(
       busy.add(this);
       return new Promise<string>((resolve, reject) => {
         this.pending = { resolve, reject };
-        post({ op: 'digest', id: this.id }, []);
+        connection.post({ op: 'digest', id: this.id }, []);
       });
     }
 
@@ -354,7 +288,7 @@ export function createWorkerHasherFactory(
       this.inFlight += length;
       this.batch = null;
       this.batchLength = 0;
-      post({ op: 'update', id: this.id, bytes: batch.buffer, length }, [batch.buffer]);
+      connection.post({ op: 'update', id: this.id, bytes: batch.buffer, length }, [batch.buffer]);
     }
 
     private release(): void {
@@ -380,10 +314,10 @@ export function createWorkerHasherFactory(
   }
 
   return (): Hasher => {
-    if (status === 'idle') {
-      start();
+    if (connection.status === 'idle') {
+      connection.start();
     }
-    if (status === 'failed') {
+    if (connection.status === 'failed') {
       return createSha256Hasher();
     }
     const hasher = new WorkerHasher(nextId++);

@@ -22,13 +22,9 @@ import type { ConnectionPhase } from '../client/client-types.js';
 import { Emitter } from '../emitter.js';
 import { DuetError } from '../errors.js';
 import { randomBase64Url } from '../ids.js';
+import { SessionStore, type StorageLike, type StoredSession } from './session-store.js';
 
-/** Where the session token survives a page reload (sessionStorage: per tab, gone with the tab). */
-export interface StorageLike {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-  removeItem(key: string): void;
-}
+export type { StorageLike } from './session-store.js';
 
 export type SignalingEvents = { [E in ServerEventName]: ServerPayloadOf<E> } & {
   connection: ConnectionPhase;
@@ -51,22 +47,9 @@ export interface SignalingClientOptions {
   transports?: Array<'websocket' | 'polling'>;
 }
 
-const STORAGE_KEY = 'duet.session';
 /** A join whose connection dropped before the answer is sent again, this many times in all. */
 const JOIN_ATTEMPTS = 3;
 
-interface StoredSession {
-  token: string;
-  room: string;
-  name: string;
-}
-
-/**
- * The client side of the signaling protocol over Socket.IO. Every server event is parsed with its
- * schema before anyone sees it; every request resolves with the parsed acknowledgement or rejects
- * with a DuetError carrying the server's code. After a reconnect it restores the session by itself:
- * Socket.IO's state recovery when it can, `session:resume` with the stored token otherwise.
- */
 /**
  * What the call core needs of a signaling client: `DuetClient` takes any object of this shape, so
  * it can be tested against a fake server and another transport could stand in.
@@ -89,11 +72,16 @@ export type SignalingPort = Pick<
   | 'on'
 >;
 
+/**
+ * The client side of the signaling protocol over Socket.IO. Every server event is parsed with its
+ * schema before anyone sees it; every request resolves with the parsed acknowledgement or rejects
+ * with a DuetError carrying the server's code. After a reconnect it restores the session by itself:
+ * Socket.IO's state recovery when it can, `session:resume` with the stored token otherwise.
+ */
 export class SignalingClient extends Emitter<SignalingEvents> {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
-  private readonly storage: StorageLike | undefined;
   private readonly requestTimeoutMs: number;
-  private current: StoredSession | null;
+  private readonly sessionStore: SessionStore;
   private everConnected = false;
   private restartExpected = false;
   private retryAfterMs = 1000;
@@ -102,9 +90,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   constructor(options: SignalingClientOptions = {}) {
     super();
-    this.storage = options.storage;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-    this.current = this.loadStored();
+    this.sessionStore = new SessionStore(options.storage);
     const socketOptions = {
       auth: { protocolVersion: PROTOCOL_VERSION },
       autoConnect: false,
@@ -145,7 +132,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   /** The room and name of the current (or stored) session. */
   get sessionInfo(): { room: string; name: string } | null {
-    return this.current && { room: this.current.room, name: this.current.name };
+    return (
+      this.sessionStore.current && {
+        room: this.sessionStore.current.room,
+        name: this.sessionStore.current.name,
+      }
+    );
   }
 
   /** Connect; rejects with `unsupported_protocol_version` or `server_unreachable`. */
@@ -189,7 +181,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   /** Join a room, or, after a reload in the same tab, take back the session we had in it. */
   async join(room: string, name: string): Promise<Session> {
-    const stored = this.current;
+    const stored = this.sessionStore.current;
     if (stored && stored.room === normalizeRoomName(room)) {
       const resumed = await this.tryResume(stored);
       if (resumed) {
@@ -198,13 +190,17 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       }
     }
     const session = await this.joinSurvivingDrops(room, name);
-    this.remember({ token: session.sessionToken, room: session.room.name, name: session.self.name });
+    this.sessionStore.remember({
+      token: session.sessionToken,
+      room: session.room.name,
+      name: session.self.name,
+    });
     this.emit('session', session);
     return session;
   }
 
   async leave(): Promise<void> {
-    this.forget();
+    this.sessionStore.forget();
     if (this.socket.connected) {
       await this.request('room:leave', {});
     }
@@ -331,12 +327,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private async onConnect(): Promise<void> {
     const reconnect = this.everConnected;
     this.everConnected = true;
-    if (!reconnect || this.socket.recovered || !this.current) {
+    if (!reconnect || this.socket.recovered || !this.sessionStore.current) {
       this.setPhase('connected');
       return;
     }
     // A new connection after a drop: take our seat back, or join again if the server forgot us.
-    const stored = this.current;
+    const stored = this.sessionStore.current;
     const session = await this.tryResume(stored).catch(() => null);
     this.setPhase('connected');
     if (session) {
@@ -351,7 +347,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       return await this.request('session:resume', { sessionToken: stored.token });
     } catch (error) {
       if (error instanceof DuetError && error.reason === 'session_expired') {
-        this.forget();
+        this.sessionStore.forget();
         return null;
       }
       throw error;
@@ -373,35 +369,5 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     }
     this.phase = phase;
     this.emit('connection', phase);
-  }
-
-  private remember(session: StoredSession): void {
-    this.current = session;
-    this.storage?.setItem(STORAGE_KEY, JSON.stringify(session));
-  }
-
-  private forget(): void {
-    this.current = null;
-    this.storage?.removeItem(STORAGE_KEY);
-  }
-
-  private loadStored(): StoredSession | null {
-    try {
-      const raw = this.storage?.getItem(STORAGE_KEY);
-      if (!raw) {
-        return null;
-      }
-      const value = JSON.parse(raw) as Partial<StoredSession>;
-      if (
-        typeof value.token === 'string' &&
-        typeof value.room === 'string' &&
-        typeof value.name === 'string'
-      ) {
-        return { token: value.token, room: value.room, name: value.name };
-      }
-    } catch {
-      // A corrupt entry is just no entry.
-    }
-    return null;
   }
 }

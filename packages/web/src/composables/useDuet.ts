@@ -11,15 +11,7 @@ import {
 import { inject, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
 import { createLogger } from '../lib/logger.js';
 import { describeCallEnd, describeFailure, type FailureContext, type Message } from '../lib/messages.js';
-
-export type NoticeTone = 'info' | 'success' | 'error';
-
-/** A notice on screen and in the live region. Holds a message key, translated when rendered. */
-export interface UiNotice {
-  id: number;
-  message: Message;
-  tone: NoticeTone;
-}
+import { createNoticeQueue, type NoticeTone, type UiNotice } from '../lib/notice-queue.js';
 
 /** Failures that replace the normal UI until the user acts (reload, or the server comes back). */
 export type Blocker = 'unsupported_protocol_version';
@@ -75,16 +67,6 @@ export interface Duet {
   dispose(): void;
 }
 
-/** How long a notice stays on screen. Errors stay longer: they usually ask the user to do something. */
-const NOTICE_TTL_MS: Record<NoticeTone, number> = { info: 8_000, success: 6_000, error: 20_000 };
-/** Older notices give way: a burst of failures should not bury the screen. */
-const MAX_NOTICES = 4;
-/**
- * The core may both reject an action and emit a notice for the same failure; an identical message
- * within this window is shown once.
- */
-const DUPLICATE_WINDOW_MS = 3_000;
-
 const log = createLogger('duet');
 
 /** The failure reason of a DuetError, also across bundle copies (instanceof fails there); else null. */
@@ -103,50 +85,10 @@ export function failureReason(error: unknown): string | null {
 
 export function createDuet(client: DuetClient): Duet {
   const snapshot = shallowRef(client.snapshot);
-  const notices = shallowRef<readonly UiNotice[]>([]);
+  const { notices, notify, dismiss: dismissNotice, dispose: disposeNotices } = createNoticeQueue();
   const blocker = shallowRef<Blocker | null>(null);
   const serverUnreachable = shallowRef(false);
   const joining = shallowRef(false);
-
-  let nextNoticeId = 1;
-  const noticeTimers = new Map<number, ReturnType<typeof setTimeout>>();
-  const recentMessages = new Map<string, number>();
-
-  function notify(message: Message, tone: NoticeTone = 'info'): void {
-    const fingerprint = JSON.stringify(message);
-    const now = Date.now();
-    const seen = recentMessages.get(fingerprint);
-    if (seen !== undefined && now - seen < DUPLICATE_WINDOW_MS) {
-      return;
-    }
-    recentMessages.set(fingerprint, now);
-    for (const [key, at] of recentMessages) {
-      if (now - at >= DUPLICATE_WINDOW_MS) {
-        recentMessages.delete(key);
-      }
-    }
-
-    const notice: UiNotice = { id: nextNoticeId++, message, tone };
-    const kept = [...notices.value, notice];
-    for (const dropped of kept.splice(0, Math.max(0, kept.length - MAX_NOTICES))) {
-      clearTimer(dropped.id);
-    }
-    notices.value = kept;
-    noticeTimers.set(
-      notice.id,
-      setTimeout(() => dismissNotice(notice.id), NOTICE_TTL_MS[tone]),
-    );
-  }
-
-  function clearTimer(id: number): void {
-    clearTimeout(noticeTimers.get(id));
-    noticeTimers.delete(id);
-  }
-
-  function dismissNotice(id: number): void {
-    clearTimer(id);
-    notices.value = notices.value.filter((notice) => notice.id !== id);
-  }
 
   function fail(error: unknown, context: FailureContext): void {
     const reason = failureReason(error);
@@ -403,9 +345,7 @@ export function createDuet(client: DuetClient): Duet {
     dispose() {
       offChange();
       offNotice();
-      for (const id of [...noticeTimers.keys()]) {
-        clearTimer(id);
-      }
+      disposeNotices();
     },
   };
 }

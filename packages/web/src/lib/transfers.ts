@@ -4,7 +4,7 @@
  * states mean (live, showing progress, cancellable) is the core's: see @duet/rtc's transfer-states.
  */
 import type { TransferError, TransferState, TransferView } from '@duet/rtc';
-import type { NoticeTone } from '../composables/useDuet.js';
+import type { NoticeTone } from './notice-queue.js';
 import en from '../i18n/en.js';
 import type { Message } from './messages.js';
 
