@@ -1,8 +1,7 @@
 import { ERROR_CODES } from '@duet/protocol';
 import { describe, expect, it } from 'vitest';
 import { createI18n } from 'vue-i18n';
-import en from '../src/i18n/en.js';
-import zhCN from '../src/i18n/zh-CN.js';
+import { en, zhCN } from '../src/i18n/messages.js';
 import { describeCallEnd, describeFailure, type Message } from '../src/lib/messages.js';
 
 const i18n = createI18n({ legacy: false, locale: 'en', messages: { en, 'zh-CN': zhCN } });
