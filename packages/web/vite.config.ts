@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+import vueI18n from '@intlify/unplugin-vue-i18n/vite';
 import vue from '@vitejs/plugin-vue';
 import { defaultClientConditions, defineConfig } from 'vite';
 
@@ -5,7 +7,20 @@ import { defaultClientConditions, defineConfig } from 'vite';
 const SERVER = 'http://localhost:3000';
 
 export default defineConfig({
-  plugins: [vue()],
+  plugins: [
+    vue(),
+    // Compiles the messages at build time (to ASTs, which need no `eval`: the CSP is
+    // `script-src 'self'`), so the app ships vue-i18n without its message compiler and the first render
+    // parses no message. A message from anywhere else would not be compiled: it would show as is.
+    vueI18n({
+      include: [fileURLToPath(new URL('./src/i18n/locales/*.json', import.meta.url))],
+      runtimeOnly: true,
+      dropMessageCompiler: true,
+      // Composition API only; `<i18n-t>` and `v-t` are not used, so not installed.
+      compositionOnly: true,
+      fullInstall: false,
+    }),
+  ],
   resolve: {
     // The workspace packages export their TypeScript sources under this condition, so the app is
     // compiled from source (no stale `dist/`). Vite's defaults must follow it: without them packages
@@ -13,11 +28,7 @@ export default defineConfig({
     conditions: ['@duet/source', ...defaultClientConditions],
   },
   define: {
-    // vue-i18n's esm-bundler build reads these flags; stating them drops the legacy API and the
-    // devtools hooks from the bundle and silences its start-up warning. Messages are compiled by its
-    // JIT compiler, which needs no `eval`, so the strict CSP (`script-src 'self'`) holds.
-    __VUE_I18N_FULL_INSTALL__: true,
-    __VUE_I18N_LEGACY_API__: false,
+    // The plugin sets vue-i18n's other feature flags; this one keeps the devtools hooks out.
     __INTLIFY_PROD_DEVTOOLS__: false,
   },
   server: {

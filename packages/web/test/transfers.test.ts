@@ -1,8 +1,7 @@
 import type { TransferView } from '@duet/rtc';
 import { describe, expect, it } from 'vitest';
 import { createI18n } from 'vue-i18n';
-import en from '../src/i18n/en.js';
-import zhCN from '../src/i18n/zh-CN.js';
+import { en, zhCN } from '../src/i18n/messages.js';
 import { describeFailure, type Message } from '../src/lib/messages.js';
 import { transferNotice, transferStatus } from '../src/lib/transfers.js';
 

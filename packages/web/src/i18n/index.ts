@@ -1,9 +1,8 @@
 import { createI18n } from 'vue-i18n';
 import { readSetting, STORAGE_KEYS, writeSetting } from '../lib/storage.js';
-import en, { type Messages } from './en.js';
-import zhCN from './zh-CN.js';
+import { en, type Messages, zhCN } from './messages.js';
 
-export type { MessageKey, Messages } from './en.js';
+export type { MessageKey, Messages } from './messages.js';
 
 /** The languages offered, each named in itself so anyone can find their own. */
 export const LOCALES = [

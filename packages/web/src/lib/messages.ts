@@ -1,6 +1,6 @@
 import { LIMITS } from '@duet/protocol';
 import type { CallOutcome, DuetErrorReason } from '@duet/rtc';
-import en, { type MessageKey } from '../i18n/en.js';
+import { en, type MessageKey } from '../i18n/messages.js';
 
 /**
  * A message to show, as a key and its parameters rather than a translated string, so it re-renders

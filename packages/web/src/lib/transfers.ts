@@ -5,7 +5,7 @@
  */
 import type { TransferError, TransferState, TransferView } from '@duet/rtc';
 import type { NoticeTone } from './notice-queue.js';
-import en from '../i18n/en.js';
+import { en } from '../i18n/messages.js';
 import type { Message } from './messages.js';
 
 function isKnownError(error: string): error is TransferError {
