@@ -69,6 +69,14 @@ const OFFER_WAIT_MS = 3000;
 /** 16 characters, as the protocol's EpochSchema wants (1–32 base64url characters). */
 const newEpoch = (): string => randomBase64Url(12);
 
+/*
+ * Why this module is ~420 lines: everything in it decides which peer connection of the call is the
+ * current one (the first, made while the call rings and, on the callee, holding its answer; the ones
+ * that replace it; the epochs to drop), and the messenger, the file channels and recovery all follow
+ * that one decision. What does not read it lives elsewhere: persistence (saved-call.ts), the
+ * connection itself (call-session.ts), chat and transfers (data/, files/).
+ */
+
 /**
  * One call's data and media path, for as long as the call lasts. It holds the current peer
  * connection (a CallSession) and replaces it when it dies for good: the caller starts a new epoch,
