@@ -3,7 +3,7 @@ import { Emitter } from '../emitter.js';
 import type { TrackSink } from '../media/media-types.js';
 
 /*
- * Why this module is ~490 lines: it owns one RTCPeerConnection for its whole life, and the parts of
+ * Why this module is ~630 lines: it owns one RTCPeerConnection for its whole life, and the parts of
  * that life (perfect negotiation, candidates held until a description exists, ICE restarts, the
  * scaled-down first frames, negotiated channels) all read and write the same signaling state; split
  * apart they would race each other. Nobody else touches the connection (see setIceServers,

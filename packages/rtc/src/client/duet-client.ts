@@ -30,7 +30,7 @@ import { reconcile } from './reconcile.js';
 import { buildDiagnostics, RecentLog } from './diagnostics.js';
 
 /*
- * Why this module is ~580 lines: it is the one place that wires the parts of a call together
+ * Why this module is ~720 lines: it is the one place that wires the parts of a call together
  * (signaling → call state → call link → media, files, stats) and turns their events into one
  * snapshot; what is left here is that wiring, one handler per event. Every rule it used to hold has
  * an owner of its own: the call's facts (call/call-state), the room (room-state), ICE servers and

@@ -30,7 +30,7 @@ import type { DeviceOption, LocalMediaState, MediaDevicesLike, TrackSink } from 
 export { mapMediaError, type CaptureSource } from './media-errors.js';
 
 /*
- * Why one class of ~600 lines: every device operation (start, switch, hot-plug recovery, screen
+ * Why one class of ~750 lines: every device operation (start, switch, hot-plug recovery, screen
  * share, stop) runs through one queue and one epoch, and splitting it would spread that ordering
  * over several objects; the pure rules live in devices.ts and media-errors.ts.
  */
