@@ -69,7 +69,9 @@ class ServerReuse {
     if (kept?.env === key) {
       // Between two tests nothing may stop it: a crash there must not pass unseen either.
       const exit = kept.server.unexpectedExit();
-      if (!exit) return kept.server;
+      if (!exit) {
+        return kept.server;
+      }
       await kept.server.stop();
       throw new Error(`the Duet server ${exit} after the previous test\n${kept.server.log()}`);
     }
@@ -122,8 +124,11 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         await testInfo.attach('server.log', { body: server.log().slice(logFrom), contentType: 'text/plain' });
       }
       // After a failure the next test (or the retry) starts from a fresh server.
-      if (!touched.lifecycle && !failed && !unexpectedExit) servers.keep(serverEnv, server);
-      else await server.stop();
+      if (!touched.lifecycle && !failed && !unexpectedExit) {
+        servers.keep(serverEnv, server);
+      } else {
+        await server.stop();
+      }
     }
     // Nothing in a test stops its server: a crash (or a stray kill from outside) must not pass unseen.
     if (unexpectedExit) {
