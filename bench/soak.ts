@@ -20,7 +20,7 @@
  */
 import type { Browser, BrowserContext, CDPSession, Page } from '@playwright/test';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,16 @@ import {
 import { renderLineChart } from './lib/line-chart.js';
 import { collectGarbage, isInspectorLine } from './lib/node-inspector.js';
 import { startDuet, type Server } from './lib/processes.js';
-import { fmt, machine, progress, publish, RESULTS_DIR, runIfMain, type ReportTable } from './lib/report.js';
+import {
+  BUILD_DIR,
+  fmt,
+  machine,
+  progress,
+  publish,
+  RESULTS_DIR,
+  runIfMain,
+  type ReportTable,
+} from './lib/report.js';
 import { median, round } from './lib/stats.js';
 import { transpileToScript } from './lib/transpile.js';
 import { testBytes } from './pages/test-bytes.js';
@@ -296,7 +305,33 @@ async function liveConnections(page: Page): Promise<number> {
   return page.evaluate(() => window.__soak.counts().peerConnections.live);
 }
 
-async function oneCall(n: number, caller: Page, callee: Page, dir: string): Promise<CallResult> {
+/**
+ * Offer a file on disk through the chat's file input (`data-testid="file-input"`, what its paper
+ * clip opens), as Playwright's setInputFiles does (CDP `DOM.setFileInputFiles`) but releasing the
+ * reference to the input afterwards. Why not setInputFiles: it leaves the input element referenced
+ * from the DevTools side (a V8 inspector global handle), so every call's whole call view stayed in
+ * the page's heap as detached DOM (≈ 250 nodes and 100 KiB a call, seen in a heap snapshot): the
+ * harness's leak, not the app's.
+ */
+async function setFileInput(cdp: CDPSession, path: string): Promise<void> {
+  const group = 'soak-file-input';
+  try {
+    const { result } = await cdp.send('Runtime.evaluate', {
+      expression: `document.querySelector('[data-testid="file-input"]')`,
+      objectGroup: group,
+    });
+    if (result.subtype !== 'node' || !result.objectId) {
+      throw new Error('no file input on the page (is the chat open?)');
+    }
+    await cdp.send('DOM.setFileInputFiles', { objectId: result.objectId, files: [path] });
+  } finally {
+    await cdp.send('Runtime.releaseObjectGroup', { objectGroup: group });
+  }
+}
+
+async function oneCall(n: number, people: Record<Side, Person>, dir: string): Promise<CallResult> {
+  const caller = people.caller.page;
+  const callee = people.callee.page;
   const result: CallResult = {
     call: n,
     firstFrameMs: null,
@@ -336,11 +371,13 @@ async function oneCall(n: number, caller: Page, callee: Page, dir: string): Prom
   // A 1 MiB file, each call the other way: the chat's file input, the receiver's "Accept <name>".
   t = performance.now();
   const [sender, receiver] = n % 2 === 1 ? [caller, callee] : [callee, caller];
+  const senderCdp = (n % 2 === 1 ? people.caller : people.callee).cdp;
+  await openChat(sender);
   const name = `soak-${n}.bin`;
   const file = fileOf(n);
   const path = join(dir, name);
   writeFileSync(path, file.buffer);
-  await sender.getByTestId('file-input').setInputFiles(path);
+  await setFileInput(senderCdp, path);
   await acceptFileThroughUi(receiver, name, STEP_TIMEOUT_MS);
   await Promise.all([waitForTransfer(receiver, 'receive', name), waitForTransfer(sender, 'send', name)]);
   rmSync(path, { force: true });
@@ -370,6 +407,28 @@ async function oneCall(n: number, caller: Page, callee: Page, dir: string): Prom
   result.livePcs = { caller: live[0]!, callee: live[1]! };
   result.totalMs = round(performance.now() - start);
   return result;
+}
+
+/**
+ * The page's V8 heap snapshot (CDP), written to BUILD_DIR for DevTools (Memory → Load) or a script:
+ * what retains the objects a growing heap holds.
+ */
+async function writeHeapSnapshot(cdp: CDPSession, label: string): Promise<string> {
+  const chunks: string[] = [];
+  const onChunk = ({ chunk }: { chunk: string }): void => {
+    chunks.push(chunk);
+  };
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
+  try {
+    await cdp.send('HeapProfiler.collectGarbage');
+    await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  } finally {
+    cdp.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
+  }
+  mkdirSync(BUILD_DIR, { recursive: true });
+  const file = `${BUILD_DIR}${label}-${process.pid}.heapsnapshot`;
+  writeFileSync(file, chunks.join(''));
+  return file;
 }
 
 /** After a failed call: hang up whatever is left (through the API) and wait for both to be idle. */
@@ -414,6 +473,8 @@ export interface SoakOptions {
   every?: number;
   /** Calls between samples (GC and measure), for the chart. */
   sample?: number;
+  /** At the end, write both pages' heap snapshots (to find what a growing heap holds). */
+  heapSnapshots?: boolean;
 }
 
 const MB = (bytes: number | undefined): string => fmt(bytes === undefined ? NaN : bytes / MiB, 1);
@@ -429,6 +490,8 @@ export async function main(options: SoakOptions = {}): Promise<void> {
   const maxMinutes = options.maxMinutes ?? numberArg('--max-minutes', 30);
   const every = Math.min(calls, options.every ?? numberArg('--every', 50));
   const sampleEvery = options.sample ?? numberArg('--sample', 10);
+  const heapSnapshots = options.heapSnapshots ?? process.argv.includes('--heap-snapshots');
+  const snapshotFiles: string[] = [];
   const info = machine();
   const started = Date.now();
   const deadline = started + maxMinutes * 60_000;
@@ -475,7 +538,7 @@ export async function main(options: SoakOptions = {}): Promise<void> {
       }
       let result: CallResult;
       try {
-        result = await within(CALL_TIMEOUT_MS, oneCall(n, caller, callee, dir));
+        result = await within(CALL_TIMEOUT_MS, oneCall(n, people, dir));
         failuresInARow = 0;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -521,6 +584,11 @@ export async function main(options: SoakOptions = {}): Promise<void> {
     }
     if (samples.at(-1)!.call !== results.length) {
       samples.push(await takeSample(results.length, started, server, people));
+    }
+    if (heapSnapshots) {
+      for (const side of ['caller', 'callee'] as const) {
+        snapshotFiles.push(await writeHeapSnapshot(people[side].cdp, `soak-${side}`));
+      }
     }
   } finally {
     await browser?.close();
@@ -699,6 +767,7 @@ export async function main(options: SoakOptions = {}): Promise<void> {
       );
     }),
     ...failed.slice(0, 3).map((r) => `call ${r.call} failed: ${r.error}`),
+    ...snapshotFiles.map((file) => `heap snapshot: ${file}`),
   ];
   const serverProblems = server.problems();
   const problems = serverProblems.first.filter((line) => !isInspectorLine(line));
