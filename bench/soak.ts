@@ -473,7 +473,7 @@ export interface SoakOptions {
   every?: number;
   /** Calls between samples (GC and measure), for the chart. */
   sample?: number;
-  /** At the end, write both pages' heap snapshots (to find what a growing heap holds). */
+  /** Write the caller's heap snapshot after the warm-up and both pages' at the end (what grew). */
   heapSnapshots?: boolean;
 }
 
@@ -571,6 +571,10 @@ export async function main(options: SoakOptions = {}): Promise<void> {
       if (n % sampleEvery === 0 || n % every === 0 || n === calls) {
         const sample = await takeSample(n, started, server, people);
         samples.push(sample);
+        if (heapSnapshots && n === every) {
+          // The warm-up's end: compare with the snapshots at the end to see what grew.
+          snapshotFiles.push(await writeHeapSnapshot(people.caller.cdp, `soak-caller-call${n}`));
+        }
         if (n % every === 0 || n === calls) {
           const recent = results.slice(-every).filter((r) => r.firstFrameMs !== null);
           progress(
@@ -587,7 +591,7 @@ export async function main(options: SoakOptions = {}): Promise<void> {
     }
     if (heapSnapshots) {
       for (const side of ['caller', 'callee'] as const) {
-        snapshotFiles.push(await writeHeapSnapshot(people[side].cdp, `soak-${side}`));
+        snapshotFiles.push(await writeHeapSnapshot(people[side].cdp, `soak-${side}-call${results.length}`));
       }
     }
   } finally {
