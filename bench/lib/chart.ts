@@ -82,7 +82,9 @@ export function renderChart(results: Record<string, unknown>): string {
   let meta = '';
   for (const [name, raw] of Object.entries(results)) {
     const result = raw as ResultFile;
-    if (!result.metrics) {
+    // Only results with ratios have bars (the soak has none: its chart is soak.svg).
+    const metrics = Object.values(result.metrics ?? {});
+    if (!metrics.some((m) => BASELINES.some((b) => typeof m[b.key] === 'number'))) {
       continue;
     }
     if (!meta && result.machine) {
@@ -94,7 +96,7 @@ export function renderChart(results: Record<string, unknown>): string {
         `${result.timestamp ? ` <tspan class="s">${esc(result.timestamp.slice(0, 16).replace('T', ' '))} UTC</tspan>` : ''}</text>`,
     );
     y += ROW_H;
-    for (const metric of Object.values(result.metrics)) {
+    for (const metric of metrics) {
       for (const baseline of BASELINES) {
         const ratio = metric[baseline.key];
         if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) {

@@ -221,7 +221,7 @@ interface Summarized {
   durationSeconds: number;
 }
 
-const SECTIONS: Array<{ name: string; title: string; command: string }> = [
+const SECTIONS: Array<{ name: string; title: string; command: string; image?: string }> = [
   {
     name: 'call-setup',
     title:
@@ -244,6 +244,13 @@ const SECTIONS: Array<{ name: string; title: string; command: string }> = [
     title:
       'Scale-out over Redis: N clients in rooms of two, one in-memory Duet process vs one and two processes sharing a Redis (with two, the parties of every call on different processes)',
     command: 'npm run bench:scale',
+  },
+  {
+    name: 'soak',
+    title:
+      'Soak: hundreds of calls in a row between the same two pages (call, chat, 1 MiB file, hang up): memory, peer connections, setup time',
+    command: 'npm run bench:soak',
+    image: '![Soak: heap after GC over calls](bench/results/soak.svg)',
   },
 ];
 
@@ -273,6 +280,7 @@ export function performanceSection(results: Record<string, unknown>): string {
       '',
       r.markdown,
       '',
+      ...(section.image ? [section.image, ''] : []),
       `<sub>${r.timestamp.slice(0, 16).replace('T', ' ')} UTC · ${machineLine(r.machine)} · ` +
         `\`${section.command}\` (${r.durationSeconds} s)</sub>`,
       '',
@@ -288,6 +296,7 @@ export function performanceSection(results: Record<string, unknown>): string {
     'npm run bench:transfer',
     'npm run bench:signaling',
     'npm run bench:scale        # needs redis-server (Debian: apt-get install redis-server)',
+    'npm run bench:soak         # not part of npm run bench: 300 calls in a row, heaps over calls in bench/results/soak.svg',
     '```',
     '',
   );
@@ -297,7 +306,7 @@ export function performanceSection(results: Record<string, unknown>): string {
 /** Every result file present, by benchmark name. */
 export function readResults(): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name of ['call-setup', 'file-transfer', 'signaling', 'scale-out']) {
+  for (const name of SECTIONS.map((section) => section.name)) {
     try {
       out[name] = JSON.parse(readFileSync(`${RESULTS_DIR}${name}.json`, 'utf8'));
     } catch {

@@ -44,6 +44,11 @@ interface BenchApi {
   sha256(blob: Blob): Promise<string>;
   /** Mark Duet's own milestones from `window.__duet` (call once the app has loaded). */
   watchDuet(): void;
+  /**
+   * Forget every mark and event, and watch the remote videos on screen again: the next call of a
+   * long-lived page is timed like the first (the soak), and what the probe holds stays bounded.
+   */
+  reset(): void;
   /** Video counters summed over the page's open peer connections (the same for every system). */
   videoStats(): Promise<VideoStats>;
 }
@@ -181,8 +186,11 @@ function watchChannel(channel: RTCDataChannel, pc: string): void {
 
 const NativePeerConnection = window.RTCPeerConnection;
 let peerConnections = 0;
-/** Every connection the page made, for videoStats (closed ones are skipped there). */
-const allPeerConnections: RTCPeerConnection[] = [];
+/**
+ * Every connection the page made, for videoStats (closed ones are skipped there). Weak: the probe
+ * must not keep a closed connection (and what it holds) alive in a page that makes hundreds.
+ */
+let allPeerConnections: Array<WeakRef<RTCPeerConnection>> = [];
 
 class ProbedPeerConnection extends NativePeerConnection {
   private readonly tag: string;
@@ -191,7 +199,8 @@ class ProbedPeerConnection extends NativePeerConnection {
     super(configuration);
     const tag = `pc${++peerConnections}`;
     this.tag = tag;
-    allPeerConnections.push(this);
+    allPeerConnections = allPeerConnections.filter((ref) => ref.deref() !== undefined);
+    allPeerConnections.push(new WeakRef(this));
     mark(`${tag}:created`);
     this.addEventListener('icecandidate', (event) => {
       mark(event.candidate ? `${tag}:first-local-candidate` : `${tag}:gathering-done`);
@@ -251,7 +260,7 @@ window.addEventListener(
 // First decoded remote video frame
 // ---------------------------------------------------------------------------------------------
 
-const watchedVideos = new WeakSet<HTMLVideoElement>();
+let watchedVideos = new WeakSet<HTMLVideoElement>();
 
 function watchVideo(video: HTMLVideoElement): void {
   if (watchedVideos.has(video)) {
@@ -268,11 +277,13 @@ function watchVideo(video: HTMLVideoElement): void {
   });
 }
 
-new MutationObserver(() => {
+function watchVideos(): void {
   for (const video of document.querySelectorAll<HTMLVideoElement>('video[data-testid="remote-video"]')) {
     watchVideo(video);
   }
-}).observe(document, { childList: true, subtree: true });
+}
+
+new MutationObserver(watchVideos).observe(document, { childList: true, subtree: true });
 
 // ---------------------------------------------------------------------------------------------
 // Test data
@@ -305,7 +316,9 @@ async function videoStats(): Promise<VideoStats> {
     receivedHeight: 0,
     qualityLimitation: 'none',
   };
-  const open = allPeerConnections.filter((pc) => pc.connectionState !== 'closed');
+  const open = allPeerConnections
+    .map((ref) => ref.deref())
+    .filter((pc): pc is RTCPeerConnection => pc !== undefined && pc.connectionState !== 'closed');
   for (const report of await Promise.all(open.map((pc) => pc.getStats()))) {
     report.forEach((s: Record<string, unknown>) => {
       if (s.kind !== 'video') {
@@ -372,6 +385,13 @@ const api: BenchApi = {
   sha256,
   watchDuet,
   videoStats,
+  reset() {
+    marks.length = 0;
+    seen.clear();
+    events.length = 0;
+    watchedVideos = new WeakSet();
+    watchVideos();
+  },
 };
 window.__bench = api;
 
