@@ -329,10 +329,9 @@ async function setFileInput(cdp: CDPSession, path: string): Promise<void> {
   }
 }
 
-async function oneCall(n: number, people: Record<Side, Person>, dir: string): Promise<CallResult> {
-  const caller = people.caller.page;
-  const callee = people.callee.page;
-  const result: CallResult = {
+/** Call `n` before anything about it is measured. */
+function emptyResult(n: number): CallResult {
+  return {
     call: n,
     firstFrameMs: null,
     connectedMs: null,
@@ -342,6 +341,12 @@ async function oneCall(n: number, people: Record<Side, Person>, dir: string): Pr
     totalMs: 0,
     livePcs: null,
   };
+}
+
+async function oneCall(n: number, people: Record<Side, Person>, dir: string): Promise<CallResult> {
+  const caller = people.caller.page;
+  const callee = people.callee.page;
+  const result = emptyResult(n);
   const start = performance.now();
   const pages = [caller, callee];
   await Promise.all(pages.map((p) => p.evaluate(() => window.__bench.reset())));
@@ -542,17 +547,7 @@ export async function main(options: SoakOptions = {}): Promise<void> {
         failuresInARow = 0;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        result = {
-          call: n,
-          firstFrameMs: null,
-          connectedMs: null,
-          chatMs: null,
-          fileMs: null,
-          hangupMs: null,
-          totalMs: 0,
-          livePcs: null,
-          error: `${message.split('\n')[0]}\n${log.slice(-10).join('\n')}`,
-        };
+        result = { ...emptyResult(n), error: `${message.split('\n')[0]}\n${log.slice(-10).join('\n')}` };
         progress(`call ${n} FAILED: ${message.split('\n')[0]}`);
         failuresInARow++;
         try {
