@@ -63,10 +63,11 @@ import { writeTestFile } from './lib/test-file.js';
 const SYSTEMS = ['duet', 'raw', 'peerjs'] as const;
 /**
  * With --diagnose: Duet's core without the UI (`duet-core`), and the same with SHA-256 replaced by
- * a no-op (`duet-core-nohash`, see pages/duet-core/no-hash.ts). Not targets: they split Duet's time
+ * a no-op (`duet-core-nohash`, see pages/duet-core/no-hash.ts), and the app with its file worker off
+ * (`duet-page`, `?fileworker=0`: every byte through the page's main thread, as in Firefox). Not targets: they split Duet's time
  * into UI, hashing, and the rest of the transfer path.
  */
-const DIAGNOSTICS = ['duet-core', 'duet-core-nohash'] as const;
+const DIAGNOSTICS = ['duet-core', 'duet-core-nohash', 'duet-page'] as const;
 type System = (typeof SYSTEMS)[number] | (typeof DIAGNOSTICS)[number];
 /** The systems of the video-call case: Duet through its UI, and raw with the same camera. */
 const VIDEO_SYSTEMS = ['duet', 'raw'] as const;
@@ -154,10 +155,11 @@ async function connect(
     await waitForMarksOnEach([sender, receiver], ['dc-first-message:duet'], SETUP_TIMEOUT_MS);
     return;
   }
-  if (system === 'duet') {
+  if (system === 'duet' || system === 'duet-page') {
+    const query: Record<string, string> = system === 'duet-page' ? { fileworker: '0' } : {};
     await Promise.all([
-      joinRoom(sender, servers.duet.origin, room, 'Alice'),
-      joinRoom(receiver, servers.duet.origin, room, 'Bob'),
+      joinRoom(sender, servers.duet.origin, room, 'Alice', query),
+      joinRoom(receiver, servers.duet.origin, room, 'Bob', query),
     ]);
     await waitForPair([sender, receiver]);
     if (call === 'video') {

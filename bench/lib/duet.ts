@@ -5,8 +5,14 @@ import type { Page } from '@playwright/test';
 const STEP_TIMEOUT_MS = 15_000;
 
 /** Open the room link, type the name, press Join; resolve once in the room. */
-export async function joinRoom(page: Page, origin: string, room: string, name: string): Promise<void> {
-  await page.goto(`${origin}/?room=${encodeURIComponent(room)}`);
+export async function joinRoom(
+  page: Page,
+  origin: string,
+  room: string,
+  name: string,
+  query: Record<string, string> = {},
+): Promise<void> {
+  await page.goto(`${origin}/?${new URLSearchParams({ room, ...query }).toString()}`);
   await page.getByLabel('Your name').fill(name);
   await page.getByRole('button', { name: 'Join', exact: true }).click();
   await page.waitForFunction(() => Boolean(window.__duet?.snapshot.room), null, { timeout: STEP_TIMEOUT_MS });

@@ -134,5 +134,13 @@ export type Envelope = z.infer<typeof EnvelopeSchema>;
 export const FileChannelHeaderSchema = z.object({ v: Version, transferId: FrameIdSchema, offset: ByteCount });
 export type FileChannelHeader = z.infer<typeof FileChannelHeaderSchema>;
 
+/**
+ * A text frame the receiver may send back on a file channel: it stored `ack` bytes of the
+ * transfer. A shortcut for the sender's window when both ends run the file in a worker (the
+ * control channel's `file-ack`, which every receiver sends, lives on the page); a sender may ignore it.
+ */
+export const FileChannelAckSchema = z.object({ v: Version, ack: ByteCount });
+export type FileChannelAck = z.infer<typeof FileChannelAckSchema>;
+
 /** Largest JSON envelope accepted (a chat message of 4000 characters is ~16 KiB in the worst case). */
 export const MAX_ENVELOPE_BYTES = 64 * 1024;

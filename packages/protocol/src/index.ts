@@ -7,8 +7,9 @@ import { z } from 'zod';
 
 // In a browser page, zod's faster parsers are compiled with `new Function`, which a strict
 // Content-Security-Policy (script-src 'self') forbids: zod's probe for it is itself a CSP violation
-// report on every page load. Browsers parse little; the server keeps the compiled parsers.
-if (typeof document !== 'undefined') {
+// report on every page load. Browsers parse little; the server keeps the compiled parsers. The same
+// in a worker (the file worker checks the frames it gets), which has no `document`.
+if (typeof document !== 'undefined' || 'WorkerGlobalScope' in globalThis) {
   z.config({ jitless: true });
 }
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { CLIENT_EVENTS, SERVER_EVENTS, type ClientEventName, type ServerEventName } from '../src/events.js';
-import { BodySchema } from '../src/frames.js';
+import { BodySchema, FileChannelAckSchema, FileChannelHeaderSchema } from '../src/frames.js';
 import { FailureSchema } from '../src/result.js';
 
 /**
@@ -113,4 +113,22 @@ describe('docs/protocol.md', () => {
       }
     },
   );
+
+  it("the file channel's header and ack examples are valid", () => {
+    const blocks = [...markdown.matchAll(/```json\n([^`]*)```/g)].map((m) => JSON.parse(m[1]!) as unknown);
+    const shaped = (keys: string[]) =>
+      blocks.filter(
+        (b) => typeof b === 'object' && b !== null && Object.keys(b).sort().join() === keys.join(),
+      );
+    const headers = shaped(['offset', 'transferId', 'v']);
+    const acks = shaped(['ack', 'v']);
+    expect(headers.length).toBeGreaterThan(0);
+    expect(acks.length).toBeGreaterThan(0);
+    for (const header of headers) {
+      expect(accepts(FileChannelHeaderSchema, header), JSON.stringify(header)).toBe(true);
+    }
+    for (const ack of acks) {
+      expect(accepts(FileChannelAckSchema, ack), JSON.stringify(ack)).toBe(true);
+    }
+  });
 });

@@ -34,6 +34,7 @@ export {
   type HashResponse,
   type WorkerHasherOptions,
 } from './files/worker-hasher.js';
+export { FileWorker, WorkerChannel, WorkerStore, type FileWorkerLike } from './files/worker-channels.js';
 export { sanitizeFileName, sniffImageType } from './files/file-names.js';
 export {
   canCancelTransfer,

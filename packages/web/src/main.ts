@@ -1,4 +1,4 @@
-import { createWorkerHasherFactory, DuetClient } from '@duet/rtc';
+import { createWorkerHasherFactory, DuetClient, FileWorker } from '@duet/rtc';
 import { createApp } from 'vue';
 import App from './App.vue';
 import { createDuet, DUET_KEY } from './composables/useDuet.js';
@@ -25,6 +25,16 @@ function debugEnabled(): boolean {
   return readSetting(STORAGE_KEYS.debug, 'session') === '1';
 }
 const coreLog = createLogger('core');
+// File bytes off the main thread: started now, so it is ready by the first transfer. `?fileworker=0`
+// turns it off (a way around a browser bug, and the benchmark's comparison).
+const fileWorker =
+  typeof Worker === 'undefined' || new URLSearchParams(window.location.search).get('fileworker') === '0'
+    ? undefined
+    : new FileWorker(
+        () => new Worker(new URL('./lib/file-worker.ts', import.meta.url), { type: 'module' }),
+        (message, detail) => log.warn(message, detail),
+      );
+fileWorker?.start();
 const client = new DuetClient({
   isSecureContext: window.isSecureContext,
   ...(debugEnabled() ? { log: (message: string, detail?: unknown) => coreLog.debug(message, detail) } : {}),
@@ -32,6 +42,7 @@ const client = new DuetClient({
   ...(typeof indexedDB === 'undefined' ? {} : { receivedFiles: new IndexedDbFileStore() }),
   // File hashes in a worker: on the main thread SHA-256 took most of the time a transfer had to
   // feed its data channel. Without Worker support the factory hashes on this thread instead.
+  ...(fileWorker ? { fileWorker } : {}),
   ...(typeof Worker === 'undefined'
     ? {}
     : {

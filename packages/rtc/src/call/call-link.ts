@@ -10,6 +10,7 @@ import { Messenger } from '../data/messenger.js';
 import type { StorageLike } from '../signaling/signaling-client.js';
 import { SavedCall } from './saved-call.js';
 import type { ChannelProvider, Hasher } from '../files/transfer-types.js';
+import type { FileWorker } from '../files/worker-channels.js';
 
 export interface CallLinkOptions {
   callId: string;
@@ -32,6 +33,8 @@ export interface CallLinkOptions {
   storage?: StorageLike;
   /** Streaming SHA-256 for file transfers (e.g. in a worker); default: on this thread. */
   createHasher?: () => Hasher;
+  /** Where file bytes move off the main thread (see files/worker-channels.ts). */
+  fileWorker?: FileWorker;
   log: (message: string, detail?: unknown) => void;
 }
 
@@ -126,6 +129,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       link: this.messenger,
       channels: this.channelProvider(),
       createHasher: options.createHasher,
+      ...(options.fileWorker ? { fileWorker: options.fileWorker } : {}),
       log: scopedLog(options.log, 'files'),
     });
     this.messenger.on('state', () => this.saved.scheduleSave());

@@ -7,6 +7,7 @@ import { Emitter } from '../emitter.js';
 import { DuetError } from '../errors.js';
 import type { ReceivedFileStore } from '../files/kept-files.js';
 import type { FileSink, Hasher } from '../files/transfer-types.js';
+import type { FileWorker } from '../files/worker-channels.js';
 import { scopedLog, type Log } from '../logger.js';
 import { MediaController } from '../media/media-controller.js';
 import type { MediaDevicesLike } from '../media/media-types.js';
@@ -63,6 +64,12 @@ export interface DuetClientOptions {
    */
   createHasher?: () => Hasher;
   /**
+   * Moves file bytes off the main thread (the web app starts one at load): channels move into it
+   * where the browser allows, and received files are folded and hashed there. See
+   * files/worker-channels.ts. Without one, everything runs on this thread.
+   */
+  fileWorker?: FileWorker;
+  /**
    * Keeps received files for the call, so a reload does not lose them (the web app: IndexedDB).
    * Without one, a reloaded tab names the files it lost instead.
    */
@@ -98,6 +105,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private readonly callFiles: CallFiles;
   private readonly mediaChoice: MediaChoiceMemory;
   private readonly createHasher: (() => Hasher) | undefined;
+  private readonly fileWorker: FileWorker | undefined;
   private callState: CallState = { phase: 'idle' };
   private link: CallLink | null = null;
   private sampler: StatsSampler | null = null;
@@ -123,6 +131,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     const storage = options.storage ?? (typeof sessionStorage === 'undefined' ? undefined : sessionStorage);
     this.storage = storage;
     this.createHasher = options.createHasher;
+    this.fileWorker = options.fileWorker;
     this.mediaChoice = new MediaChoiceMemory(storage);
     this.signaling = options.signaling ?? new SignalingClient({ url: options.url, storage });
     this.ice = new IceConfig({
@@ -514,6 +523,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       attachMedia: (sink) => void this.devices.attach(sink),
       storage: this.storage,
       createHasher: this.createHasher,
+      ...(this.fileWorker ? { fileWorker: this.fileWorker } : {}),
       log: scopedLog(this.log, 'call'),
     });
     this.link = link;

@@ -1,5 +1,5 @@
 import { FILE_CHANNEL_LABEL, FileChannelHeaderSchema, type FileChannelHeader } from '@duet/protocol';
-import type { ChannelProvider } from './transfer-types.js';
+import type { ChannelProvider, FileChannelLike } from './transfer-types.js';
 import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
 
 /*
@@ -18,7 +18,7 @@ export class HeldChannel {
   private readonly controller = new AbortController();
   private readonly undo: Array<() => void> = [];
 
-  constructor(readonly channel: RTCDataChannel) {}
+  constructor(readonly channel: FileChannelLike) {}
 
   /** Aborted when the channel is dropped: every wait on this channel listens to it. */
   get signal(): AbortSignal {
@@ -26,7 +26,7 @@ export class HeldChannel {
   }
 
   /** Listen on the channel until it is detached or dropped. */
-  on(type: 'open' | 'close' | 'message', listener: (event: Event) => void): this {
+  on(type: 'open' | 'close' | 'message' | 'stored' | 'send-end', listener: (event: Event) => void): this {
     this.channel.addEventListener(type, listener);
     this.undo.push(() => this.channel.removeEventListener(type, listener));
     return this;
@@ -54,7 +54,7 @@ export class HeldChannel {
 }
 
 /** Open, or about to be: a channel that can still carry bytes. */
-export function isChannelLive(channel: RTCDataChannel): boolean {
+export function isChannelLive(channel: FileChannelLike): boolean {
   return channel.readyState === 'open' || channel.readyState === 'connecting';
 }
 
@@ -87,7 +87,7 @@ export function binaryFrameBytes(data: unknown): Uint8Array<ArrayBuffer> | null 
   return null;
 }
 
-export function closeQuietly(channel: RTCDataChannel): void {
+export function closeQuietly(channel: FileChannelLike): void {
   try {
     if (channel.readyState !== 'closed') {
       channel.close();
@@ -100,7 +100,7 @@ export function closeQuietly(channel: RTCDataChannel): void {
 /** The transfer a channel was handed to: it gets the channel's frames and its end. */
 export interface ChannelOwner {
   /** Whether `channel` is still the one this transfer receives on. */
-  holds(channel: RTCDataChannel): boolean;
+  holds(channel: FileChannelLike): boolean;
   onFrame(data: unknown): void;
   /** The channel closed under us. */
   onBreak(): void;
@@ -113,25 +113,31 @@ export interface AdmissionOptions {
   onReject(): void;
   /** Run a handler, counting and logging what it throws. */
   guard(where: string, fn: () => void): void;
+  /**
+   * Move the channel off the page (see worker-channels.ts): what to hold instead, or null to keep
+   * it here. Called at once, in the task the channel arrived in (the only time it can move).
+   */
+  move?(channel: RTCDataChannel): FileChannelLike | null;
 }
 
 /** Channels the peer opened, until their header names a transfer (then that transfer owns them). */
 export class ChannelAdmission {
-  private readonly pending = new Map<RTCDataChannel, HeldChannel>();
+  private readonly pending = new Map<FileChannelLike, HeldChannel>();
   private closed = false;
 
   constructor(private readonly options: AdmissionOptions) {}
 
-  readonly onChannel = (channel: RTCDataChannel): void => {
+  readonly onChannel = (incoming: RTCDataChannel): void => {
     const { options } = this;
     options.guard('incoming channel', () => {
-      if (channel.label !== FILE_CHANNEL_LABEL) {
+      if (incoming.label !== FILE_CHANNEL_LABEL) {
         return;
       }
       if (this.closed || this.pending.size >= FILE_TRANSFER_DEFAULTS.maxPendingChannels) {
-        this.reject(channel);
+        this.reject(incoming);
         return;
       }
+      const channel = options.move?.(incoming) ?? incoming;
       channel.binaryType = 'arraybuffer';
       const held = new HeldChannel(channel);
       let owner: ChannelOwner | null = null;
@@ -185,7 +191,7 @@ export class ChannelAdmission {
     this.pending.clear();
   }
 
-  private reject(channel: RTCDataChannel): void {
+  private reject(channel: FileChannelLike): void {
     this.options.onReject();
     closeQuietly(channel);
   }

@@ -7,6 +7,7 @@ import { OutgoingTransfer } from './outgoing-transfer.js';
 import { DEFAULT_MAX_IN_MEMORY_BYTES, MemorySink } from './sinks.js';
 import type { FileTransferCounters, Transfer, TransferContext } from './transfer.js';
 import type { ChannelProvider, ControlLink, FileSink, Hasher, TransferView } from './transfer-types.js';
+import type { FileWorker } from './worker-channels.js';
 import { FILE_TRANSFER_DEFAULTS, resolveSettings } from './tuning.js';
 
 /*
@@ -45,6 +46,12 @@ export interface FileTransfersOptions {
   createSink?: (offer: { name: string; size: number; mime: string }) => FileSink;
   /** Default: streaming SHA-256 from @noble/hashes on this thread. */
   createHasher?: () => Hasher;
+  /**
+   * A started file worker (worker-channels.ts): file channels move into it where the browser
+   * allows, and received files are folded and hashed there. Used only while it is ready; ignored
+   * for receiving when `createSink` is given (the app keeps its bytes).
+   */
+  fileWorker?: FileWorker;
   /**
    * Refuse incoming files larger than this without a disk sink (state failed, error too_large):
    * applies when the sink is a {@link MemorySink}. Default {@link DEFAULT_MAX_IN_MEMORY_BYTES}.
@@ -99,6 +106,8 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
       counters: this.counters,
       createHasher: options.createHasher ?? createSha256Hasher,
       createSink: options.createSink ?? (() => new MemorySink()),
+      fileWorker: () => (options.fileWorker?.ready ? options.fileWorker : null),
+      storeInWorker: options.createSink === undefined,
       now: options.now ?? (() => performance.now()),
       log,
       epoch: () => this.epoch,
@@ -114,6 +123,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
     };
     this.admission = new ChannelAdmission({
       adopt: (header, held) => this.adopt(header, held),
+      move: (channel) => this.ctx.fileWorker()?.receive(channel) ?? null,
       onReject: () => this.counters.rejectedChannels++,
       guard,
     });

@@ -1,3 +1,4 @@
+import type { FileChannelLike } from './transfer-types.js';
 import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
 
 /*
@@ -55,7 +56,7 @@ export class FlowControl {
    * closed, or `signal` (the channel's) aborted. Synchronous on the fast path, so a sender that is
    * not held back pays no await per chunk.
    */
-  wait(channel: RTCDataChannel, offset: number, signal: AbortSignal): Promise<void> | null {
+  wait(channel: FileChannelLike, offset: number, signal: AbortSignal): Promise<void> | null {
     if (channel.bufferedAmount >= this.limits.highWaterMark) {
       return this.drained(channel, signal);
     }
@@ -70,7 +71,7 @@ export class FlowControl {
    * `signal` aborted. The window too: each ack is a cue to look at `bufferedAmount` again, should
    * `bufferedamountlow` be late or lost (the poll below may be throttled in a busy or hidden page).
    */
-  private drained(channel: RTCDataChannel, signal: AbortSignal): Promise<void> {
+  private drained(channel: FileChannelLike, signal: AbortSignal): Promise<void> {
     const { lowWaterMark } = this.limits;
     return new Promise((resolve) => {
       const done = (): void => {

@@ -3,8 +3,9 @@ import { binaryFrameBytes, type ChannelOwner, type HeldChannel } from './file-ch
 import { ImageSniffer, sanitizeFileName } from './file-names.js';
 import { DOWNLOAD_MIME, MemorySink } from './sinks.js';
 import { Transfer, type TransferContext } from './transfer.js';
-import type { FileSink, Hasher } from './transfer-types.js';
+import type { FileChannelLike, FileSink, Hasher } from './transfer-types.js';
 import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
+import { WorkerChannel, WorkerStore, type StoredEvent } from './worker-channels.js';
 
 /*
  * The receiving side of one transfer.
@@ -67,19 +68,30 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
   async accept(sink?: FileSink): Promise<void> {
     const { ctx } = this;
     let target: FileSink;
+    const worker = sink === undefined && ctx.storeInWorker ? ctx.fileWorker() : null;
     try {
-      target = sink ?? ctx.createSink({ name: this.name, size: this.size, mime: this.mime });
+      target =
+        sink ??
+        worker?.store(this.id, this.size) ??
+        ctx.createSink({ name: this.name, size: this.size, mime: this.mime });
     } catch (error) {
       this.fail('storage_failed', true, error);
       return;
     }
-    if (target instanceof MemorySink && this.size > ctx.settings.maxInMemoryBytes) {
+    const inMemory = target instanceof MemorySink || target instanceof WorkerStore;
+    if (inMemory && this.size > ctx.settings.maxInMemoryBytes) {
       this.fail('too_large', true);
       await target.abort();
       return;
     }
     this.sink = target;
-    this.hasher = ctx.createHasher();
+    if (target instanceof WorkerStore) {
+      // The worker hashes what it stores: the store is the hasher too.
+      target.whenFailed((error, why) => this.fail(error, true, why));
+      this.hasher = target;
+    } else {
+      this.hasher = ctx.createHasher();
+    }
     this.apply({ type: 'accept', by: 'self' });
     // An empty file is complete at once; it still waits for the sender's hash.
     if (this.size === 0) {
@@ -113,6 +125,18 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
     this.dropChannel();
     clearTimeout(this.resumeTimer);
     this.ctx.log(`transfer ${this.id}: receiving from ${this.received}`);
+    const { channel } = held;
+    if (channel instanceof WorkerChannel) {
+      if (this.sink instanceof WorkerStore) {
+        // Its bytes stay in the worker, which tells us what it stored.
+        channel.storeInto(this.id, this.size, this.received);
+        held.on('stored', (event) =>
+          this.ctx.guard('stored', () => this.onStored((event as StoredEvent).detail)),
+        );
+      } else {
+        channel.relay();
+      }
+    }
     this.held = held;
     this.channelBytes = 0;
     this.lastProgressAt = this.ctx.now();
@@ -120,7 +144,7 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
     return true;
   }
 
-  holds(channel: RTCDataChannel): boolean {
+  holds(channel: FileChannelLike): boolean {
     return this.held?.channel === channel;
   }
 
@@ -224,21 +248,43 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
         await hasher.update(bytes);
         this.sniffer.add(bytes);
         this.stored += bytes.byteLength;
-        this.meter.add(this.ctx.now(), this.stored);
-        if (this.stored >= this.size) {
-          this.complete();
-        } else if (this.stored - this.lastAck >= FILE_TRANSFER_DEFAULTS.ackIntervalBytes) {
-          this.sendAck();
-        } else {
-          this.ackTimer ??= setTimeout(() => this.sendAck(), FILE_TRANSFER_DEFAULTS.ackDelayMs);
-        }
-        this.ctx.dirty();
+        this.afterStored();
       })
       .catch((error: unknown) => {
         if (this.active()) {
           this.fail('storage_failed', true, error);
         }
       });
+  }
+
+  /**
+   * The worker stored bytes of a moved channel: `total` in all. It counted them against the size
+   * and hashed them; here they are only counted (received and stored at once: nothing is on its
+   * way), acked and shown.
+   */
+  private onStored(total: number): void {
+    const added = total - this.stored;
+    if (!this.moving() || added <= 0) {
+      return;
+    }
+    this.received = total;
+    this.stored = total;
+    this.channelBytes += added;
+    this.lastProgressAt = this.ctx.now();
+    this.afterStored();
+  }
+
+  /** Bytes were stored: ack them (every 256 KiB, or soon), finish at the last one, show progress. */
+  private afterStored(): void {
+    this.meter.add(this.ctx.now(), this.stored);
+    if (this.stored >= this.size) {
+      this.complete();
+    } else if (this.stored - this.lastAck >= FILE_TRANSFER_DEFAULTS.ackIntervalBytes) {
+      this.sendAck();
+    } else {
+      this.ackTimer ??= setTimeout(() => this.sendAck(), FILE_TRANSFER_DEFAULTS.ackDelayMs);
+    }
+    this.ctx.dirty();
   }
 
   private sendAck(): void {
@@ -300,7 +346,8 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
     if (file && file.type !== DOWNLOAD_MIME) {
       file = file.slice(0, file.size, DOWNLOAD_MIME);
     }
-    const imageType = this.sniffer.imageType();
+    // The worker saw the first bytes of a file it stored; this thread saw them otherwise.
+    const imageType = sink instanceof WorkerStore ? sink.imageType : this.sniffer.imageType();
     this.file = file;
     this.image = file && imageType ? file.slice(0, file.size, imageType) : null;
     this.sha256 = sha256;

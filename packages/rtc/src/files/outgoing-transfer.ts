@@ -1,12 +1,14 @@
 import { FILE_CHANNEL_LABEL, type BodyOf } from '@duet/protocol';
 import { randomBase64Url } from '../ids.js';
-import { chunkSizeFor, HeldChannel, isChannelLive } from './file-channel.js';
+import { chunkSizeFor, closeQuietly, HeldChannel, isChannelLive } from './file-channel.js';
 import { sanitizeFileName } from './file-names.js';
 import { FlowControl } from './flow-control.js';
 import { HashedOnce } from './hashing.js';
+import { runSendLoop } from './send-loop.js';
 import { SliceReader } from './slice-reader.js';
 import { Transfer, type TransferContext } from './transfer.js';
 import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
+import { WorkerChannel, type SendEndEvent } from './worker-channels.js';
 
 /*
  * The sending side of one transfer.
@@ -40,6 +42,11 @@ export class OutgoingTransfer extends Transfer {
   /** A resume (or the start) that found no connection: open a channel from here on reconnect. */
   private wantOffset: number | null = null;
   private ending: Promise<void> | null = null;
+  /**
+   * Where the bytes are read, hashed and sent: decided by the first channel, for good (the hash
+   * lives where the reading happens). 'worker' when that channel moved into the file worker.
+   */
+  private sendsFrom: 'undecided' | 'page' | 'worker' = 'undecided';
 
   constructor(ctx: TransferContext, file: Blob, name: string, photo: boolean) {
     super(
@@ -59,6 +66,18 @@ export class OutgoingTransfer extends Transfer {
 
   protected get bytes(): number {
     return this.flow.acked;
+  }
+
+  /**
+   * The furthest byte sent. From the worker, what it announced it may send (it announces before it
+   * sends, so an ack never outruns it); the worker itself checks acks against what it really sent.
+   */
+  private sentUpTo(): number {
+    const channel = this.held?.channel;
+    if (channel instanceof WorkerChannel) {
+      this.maxSent = Math.max(this.maxSent, channel.sendingUpTo);
+    }
+    return this.maxSent;
   }
 
   /** Offer the file (again, after a reconnection: the peer may have lost it in a reload). */
@@ -102,7 +121,7 @@ export class OutgoingTransfer extends Transfer {
         this.onResume(body.offset);
         return true;
       case 'file-ack':
-        if (!this.moving() || body.offset > this.maxSent) {
+        if (!this.moving() || body.offset > this.sentUpTo()) {
           return false;
         }
         this.onAck(body.offset);
@@ -131,6 +150,9 @@ export class OutgoingTransfer extends Transfer {
   }
 
   protected release(): void {
+    if (this.sendsFrom === 'worker') {
+      this.ctx.fileWorker()?.discard(this.id);
+    }
     this.reader?.close();
     this.reader = null;
     this.blob = null;
@@ -163,7 +185,7 @@ export class OutgoingTransfer extends Transfer {
       return;
     }
     // The receiver can hold at most what was sent; a larger claim is clamped (and will not verify).
-    const offset = Math.min(requested, this.maxSent);
+    const offset = Math.min(requested, this.sentUpTo());
     const held = this.held;
     if (
       held &&
@@ -184,6 +206,9 @@ export class OutgoingTransfer extends Transfer {
   private onAck(offset: number): void {
     if (this.flow.advance(offset)) {
       this.meter.add(this.ctx.now(), offset);
+      if (this.sendsFrom === 'worker') {
+        this.ctx.fileWorker()?.ack(this.id, offset);
+      }
     }
     if (this.flow.acked >= this.size) {
       this.dropChannel();
@@ -223,6 +248,17 @@ export class OutgoingTransfer extends Transfer {
     this.wantOffset = null;
     this.channelStart = offset;
     this.channelEpoch = ctx.epoch();
+    const moved = this.moveToWorker(channel, offset);
+    if (this.sendsFrom === 'worker' && !moved) {
+      // The worker holds this transfer's hash and is gone (or cannot take this channel).
+      closeQuietly(channel);
+      this.fail('read_failed', true, 'the file worker is not running');
+      return;
+    }
+    if (moved) {
+      this.watchWorker(moved);
+      return;
+    }
     channel.binaryType = 'arraybuffer';
     channel.bufferedAmountLowThreshold = ctx.settings.lowWaterMark;
     const held = new HeldChannel(channel);
@@ -234,104 +270,153 @@ export class OutgoingTransfer extends Transfer {
       started = true;
       void ctx.run('send', () => this.pump(held, offset));
     };
-    held.on('open', start).on('close', () => {
-      ctx.guard('file channel close', () => {
-        if (this.held !== held) {
-          return;
-        }
-        this.dropChannel();
-        // Wait for the receiver's file-resume: only it knows what it stored.
-        if (this.flow.acked < this.size) {
-          this.apply({ type: 'break' });
-        }
-      });
-    });
+    held.on('open', start).on('close', () => this.onChannelClosed(held));
     this.held = held;
     if (channel.readyState === 'open') {
       queueMicrotask(start);
     }
   }
 
-  /**
-   * Send from `from` on `held` until the end or until the channel is dropped: the header, then
-   * views into slices read ahead, paced by FlowControl (the water marks and the receiver's acks).
-   */
-  private async pump(held: HeldChannel, from: number): Promise<void> {
-    const { channel, signal } = held;
-    const chunkSize = chunkSizeFor(this.ctx.settings.chunkSize, this.ctx.channels, this.ctx.log);
-    const live = (): boolean => !signal.aborted && channel.readyState === 'open';
-    const reader = this.reader;
-    if (!live() || !reader) {
-      return;
-    }
-    let offset = from;
-    try {
-      channel.send(JSON.stringify({ v: 1, transferId: this.id, offset }));
-      while (offset < this.size) {
-        let slice: { start: number; bytes: Uint8Array<ArrayBuffer> };
-        try {
-          slice = await reader.read(offset);
-        } catch (error) {
-          if (!signal.aborted) {
-            this.fail('read_failed', true, error);
-          }
-          return;
-        }
-        const { start, bytes } = slice;
-        let at = offset - start;
-        while (at < bytes.byteLength) {
-          if (!live()) {
-            return;
-          }
-          const wait = this.flow.wait(channel, offset, signal);
-          if (wait) {
-            await wait;
-            continue;
-          }
-          const length = Math.min(chunkSize, bytes.byteLength - at);
-          channel.send(bytes.subarray(at, at + length));
-          at += length;
-          offset += length;
-          if (offset > this.maxSent) {
-            this.maxSent = offset;
-          }
-        }
-      }
-    } catch (error) {
-      // send() throws once the channel is closing; its close event handles that. Anything else:
-      // drop this channel, the receiver will ask for the rest.
-      if (!live()) {
+  private onChannelClosed(held: HeldChannel): void {
+    this.ctx.guard('file channel close', () => {
+      if (this.held !== held) {
         return;
       }
-      this.ctx.log('file channel send failed', error);
       this.dropChannel();
-      this.apply({ type: 'break' });
+      // Wait for the receiver's file-resume: only it knows what it stored.
+      if (this.flow.acked < this.size) {
+        this.apply({ type: 'break' });
+      }
+    });
+  }
+
+  /**
+   * The first channel decides where this transfer is sent from: the file worker if the channel
+   * can move there (and is then sent from entirely there), else this page. Null: stays here.
+   */
+  private moveToWorker(channel: RTCDataChannel, offset: number): WorkerChannel | null {
+    const worker = this.sendsFrom === 'page' ? null : this.ctx.fileWorker();
+    const blob = this.blob;
+    const moved =
+      worker && blob && this.size > 0
+        ? worker.send(channel, {
+            tid: this.id,
+            blob,
+            from: offset,
+            acked: this.flow.acked,
+            settings: {
+              chunkSize: chunkSizeFor(this.ctx.settings.chunkSize, this.ctx.channels, this.ctx.log),
+              highWaterMark: this.ctx.settings.highWaterMark,
+              lowWaterMark: this.ctx.settings.lowWaterMark,
+              maxUnackedBytes: this.ctx.settings.maxUnackedBytes,
+              sliceBytes: FILE_TRANSFER_DEFAULTS.sliceBytes,
+              readAheadSlices: FILE_TRANSFER_DEFAULTS.readAheadSlices,
+            },
+          })
+        : null;
+    if (this.sendsFrom === 'undecided') {
+      this.sendsFrom = moved ? 'worker' : 'page';
+      if (moved) {
+        worker?.onSendFailure(this.id, (why) => this.fail('read_failed', true, why));
+      }
+    }
+    return moved;
+  }
+
+  /** A channel the worker sends on: its progress, its end and its close come from there. */
+  private watchWorker(channel: WorkerChannel): void {
+    const { ctx } = this;
+    const held = new HeldChannel(channel);
+    held
+      .on('send-end', (event) => {
+        ctx.guard('worker send end', () => {
+          if (this.held !== held) {
+            return;
+          }
+          this.maxSent = Math.max(this.maxSent, channel.sendingUpTo);
+          const { end, message } = (event as SendEndEvent).detail;
+          if (end === 'sent') {
+            void ctx.run('file end', () => this.finishSending());
+          } else if (end === 'read_failed') {
+            this.fail('read_failed', true, message);
+          } else {
+            ctx.log('file channel send failed', message);
+            this.dropChannel();
+            this.apply({ type: 'break' });
+          }
+        });
+      })
+      .on('close', () => this.onChannelClosed(held));
+    this.held = held;
+  }
+
+  /** Send from `from` on `held` until the end or until the channel is dropped (see send-loop.ts). */
+  private async pump(held: HeldChannel, from: number): Promise<void> {
+    const reader = this.reader;
+    if (!reader) {
       return;
     }
-    await this.finishSending();
+    const result = await runSendLoop({
+      channel: held.channel,
+      signal: held.signal,
+      reader,
+      flow: this.flow,
+      transferId: this.id,
+      from,
+      size: this.size,
+      chunkSize: chunkSizeFor(this.ctx.settings.chunkSize, this.ctx.channels, this.ctx.log),
+      onSent: (offset) => {
+        if (offset > this.maxSent) {
+          this.maxSent = offset;
+        }
+      },
+    });
+    switch (result.end) {
+      case 'stopped':
+        return;
+      case 'read_failed':
+        this.fail('read_failed', true, result.error);
+        return;
+      case 'send_failed':
+        // Drop this channel: the receiver will ask for the rest.
+        this.ctx.log('file channel send failed', result.error);
+        this.dropChannel();
+        this.apply({ type: 'break' });
+        return;
+      case 'sent':
+        await this.finishSending();
+    }
+  }
+
+  /** The file's SHA-256, once every byte was read and hashed (here or in the worker). */
+  private async digest(): Promise<string | null> {
+    if (this.sendsFrom === 'worker') {
+      const worker = this.ctx.fileWorker();
+      if (!worker) {
+        throw new Error('the file worker is not running');
+      }
+      return worker.digest(this.id);
+    }
+    const { reader, hash } = this;
+    if (!reader || !hash) {
+      return null;
+    }
+    while (hash.upTo < this.size && this.active()) {
+      await reader.readAt(hash.upTo);
+    }
+    return this.active() ? hash.hasher.digest() : null;
   }
 
   /** After the last byte: make sure every byte was hashed, then send the hash (once). */
   private finishSending(): Promise<void> {
     this.ending ??= (async () => {
-      const { reader, hash } = this;
-      if (!reader || !hash) {
-        return;
-      }
-      try {
-        while (hash.upTo < this.size && this.active()) {
-          await reader.readAt(hash.upTo);
-        }
-      } catch (error) {
-        this.fail('read_failed', true, error);
-        return;
-      }
-      if (!this.active()) {
-        return;
-      }
       let sha256: string;
       try {
-        sha256 = await hash.hasher.digest();
+        const digest = await this.digest();
+        if (digest === null) {
+          return;
+        }
+        sha256 = digest;
       } catch (error) {
         this.fail('read_failed', true, error);
         return;

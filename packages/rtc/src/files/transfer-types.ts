@@ -28,6 +28,20 @@ export interface ChannelProvider {
   maxMessageSize(): number;
 }
 
+/** The part of a data channel the file engine uses: a real RTCDataChannel, here or in a worker. */
+export type FileChannelLike = Pick<
+  RTCDataChannel,
+  | 'label'
+  | 'readyState'
+  | 'bufferedAmount'
+  | 'bufferedAmountLowThreshold'
+  | 'binaryType'
+  | 'send'
+  | 'close'
+  | 'addEventListener'
+  | 'removeEventListener'
+>;
+
 /** Where received bytes go: memory (a Blob) or a file on disk (File System Access API). */
 export interface FileSink {
   /** Append bytes; resolves once they are stored. */

@@ -1,5 +1,6 @@
 import { HeldChannel } from './file-channel.js';
 import { RateMeter } from './rate-meter.js';
+import type { FileWorker } from './worker-channels.js';
 import { transition, type PeerNotice, type TransferEvent } from './transfer-machine.js';
 import { isMovingBytes, isTransferLive } from './transfer-states.js';
 import type {
@@ -40,6 +41,13 @@ export interface TransferContext {
   readonly counters: FileTransferCounters;
   readonly createHasher: () => Hasher;
   readonly createSink: (offer: { name: string; size: number; mime: string }) => FileSink;
+  /**
+   * Where file bytes are moved and kept off the page (worker-channels.ts), when the app runs one
+   * and it is ready; otherwise null and everything happens on this thread.
+   */
+  readonly fileWorker: () => FileWorker | null;
+  /** Received files may be kept in the file worker (the app chose no sink of its own). */
+  readonly storeInWorker: boolean;
   /** Milliseconds, monotonic. */
   readonly now: () => number;
   readonly log: (message: string, detail?: unknown) => void;
