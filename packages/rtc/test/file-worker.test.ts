@@ -179,6 +179,30 @@ describe('FileTransfers with the file worker', () => {
     expect(resent).toBeLessThanOrEqual(MiB);
   });
 
+  it('resumes on a rebuilt connection, the receiving page possibly behind its worker', async () => {
+    const ends = await setup({
+      alice: { fileWorker: inThreadWorker().worker },
+      bob: { fileWorker: inThreadWorker().worker },
+    });
+    const data = randomBytes(12 * MiB);
+    // The connection is rebuilt right behind a burst of chunks, at an offset that is no multiple of
+    // the worker's progress step: the page drops its channel and asks to resume while the worker
+    // may hold bytes it has not reported yet (it skips those when the new channel brings them).
+    const reconnecting: Array<Promise<void>> = [];
+    ends.net.alice.tamper = (chunk, index) => {
+      if (index === 42) {
+        queueMicrotask(() => reconnecting.push(ends.net.reconnect()));
+      }
+      return chunk;
+    };
+    const { sent, received } = await transfer(ends, new Blob([data]));
+    await Promise.all(reconnecting);
+    expect([sent.state, received.state]).toEqual(['done', 'done']);
+    expect(received.sha256).toBe(sha256(data));
+    expect(Buffer.from(await bytesOf(received.file!)).equals(data)).toBe(true);
+    expect(ends.net.alice.binaryBytesSent - data.length).toBeLessThanOrEqual(MiB);
+  });
+
   it.each([
     ['a sender in its worker, a receiver on its page', true, false],
     ['a sender on its page, a receiver in its worker', false, true],

@@ -29,6 +29,8 @@ export type ToFileWorker =
   | { op: 'relay'; cid: number }
   /** Bytes the page received on a channel it kept: store them for `tid`, in order. */
   | { op: 'write'; tid: string; size: number; bytes: ArrayBuffer }
+  /** How many bytes of `tid` are stored (the page is about to ask the sender for the rest). */
+  | { op: 'where'; tid: string }
   /** Every byte of `tid` is in: answer with its SHA-256, the file, and its image type. */
   | { op: 'finish'; tid: string }
   /** Forget `tid` (either direction): its bytes, its hash, its file. */
@@ -60,6 +62,8 @@ export type FromFileWorker =
   | { op: 'frame'; cid: number; data: ArrayBuffer | string }
   /** `tid` now holds `stored` bytes (stored and hashed), the last of them from channel `cid`. */
   | { op: 'stored'; cid: number; tid: string; stored: number }
+  /** The answer to `where`. */
+  | { op: 'at'; tid: string; stored: number }
   /** Channel `cid` closed by itself (after every `stored` for its bytes). */
   | { op: 'closed'; cid: number }
   | { op: 'failed'; tid: string; error: 'size_exceeded' | 'storage_failed' | 'read_failed'; message: string }

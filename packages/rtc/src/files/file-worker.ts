@@ -70,6 +70,8 @@ interface Channel {
   held: Array<ArrayBuffer | string>;
   heldBytes: number;
   store: Store | null;
+  /** Bytes at the start of this channel that the store already holds (see `store`). */
+  skip: number;
   readonly controller: AbortController;
   readonly undo: Array<() => void>;
 }
@@ -113,13 +115,21 @@ export function serveFileWorker(scope: FileWorkerScope): void {
           return;
         }
         const store = await storeFor(message.tid, message.size);
-        if (store.stored !== message.from) {
+        if (message.from > store.stored) {
           fail(message.tid, 'storage_failed', `channel starts at ${message.from}, ${store.stored} stored`);
           return;
         }
+        // The page may be behind us: it asked to resume before our last progress reached it (it
+        // dropped the channel in the meantime). The sender starts where the page said; we skip
+        // what we already have, and tell the page at once where we really are.
+        entry.skip = store.stored - message.from;
         store.cid = message.cid;
         entry.store = store;
         entry.mode = 'store';
+        if (store.stored > 0) {
+          store.reported = 0;
+          report(store);
+        }
         for (const frame of entry.held.splice(0)) {
           take(entry, frame);
         }
@@ -142,6 +152,9 @@ export function serveFileWorker(scope: FileWorkerScope): void {
         storeBytes(store, new Uint8Array(message.bytes));
         return;
       }
+      case 'where':
+        post({ op: 'at', tid: message.tid, stored: stores.get(message.tid)?.stored ?? 0 });
+        return;
       case 'finish': {
         const store = stores.get(message.tid);
         if (!store) {
@@ -213,6 +226,7 @@ export function serveFileWorker(scope: FileWorkerScope): void {
       held: [],
       heldBytes: 0,
       store: null,
+      skip: 0,
       controller: new AbortController(),
       undo: [],
     };
@@ -307,7 +321,11 @@ export function serveFileWorker(scope: FileWorkerScope): void {
     if (typeof frame === 'string' || frame.byteLength === 0 || !entry.store) {
       return;
     }
-    storeBytes(entry.store, new Uint8Array(frame));
+    const skipped = Math.min(entry.skip, frame.byteLength);
+    entry.skip -= skipped;
+    if (skipped < frame.byteLength) {
+      storeBytes(entry.store, new Uint8Array(frame, skipped));
+    }
   }
 
   function storeBytes(store: Store, bytes: Uint8Array<ArrayBuffer>): void {

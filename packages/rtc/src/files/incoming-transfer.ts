@@ -370,6 +370,11 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
       this.resumeTimer = undefined;
       void ctx.run('resume', async () => {
         await this.writes;
+        if (this.sink instanceof WorkerStore && !this.held && this.moving()) {
+          // The worker may hold bytes it has not reported yet: resume from what it really has, or
+          // the sender would send them again (beyond the 1 MiB a resume may cost).
+          this.onStored(await this.sink.storedNow());
+        }
         if (!this.moving() || this.held || this.received >= this.size) {
           return;
         }

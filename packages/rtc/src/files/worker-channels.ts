@@ -145,6 +145,11 @@ export class WorkerStore implements FileSink, Hasher {
   /** The worker hashes what it stores: nothing to do here. */
   update(): void {}
 
+  /** What the worker holds now (every message posted before this is handled first). */
+  storedNow(): Promise<number> {
+    return this.worker.where(this.tid);
+  }
+
   async digest(): Promise<string> {
     return (await this.finish()).sha256;
   }
@@ -189,6 +194,7 @@ export class FileWorker {
     Waiter<{ sha256: string; file: Blob; imageType: ImageMime | null }>
   >();
   private readonly digests = new Map<string, Waiter<string>>();
+  private readonly wheres = new Map<string, Waiter<number>>();
   private readonly sendFailures = new Map<string, (message: string) => void>();
 
   constructor(
@@ -245,6 +251,10 @@ export class FileWorker {
   /** The SHA-256 of a sent file, once the worker hashed every byte of it. */
   digest(tid: string): Promise<string> {
     return this.wait(this.digests, tid, { op: 'digest', tid });
+  }
+
+  where(tid: string): Promise<number> {
+    return this.wait(this.wheres, tid, { op: 'where', tid });
   }
 
   finish(tid: string): Promise<{ sha256: string; file: Blob; imageType: ImageMime | null }> {
@@ -322,6 +332,9 @@ export class FileWorker {
       case 'digest':
         this.settle(this.digests, message.tid, message.sha256);
         return;
+      case 'at':
+        this.settle(this.wheres, message.tid, message.stored);
+        return;
       case 'failed': {
         const error = new Error(`${message.error}: ${message.message}`);
         this.finishes.get(message.tid)?.reject(error);
@@ -357,7 +370,7 @@ export class FileWorker {
     this.worker?.terminate?.();
     this.worker = null;
     const error = new Error(reason);
-    for (const waiters of [this.finishes, this.digests] as Array<Map<string, Waiter<never>>>) {
+    for (const waiters of [this.finishes, this.digests, this.wheres] as Array<Map<string, Waiter<never>>>) {
       for (const waiter of waiters.values()) {
         waiter.reject(error);
       }
