@@ -73,8 +73,20 @@ function countFileChannelSends(): void {
   };
 }
 
-function channelSends(): ChannelSends | null {
-  return (window as unknown as { __e2eChannelSends?: ChannelSends }).__e2eChannelSends ?? null;
+/**
+ * What this page wrote to file channels, and what its file worker did (in Chromium the channels
+ * move into the worker, which sends from there; the init script above only sees the page).
+ */
+async function channelSends(): Promise<ChannelSends | null> {
+  const page = (window as unknown as { __e2eChannelSends?: ChannelSends }).__e2eChannelSends ?? null;
+  if (!page) {
+    return null;
+  }
+  const worker = await window.__duet!.fileWorkerSends();
+  return {
+    fileBytes: page.fileBytes + (worker?.fileBytes ?? 0),
+    headers: [...page.headers, ...(worker?.headers ?? [])],
+  };
 }
 
 interface DropRecord {

@@ -253,6 +253,11 @@ export interface HeapPeaks {
    * this is the number that shows file bytes piling up in the page.
    */
   withBuffersBytes: number;
+  /**
+   * The same (V8 heap plus ArrayBuffers) for the page's dedicated workers, each one's peak, summed:
+   * in Chromium a received file's bytes are kept in the file worker, not in the page.
+   */
+  workersWithBuffersBytes: number;
   samples: number;
 }
 
@@ -263,10 +268,42 @@ export interface HeapPeaks {
  */
 export async function sampleHeap(page: Page, intervalMs = 500): Promise<{ stop(): Promise<HeapPeaks> }> {
   const cdp = await page.context().newCDPSession(page);
-  const peaks: HeapPeaks = { jsHeapBytes: 0, withBuffersBytes: 0, samples: 0 };
+  const peaks: HeapPeaks = { jsHeapBytes: 0, withBuffersBytes: 0, workersWithBuffersBytes: 0, samples: 0 };
+  // The page's workers, through Target.sendMessageToTarget (a non-flattened session per worker):
+  // each one's peak of heap plus ArrayBuffers.
+  const workerPeaks = new Map<string, number>();
+  const answers = new Map<number, (usage: { usedSize: number; backingStorageSize?: number }) => void>();
+  let nextId = 1;
+  cdp.on('Target.attachedToTarget', (event) => {
+    if (event.targetInfo.type === 'worker') {
+      workerPeaks.set(event.sessionId, 0);
+    }
+  });
+  cdp.on('Target.receivedMessageFromTarget', (event) => {
+    const message = JSON.parse(event.message) as { id?: number; result?: { usedSize: number } };
+    if (message.id !== undefined && message.result) {
+      answers.get(message.id)?.(message.result);
+      answers.delete(message.id);
+    }
+  });
+  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+  const workerUsage = (sessionId: string): Promise<number> => {
+    const id = nextId++;
+    const answered = new Promise<number>((resolve) => {
+      answers.set(id, (usage) => resolve(usage.usedSize + (usage.backingStorageSize ?? 0)));
+      setTimeout(() => resolve(0), 2000); // a worker that is gone answers nothing
+    });
+    const message = JSON.stringify({ id, method: 'Runtime.getHeapUsage' });
+    void cdp.send('Target.sendMessageToTarget', { sessionId, message }).catch(() => undefined);
+    return answered;
+  };
   // An object, not a `let`: the loop reads what stop() sets later.
   const control = { running: true };
   const read = async (): Promise<void> => {
+    for (const sessionId of workerPeaks.keys()) {
+      workerPeaks.set(sessionId, Math.max(workerPeaks.get(sessionId)!, await workerUsage(sessionId)));
+    }
+    peaks.workersWithBuffersBytes = [...workerPeaks.values()].reduce((sum, peak) => sum + peak, 0);
     const usage = (await cdp.send('Runtime.getHeapUsage')) as {
       usedSize: number;
       backingStorageSize?: number;

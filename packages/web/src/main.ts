@@ -25,8 +25,10 @@ function debugEnabled(): boolean {
   return readSetting(STORAGE_KEYS.debug, 'session') === '1';
 }
 const coreLog = createLogger('core');
-// File bytes off the main thread: started now, so it is ready by the first transfer. `?fileworker=0`
-// turns it off (a way around a browser bug, and the benchmark's comparison).
+// File bytes off the main thread. Started once the page has settled (loading its script is work
+// the page does not need while it rejoins a call after a reload), well before anyone picks a file;
+// a transfer that starts before it is ready simply runs on the page. `?fileworker=0` turns it off
+// (a way around a browser bug, and the benchmark's comparison).
 const fileWorker =
   typeof Worker === 'undefined' || new URLSearchParams(window.location.search).get('fileworker') === '0'
     ? undefined
@@ -34,7 +36,14 @@ const fileWorker =
         () => new Worker(new URL('./lib/file-worker.ts', import.meta.url), { type: 'module' }),
         (message, detail) => log.warn(message, detail),
       );
-fileWorker?.start();
+if (fileWorker) {
+  const start = (): void => fileWorker.start();
+  if (typeof requestIdleCallback === 'function') {
+    requestIdleCallback(start, { timeout: 3000 });
+  } else {
+    setTimeout(start, 1000);
+  }
+}
 const client = new DuetClient({
   isSecureContext: window.isSecureContext,
   ...(debugEnabled() ? { log: (message: string, detail?: unknown) => coreLog.debug(message, detail) } : {}),

@@ -7,6 +7,7 @@ import { Emitter } from '../emitter.js';
 import { DuetError } from '../errors.js';
 import type { ReceivedFileStore } from '../files/kept-files.js';
 import type { FileSink, Hasher } from '../files/transfer-types.js';
+import type { FileChannelSends } from '../files/file-worker-messages.js';
 import type { FileWorker } from '../files/worker-channels.js';
 import { scopedLog, type Log } from '../logger.js';
 import { MediaController } from '../media/media-controller.js';
@@ -300,6 +301,15 @@ export class DuetClient extends Emitter<DuetClientEvents> {
    */
   dropConnection(): void {
     this.link?.dropConnection();
+  }
+
+  /**
+   * For tests and diagnostics: what this page's file worker wrote to file channels (the bytes and
+   * each channel's header), or null without a running worker. What the page itself wrote is not
+   * included (a test counts that where it leaves the page).
+   */
+  async fileWorkerSends(): Promise<FileChannelSends | null> {
+    return this.fileWorker?.ready ? this.fileWorker.sends() : null;
   }
 
   /**

@@ -51,7 +51,15 @@ export type ToFileWorker =
   /** Read whatever of `tid` was not hashed yet, then answer with its SHA-256. */
   | { op: 'digest'; tid: string }
   /** Close channel `cid` and forget it. */
-  | { op: 'close'; cid: number };
+  | { op: 'close'; cid: number }
+  /** For tests and diagnostics: what this worker has written to file channels. */
+  | { op: 'sends' };
+
+/** What a file worker wrote to file channels: the bytes, and each channel's header. */
+export interface FileChannelSends {
+  fileBytes: number;
+  headers: string[];
+}
 
 export type FromFileWorker =
   | { op: 'ready' }
@@ -72,4 +80,5 @@ export type FromFileWorker =
   | { op: 'sending'; cid: number; tid: string; upTo: number }
   /** How channel `cid`'s send loop ended. */
   | { op: 'send-end'; cid: number; tid: string; end: 'sent' | 'read_failed' | 'send_failed'; message: string }
-  | { op: 'digest'; tid: string; sha256: string };
+  | { op: 'digest'; tid: string; sha256: string }
+  | { op: 'sends'; sends: FileChannelSends };

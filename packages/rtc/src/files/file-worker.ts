@@ -1,6 +1,11 @@
 import { FileChannelAckSchema, type FileChannelAck } from '@duet/protocol';
 import { ImageSniffer } from './file-names.js';
-import type { FromFileWorker, ToFileWorker, WorkerSendSettings } from './file-worker-messages.js';
+import type {
+  FileChannelSends,
+  FromFileWorker,
+  ToFileWorker,
+  WorkerSendSettings,
+} from './file-worker-messages.js';
 import { FlowControl } from './flow-control.js';
 import { createFastSha256State, HashedOnce, type Sha256State } from './hashing.js';
 import { runSendLoop } from './send-loop.js';
@@ -88,6 +93,8 @@ export function serveFileWorker(scope: FileWorkerScope): void {
   const channels = new Map<number, Channel>();
   const stores = new Map<string, Store>();
   const senders = new Map<string, Sender>();
+  /** What went out on file channels (header JSON, bytes): diagnostics, and how tests count re-sends. */
+  const sends: FileChannelSends = { fileBytes: 0, headers: [] };
   const post = (message: FromFileWorker, transfer: Transferable[] = []): void =>
     scope.postMessage(message, { transfer });
 
@@ -213,6 +220,9 @@ export function serveFileWorker(scope: FileWorkerScope): void {
       }
       case 'close':
         drop(message.cid);
+        return;
+      case 'sends':
+        post({ op: 'sends', sends: { fileBytes: sends.fileBytes, headers: [...sends.headers] } });
         return;
     }
   }
@@ -416,7 +426,9 @@ export function serveFileWorker(scope: FileWorkerScope): void {
     // A receiver can ask to resume from bytes it claims but never got: never past what we sent.
     const from = Math.min(message.from, sender.maxSent);
     let announced = from;
+    let sentUpTo = from;
     const start = (): void => {
+      sends.headers.push(JSON.stringify({ v: 1, transferId: tid, offset: from }));
       void runSendLoop({
         channel,
         signal: entry.controller.signal,
@@ -427,6 +439,8 @@ export function serveFileWorker(scope: FileWorkerScope): void {
         size: sender.size,
         chunkSize: settings.chunkSize,
         onSent: (offset) => {
+          sends.fileBytes += offset - sentUpTo;
+          sentUpTo = offset;
           if (offset > sender.maxSent) {
             sender.maxSent = offset;
           }

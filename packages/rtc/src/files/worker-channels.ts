@@ -1,6 +1,11 @@
 import { FILE_CHANNEL_LABEL } from '@duet/protocol';
 import type { ImageMime } from './file-names.js';
-import type { FromFileWorker, ToFileWorker, WorkerSendSettings } from './file-worker-messages.js';
+import type {
+  FileChannelSends,
+  FromFileWorker,
+  ToFileWorker,
+  WorkerSendSettings,
+} from './file-worker-messages.js';
 import type { FileChannelLike, FileSink, Hasher, TransferError } from './transfer-types.js';
 
 /*
@@ -195,6 +200,7 @@ export class FileWorker {
   >();
   private readonly digests = new Map<string, Waiter<string>>();
   private readonly wheres = new Map<string, Waiter<number>>();
+  private readonly sendCounts = new Map<string, Waiter<FileChannelSends>>();
   private readonly sendFailures = new Map<string, (message: string) => void>();
 
   constructor(
@@ -255,6 +261,11 @@ export class FileWorker {
 
   where(tid: string): Promise<number> {
     return this.wait(this.wheres, tid, { op: 'where', tid });
+  }
+
+  /** For tests and diagnostics: what the worker wrote to file channels so far. */
+  sends(): Promise<FileChannelSends> {
+    return this.wait(this.sendCounts, '', { op: 'sends' });
   }
 
   finish(tid: string): Promise<{ sha256: string; file: Blob; imageType: ImageMime | null }> {
@@ -335,6 +346,9 @@ export class FileWorker {
       case 'at':
         this.settle(this.wheres, message.tid, message.stored);
         return;
+      case 'sends':
+        this.settle(this.sendCounts, '', message.sends);
+        return;
       case 'failed': {
         const error = new Error(`${message.error}: ${message.message}`);
         this.finishes.get(message.tid)?.reject(error);
@@ -370,7 +384,10 @@ export class FileWorker {
     this.worker?.terminate?.();
     this.worker = null;
     const error = new Error(reason);
-    for (const waiters of [this.finishes, this.digests, this.wheres] as Array<Map<string, Waiter<never>>>) {
+    const all = [this.finishes, this.digests, this.wheres, this.sendCounts] as Array<
+      Map<string, Waiter<never>>
+    >;
+    for (const waiters of all) {
       for (const waiter of waiters.values()) {
         waiter.reject(error);
       }
