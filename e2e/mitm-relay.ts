@@ -155,6 +155,12 @@ export interface MitmRelay {
   intercept(page: Page): Promise<void>;
   /** How many descriptions the man in the middle answered or offered in each name (for the test's log). */
   readonly forged: { caller: number; callee: number };
+  /**
+   * Step into the middle from the caller's next offer on (a relay started with `active: false`
+   * passes everything through until then): what a server could do to a running call, once a new
+   * peer connection is negotiated.
+   */
+  activate(): void;
   close(): Promise<void>;
 }
 
@@ -162,7 +168,12 @@ export interface MitmRelay {
  * Start the man in the middle in a page of `browser` (on the Duet server, a secure context), and
  * return the relay to put on the callee's connection.
  */
-export async function startMitmRelay(browser: Browser, baseURL: string): Promise<MitmRelay> {
+export async function startMitmRelay(
+  browser: Browser,
+  baseURL: string,
+  options: { active?: boolean } = {},
+): Promise<MitmRelay> {
+  let active = options.active ?? true;
   const context = await browser.newContext();
   const middle = await context.newPage();
   await middle.goto(`${baseURL}/healthz`);
@@ -199,6 +210,8 @@ export async function startMitmRelay(browser: Browser, baseURL: string): Promise
   });
   await middle.evaluate(installMiddle, { label: 'duet', id: 0 });
 
+  /** Whether the man in the middle has taken over the call's descriptions and candidates. */
+  let intercepting = false;
   let inbound: Promise<unknown> = Promise.resolve();
   const feed = (leg: Leg, data: SignalData) => {
     inbound = inbound.then(() =>
@@ -213,6 +226,9 @@ export async function startMitmRelay(browser: Browser, baseURL: string): Promise
 
   return {
     forged,
+    activate() {
+      active = true;
+    },
     async intercept(page) {
       await page.routeWebSocket(/\/socket\.io\//, (ws) => {
         const server = ws.connectToServer();
@@ -220,8 +236,20 @@ export async function startMitmRelay(browser: Browser, baseURL: string): Promise
         // Server → callee: the caller's descriptions and candidates go to the man in the middle.
         server.onMessage((message) => {
           const signal = parseSignal(message);
-          if (signal?.from && (signal.data.kind === 'description' || signal.data.kind === 'candidate')) {
+          if (signal?.from) {
             call = { callId: signal.callId, caller: signal.from };
+          }
+          // Once active, from the caller's next offer: a candidate still in flight for the honest
+          // connection goes on to the callee as it was.
+          const offer = signal?.data.kind === 'description' && signal.data.description.type === 'offer';
+          if (active && !intercepting && offer) {
+            intercepting = true;
+          }
+          if (
+            signal &&
+            intercepting &&
+            (signal.data.kind === 'description' || signal.data.kind === 'candidate')
+          ) {
             feed('caller', signal.data);
             return;
           }
@@ -230,7 +258,11 @@ export async function startMitmRelay(browser: Browser, baseURL: string): Promise
         // Callee → server: its answer and candidates go to the man in the middle too.
         ws.onMessage((message) => {
           const signal = parseSignal(message);
-          if (signal && (signal.data.kind === 'description' || signal.data.kind === 'candidate')) {
+          if (
+            signal &&
+            intercepting &&
+            (signal.data.kind === 'description' || signal.data.kind === 'candidate')
+          ) {
             if (!calleeSpoke) {
               calleeSpoke = true;
               for (const data of toCallerHeld.splice(0)) {

@@ -87,6 +87,42 @@ test('Firefox and Chromium see the same symbols and both get the verified mark',
   expect(foxSees).toHaveLength(6);
   expect(chromeSees).toEqual(foxSees);
   await bothMatch(firefoxVerifier(fox), chromiumVerifier(chrome));
+
+  // Both browsers kept their certificates (Firefox too stores its RTCCertificate in IndexedDB):
+  // the next call is verified from the start.
+  await fox.hangUp();
+  await chrome.expectNotice('Fox hung up.');
+  await connect(chrome, fox);
+  await firefoxVerifier(fox).expectMark(/^Verified on /);
+  await chromiumVerifier(chrome).expectMark(/^Verified on /);
+});
+
+test('the same name from another browser is a new device: told neutrally, and to be compared', async ({
+  join,
+}) => {
+  const ann = await join('Ann');
+  const bob = await join('Bob');
+  await connect(ann, bob);
+  await compare(chromiumVerifier(ann), chromiumVerifier(bob));
+  await bothMatch(chromiumVerifier(ann), chromiumVerifier(bob));
+  await ann.hangUp();
+  await bob.expectNotice('Ann hung up.');
+  await bob.button('Leave room').click();
+  // "Bob" again, from a browser profile of its own (a new context: another certificate).
+  const otherBob = await join('Bob');
+  await ann.expectListed('Bob', 'Free');
+  await connect(ann, otherBob);
+  const annSide = chromiumVerifier(ann);
+  await annSide.expectMark('Verify');
+  await annSide.openVerify();
+  await annSide.expectDialogText('Bob is using a device or browser you have not verified before.');
+  expect(await annSide.symbols()).toEqual(
+    await (async () => {
+      const other = chromiumVerifier(otherBob);
+      await other.openVerify();
+      return other.symbols();
+    })(),
+  );
 });
 
 test('a man in the middle: the call connects but the symbols differ, and "They don\'t match" hangs up', async ({
@@ -118,6 +154,43 @@ test('a man in the middle: the call connects but the symbols differ, and "They d
     await annSide.press('Hang up');
     await ann.expectInRoom();
     await bob.expectNotice('Ann hung up.');
+  } finally {
+    await relay.close();
+  }
+});
+
+test('a man in the middle stepping into a verified call: the mark goes, both are told, the symbols differ', async ({
+  join,
+  browser,
+  server,
+}) => {
+  const relay = await startMitmRelay(browser, server.baseURL, { active: false });
+  try {
+    const ann = await join('Ann');
+    const bob = await join('Bob', { beforeJoin: (page) => relay.intercept(page) });
+    await connect(ann, bob);
+    const annSide = chromiumVerifier(ann);
+    const bobSide = chromiumVerifier(bob);
+    const [before, bobBefore] = await compare(annSide, bobSide);
+    expect(bobBefore).toEqual(before);
+    await bothMatch(annSide, bobSide);
+
+    // The server takes the next peer connection of the call (here: Ann's connection dropped) into its middle.
+    relay.activate();
+    await ann.page.evaluate(() => window.__duet?.dropConnection());
+    await ann.expectConnected();
+    await bob.expectConnected();
+    await ann.expectNotice('The security symbols of your call with Bob changed. Verify again.');
+    await bob.expectNotice('The security symbols of your call with Ann changed. Verify again.');
+    await annSide.expectMark('Verify again');
+    await bobSide.expectMark('Verify again');
+    expect(relay.forged.caller).toBeGreaterThan(0);
+    await annSide.openVerify();
+    await bobSide.openVerify();
+    const annNow = await annSide.symbols();
+    const bobNow = await bobSide.symbols();
+    expect(annNow).not.toEqual(bobNow);
+    expect(annNow).not.toEqual(before);
   } finally {
     await relay.close();
   }
