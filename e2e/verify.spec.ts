@@ -75,6 +75,34 @@ test('through the honest server both see the same symbols; verified, and the nex
   expect(again[1]).toEqual(again[0]);
 });
 
+test('the dialog works from the keyboard: opens on Enter, keeps Tab inside, closes on Escape back to Verify', async ({
+  join,
+}) => {
+  const ann = await join('Ann');
+  const bob = await join('Bob');
+  await connect(ann, bob);
+  const verify = ann.page.getByTestId('verify-status');
+  await expect(verify).toHaveText('Verify');
+  await verify.focus();
+  await ann.page.keyboard.press('Enter');
+  const dialog = ann.page.getByRole('dialog', { name: 'Verify your call with Bob' });
+  await expect(dialog).toBeVisible();
+  // Focus starts on the title, so a screen reader reads the dialog from the top.
+  await expect(dialog.getByRole('heading', { name: 'Verify your call with Bob' })).toBeFocused();
+  await expect(dialog.getByRole('list', { name: 'Security symbols' }).getByRole('listitem')).toHaveCount(6, {
+    timeout: 20_000,
+  });
+  const names = ["They don't match", 'They match', 'Close', "They don't match"];
+  for (const name of names) {
+    await ann.page.keyboard.press('Tab');
+    await expect(dialog.getByRole('button', { name, exact: true })).toBeFocused();
+  }
+  await ann.page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(verify).toBeFocused();
+  await expect(verify).toHaveText('Verify');
+});
+
 test('Firefox and Chromium see the same symbols and both get the verified mark', async ({
   join,
   joinFirefox,
