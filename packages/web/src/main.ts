@@ -6,7 +6,7 @@ import { applyDocumentLocale, i18n } from './i18n/index.js';
 import { createLogger } from './lib/logger.js';
 import { readSetting, STORAGE_KEYS, writeSetting } from './lib/storage.js';
 import { IndexedDbFileStore } from './lib/received-file-store.js';
-import { keptCertificate, stillFresh } from './lib/certificate-store.js';
+import { keptCertificates } from './lib/certificate-store.js';
 import './styles.css';
 
 // One client for the page's lifetime. It is deliberately not disposed on unload: closing the socket
@@ -26,34 +26,10 @@ function debugEnabled(): boolean {
   return readSetting(STORAGE_KEYS.debug, 'session') === '1';
 }
 const coreLog = createLogger('core');
-
-/**
- * This browser's kept DTLS certificate (lib/certificate-store.ts), loaded while the user picks a
- * room; a connection made before it is ready, or once it is about to expire, gets a fresh one
- * from the browser, and a renewed one is loaded for the next.
- */
-let certificate: RTCCertificate | null = null;
-let loadingCertificate: Promise<void> | null = null;
-function loadCertificate(): void {
-  loadingCertificate ??= keptCertificate().then((loaded) => {
-    certificate = loaded;
-    loadingCertificate = null;
-  });
-}
-loadCertificate();
-function certificates(): RTCCertificate[] | undefined {
-  if (certificate && stillFresh(certificate, Date.now())) {
-    return [certificate];
-  }
-  if (certificate) {
-    loadCertificate();
-  }
-  return undefined;
-}
-
 const client = new DuetClient({
-  certificates,
   isSecureContext: window.isSecureContext,
+  // This browser's DTLS certificate, the same in every call: a peer verified once stays verified.
+  certificates: keptCertificates(),
   ...(debugEnabled() ? { log: (message: string, detail?: unknown) => coreLog.debug(message, detail) } : {}),
   // Files received in a call survive a reload of the tab.
   ...(typeof indexedDB === 'undefined' ? {} : { receivedFiles: new IndexedDbFileStore() }),

@@ -73,3 +73,30 @@ export async function keptCertificate(now = Date.now()): Promise<RTCCertificate 
     }
   }
 }
+
+/**
+ * What DuetClient's `certificates` option reads at each new peer connection: the kept certificate
+ * once loaded (loading starts now, while the user picks a room). A connection made before it is
+ * ready, or once it is about to expire, gets a fresh one from the browser, and a renewed one is
+ * loaded for the next.
+ */
+export function keptCertificates(): () => RTCCertificate[] | undefined {
+  let certificate: RTCCertificate | null = null;
+  let loading: Promise<void> | null = null;
+  const load = (): void => {
+    loading ??= keptCertificate().then((loaded) => {
+      certificate = loaded;
+      loading = null;
+    });
+  };
+  load();
+  return () => {
+    if (certificate && stillFresh(certificate, Date.now())) {
+      return [certificate];
+    }
+    if (certificate) {
+      load();
+    }
+    return undefined;
+  };
+}
