@@ -51,5 +51,10 @@ export {
   type ConnectionErrorReason,
 } from './errors.js';
 export type * from './client/client-types.js';
+export type { VerificationView } from './client/call-verification.js';
+export { parseFingerprints } from './verify/fingerprints.js';
+export { deriveSas, sasInput, SAS_ITERATIONS, SAS_LENGTH, type Sas } from './verify/sas.js';
+export { SAS_SYMBOLS, type SasSymbol } from './verify/sas-emoji.js';
+export type { VerificationStatus } from './verify/verification.js';
 export type * from './media/media-types.js';
 export type * from './files/transfer-types.js';

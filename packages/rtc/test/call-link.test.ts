@@ -60,6 +60,27 @@ async function connected(options: Parameters<typeof pair>[0] = {}) {
 }
 
 describe('CallLink', () => {
+  it('tells both sides the same certificate fingerprints, caller’s first, again for a rebuilt connection', async () => {
+    const ends = pair();
+    const seen = { caller: [] as string[], callee: [] as string[] };
+    ends.caller.on('fingerprints', (f) => seen.caller.push(`${f.caller.join()}|${f.callee.join()}`));
+    ends.callee.on('fingerprints', (f) => seen.callee.push(`${f.caller.join()}|${f.callee.join()}`));
+    ends.caller.start(false);
+    ends.callee.start(false);
+    await expect.poll(() => seen.caller.length > 0 && seen.callee.length > 0, { timeout: 15_000 }).toBe(true);
+    const first = seen.caller[0]!;
+    expect(first).toMatch(/^sha-256 [0-9A-F:]{95}\|sha-256 [0-9A-F:]{95}$/);
+    expect(seen.callee[0]).toBe(first);
+    // Each side's own certificate is its local description's: the two halves differ.
+    const [callerPrint, calleePrint] = first.split('|');
+    expect(callerPrint).not.toBe(calleePrint);
+    ends.caller.dropConnection();
+    // A new connection brings new certificates (no kept one here), on both sides alike.
+    await expect.poll(() => seen.caller.some((f) => f !== first), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => seen.callee.some((f) => f !== first), { timeout: 15_000 }).toBe(true);
+    expect(seen.callee.at(-1)).toBe(seen.caller.at(-1));
+  });
+
   it('connects and carries chat both ways', async () => {
     const { caller, callee } = await connected();
     caller.chat.send('hello');

@@ -29,6 +29,7 @@ function person(server: FakeServer, name: string) {
     storage: new MemoryStorage(),
     isSecureContext: true,
     createPeerConnection: createModernPeerConnection,
+    verifiedPeers: new MemoryStorage(),
     log: (message) => logged.push(message),
   });
   client.on('notice', (notice) => notices.push(notice));
@@ -295,5 +296,55 @@ describe('IceConfig', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('DuetClient: verified calls', () => {
+  const symbolsOf = (s: ClientSnapshot) => s.verification?.symbols?.map((symbol) => symbol.en).join(' ');
+
+  async function connectedCall() {
+    const { alice, bob } = await twoInARoom();
+    await alice.client.call(bob.signaling.userId, { video: false });
+    await until(bob.client, (s) => s.call?.phase === 'incoming');
+    await bob.client.accept();
+    const a = await until(alice.client, (s) => s.verification?.status === 'unverified');
+    const b = await until(bob.client, (s) => s.verification?.status === 'unverified');
+    return { alice, bob, a, b };
+  }
+
+  it('shows both sides the same six symbols; each side’s verdict is its own', async () => {
+    const { alice, bob, a, b } = await connectedCall();
+    expect(a.verification?.symbols).toHaveLength(6);
+    expect(symbolsOf(b)).toBe(symbolsOf(a));
+    alice.client.verification.confirm(true);
+    expect(alice.client.snapshot.verification).toMatchObject({ status: 'verified', verifiedBefore: false });
+    expect(bob.client.snapshot.verification?.status).toBe('unverified');
+    bob.client.verification.confirm(false);
+    expect(bob.client.snapshot.verification?.status).toBe('mismatch');
+  });
+
+  it('derives the string anew for a rebuilt connection: a new certificate takes the mark away, and says so', async () => {
+    // No kept certificate here (Node's WebRTC makes one per connection), as in a browser without IndexedDB.
+    const { alice, bob, a } = await connectedCall();
+    alice.client.verification.confirm(true);
+    bob.client.verification.confirm(true);
+    alice.client.dropConnection();
+    const after = await until(alice.client, (s) => s.verification?.status === 'changed');
+    await until(bob.client, (s) => s.verification?.status === 'changed' && symbolsOf(s) === symbolsOf(after));
+    expect(symbolsOf(after)).not.toBe(symbolsOf(a));
+    for (const side of [alice, bob]) {
+      expect(side.notices).toContainEqual({
+        kind: 'verification-changed',
+        peerName: side === alice ? 'Bob' : 'Alice',
+      });
+    }
+    alice.client.verification.confirm(true);
+    expect(alice.client.snapshot.verification?.status).toBe('verified');
+  });
+
+  it('has nothing to verify outside a call', async () => {
+    const { alice } = await twoInARoom();
+    expect(alice.client.snapshot.verification).toBeNull();
+    expect(() => alice.client.verification.confirm(true)).toThrow(/call/);
   });
 });

@@ -62,4 +62,12 @@ describe('PeerConnectionPool', () => {
     expect(sameConfiguration(turn('a'), { ...turn('a'), iceServers: [] })).toBe(false);
     expect(sameConfiguration({}, { iceServers: [] })).toBe(true);
   });
+
+  it('tells configurations with another certificate apart (a spare made before the kept one loaded)', () => {
+    const kept = { expires: 1 } as unknown as RTCCertificate;
+    const other = { expires: 1 } as unknown as RTCCertificate;
+    expect(sameConfiguration({ certificates: [kept] }, { certificates: [kept] })).toBe(true);
+    expect(sameConfiguration({}, { certificates: [kept] })).toBe(false);
+    expect(sameConfiguration({ certificates: [other] }, { certificates: [kept] })).toBe(false);
+  });
 });

@@ -6,6 +6,7 @@ import { applyDocumentLocale, i18n } from './i18n/index.js';
 import { createLogger } from './lib/logger.js';
 import { readSetting, STORAGE_KEYS, writeSetting } from './lib/storage.js';
 import { IndexedDbFileStore } from './lib/received-file-store.js';
+import { keptCertificates } from './lib/certificate-store.js';
 import './styles.css';
 
 // One client for the page's lifetime. It is deliberately not disposed on unload: closing the socket
@@ -46,6 +47,8 @@ if (fileWorker) {
 }
 const client = new DuetClient({
   isSecureContext: window.isSecureContext,
+  // This browser's DTLS certificate, the same in every call: a peer verified once stays verified.
+  certificates: keptCertificates(),
   ...(debugEnabled() ? { log: (message: string, detail?: unknown) => coreLog.debug(message, detail) } : {}),
   // Files received in a call survive a reload of the tab.
   ...(typeof indexedDB === 'undefined' ? {} : { receivedFiles: new IndexedDbFileStore() }),

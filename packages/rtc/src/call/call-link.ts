@@ -55,6 +55,12 @@ export interface CallLinkEvents extends Record<string, unknown> {
   'remote-media': MediaState;
   /** The data channel is (again) open and in sync: a peer that reloaded needs our state anew. */
   synced: undefined;
+  /**
+   * The running connection's certificate fingerprints, the caller's and the callee's: when a
+   * connection comes up (the first, after an ICE restart, a rebuilt one) and after each completed
+   * renegotiation while it is up. The call's short authentication string is derived from them.
+   */
+  fingerprints: { caller: string[]; callee: string[] };
 }
 
 /** New peer connections for one call before it is declared failed (each after ICE restarts gave up). */
@@ -339,6 +345,11 @@ export class CallLink extends Emitter<CallLinkEvents> {
     const isFirst = previous === null;
     session.on('remote-stream', (stream) => this.emit('remote-stream', stream));
     session.on('state', (state) => this.onSessionState(session, state));
+    session.on('negotiated', () => {
+      if (session === this.current && this.epochConnected) {
+        this.emitFingerprints(session);
+      }
+    });
     session.on('data-channel', (channel) => {
       if (channel.label !== CONTROL_CHANNEL.label || session !== this.current) {
         return;
@@ -375,11 +386,24 @@ export class CallLink extends Emitter<CallLinkEvents> {
       this.epochConnected = true;
       clearTimeout(this.recoveryTimer);
       this.emit('state', 'connected');
+      this.emitFingerprints(session);
     } else if (state === 'interrupted') {
       this.emit('state', 'interrupted');
     } else if (state === 'failed') {
       this.recover('ICE restarts did not help');
     }
+  }
+
+  private emitFingerprints(session: CallSession): void {
+    const fingerprints = session.certificateFingerprints();
+    if (!fingerprints) {
+      return;
+    }
+    const { local, remote } = fingerprints;
+    this.emit(
+      'fingerprints',
+      this.options.caller ? { caller: local, callee: remote } : { caller: remote, callee: local },
+    );
   }
 
   /** The current connection is gone for good: build a new one, a bounded number of times. */

@@ -1,6 +1,7 @@
 import type { SignalData } from '@duet/protocol';
 import { Emitter } from '../emitter.js';
 import type { TrackSink } from '../media/media-types.js';
+import { parseFingerprints } from '../verify/fingerprints.js';
 
 /*
  * Why this module is ~630 lines: it owns one RTCPeerConnection for its whole life, and the parts of
@@ -59,6 +60,8 @@ export interface CallSessionEvents extends Record<string, unknown> {
   /** The remote stream gained a track (the same MediaStream object every time). */
   'remote-stream': MediaStream;
   'ice-restart': number;
+  /** An offer/answer exchange completed (signaling is stable again): the descriptions may have changed. */
+  negotiated: undefined;
 }
 
 /**
@@ -132,6 +135,7 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     this.pc.addEventListener('track', this.onTrack);
     this.pc.addEventListener('connectionstatechange', this.onConnectionStateChange);
     this.pc.addEventListener('datachannel', this.onDataChannel);
+    this.pc.addEventListener('signalingstatechange', this.onSignalingStateChange);
   }
 
   /** The peer connection's epoch (null on the callee until the first offer names it). */
@@ -209,6 +213,20 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     return this.pc.remoteDescription !== null;
   }
 
+  /**
+   * The DTLS certificate fingerprints of the descriptions in force, ours and the peer's (null until
+   * both exist). What the call's short authentication string is derived from (verify/sas.ts).
+   */
+  certificateFingerprints(): { local: string[]; remote: string[] } | null {
+    // The negotiated descriptions, not a pending offer; Node implementations may lack `current*`.
+    const local = this.pc.currentLocalDescription ?? this.pc.localDescription;
+    const remote = this.pc.currentRemoteDescription ?? this.pc.remoteDescription;
+    if (!local?.sdp || !remote?.sdp) {
+      return null;
+    }
+    return { local: parseFingerprints(local.sdp), remote: parseFingerprints(remote.sdp) };
+  }
+
   /** A negotiated data channel by label, once created. */
   channel(label: string): RTCDataChannel | undefined {
     return this.channels.get(label);
@@ -274,6 +292,7 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     this.pc.removeEventListener('track', this.onTrack);
     this.pc.removeEventListener('connectionstatechange', this.onConnectionStateChange);
     this.pc.removeEventListener('datachannel', this.onDataChannel);
+    this.pc.removeEventListener('signalingstatechange', this.onSignalingStateChange);
     this.pc.close();
     for (const track of this.remoteStream?.getTracks() ?? []) {
       track.stop();
@@ -524,6 +543,12 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private epochField(): { epoch?: string } {
     return this.currentEpoch === null ? {} : { epoch: this.currentEpoch };
   }
+
+  private readonly onSignalingStateChange = (): void => {
+    if (this.pc.signalingState === 'stable') {
+      this.emit('negotiated', undefined);
+    }
+  };
 
   private readonly onDataChannel = (event: RTCDataChannelEvent): void => {
     this.emit('remote-channel', event.channel);

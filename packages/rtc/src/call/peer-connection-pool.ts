@@ -56,7 +56,11 @@ export class PeerConnectionPool {
   };
 }
 
-/** The same ICE servers (in order), policies and bundling: a connection made for one fits the other. */
+/**
+ * The same ICE servers (in order), policies, bundling and certificates: a connection made for one
+ * fits the other. (A spare made before this browser's kept certificate was loaded would present a
+ * fresh one, and the peer would take us for another device.)
+ */
 export function sameConfiguration(a: RTCConfiguration, b: RTCConfiguration): boolean {
   const servers = (c: RTCConfiguration) => c.iceServers ?? [];
   const urls = (s: RTCIceServer) => (Array.isArray(s.urls) ? s.urls : [s.urls]);
@@ -65,6 +69,7 @@ export function sameConfiguration(a: RTCConfiguration, b: RTCConfiguration): boo
   return (
     a.bundlePolicy === b.bundlePolicy &&
     a.iceTransportPolicy === b.iceTransportPolicy &&
+    sameCertificates(a.certificates, b.certificates) &&
     sa.length === sb.length &&
     sa.every((s, i) => {
       const t = sb[i];
@@ -76,4 +81,10 @@ export function sameConfiguration(a: RTCConfiguration, b: RTCConfiguration): boo
       return su.length === tu.length && su.every((u, j) => u === tu[j]);
     })
   );
+}
+
+function sameCertificates(a: RTCCertificate[] | undefined, b: RTCCertificate[] | undefined): boolean {
+  const ca = a ?? [];
+  const cb = b ?? [];
+  return ca.length === cb.length && ca.every((certificate, i) => certificate === cb[i]);
 }

@@ -5,6 +5,7 @@ import type { LocalMediaState, StatsSummary } from '../media/media-types.js';
 import type { FileSink, TransferView } from '../files/transfer-types.js';
 import type { MediaController } from '../media/media-controller.js';
 import type { MessengerStats } from '../data/messenger.js';
+import type { VerificationView } from './call-verification.js';
 
 /** Phases of the current call as the UI shows them (see call-state.ts for the machine). */
 export type CallPhase = 'outgoing' | 'incoming' | 'connecting' | 'connected' | 'reconnecting' | 'ended';
@@ -57,6 +58,8 @@ export interface ClientSnapshot {
    * the room: hanging up must not lose a file the user has not saved yet.
    */
   lastCallFiles: { peerName: string; transfers: readonly TransferView[] } | null;
+  /** The current call's short authentication string and whether it was verified (null outside a call). */
+  verification: VerificationView | null;
 }
 
 /** One-off things the UI should tell the user about (a toast or an announcement). */
@@ -75,7 +78,9 @@ export type Notice =
   /** Someone else came into or left the room (what the UI shows depends on what is on screen). */
   | { kind: 'presence'; change: 'joined' | 'left'; userId: string; name: string }
   /** After a reload: files received earlier in this call that this tab could not keep. */
-  | { kind: 'files-lost'; names: string[]; peerName: string };
+  | { kind: 'files-lost'; names: string[]; peerName: string }
+  /** The call's short authentication string changed after it was compared: the verified mark went. */
+  | { kind: 'verification-changed'; peerName: string };
 
 export interface DuetClientEvents extends Record<string, unknown> {
   change: ClientSnapshot;
@@ -113,6 +118,12 @@ export interface FileControls {
   cancel(transferId: string): void;
   /** Forget the files kept from the last call (the user saved them, or does not want them). */
   dismissLastCall(): void;
+}
+
+/** `client.verification`: the user's verdict on the call's short authentication string. */
+export interface VerificationControls {
+  /** Both see the same symbols (true), or they do not (false). Throws without a call. */
+  confirm(match: boolean): void;
 }
 
 /** `client.diagnostics()`: what this tab's Duet is doing, JSON-safe and without secrets. */

@@ -15,6 +15,8 @@ import type { MediaDevicesLike } from '../media/media-types.js';
 import { StatsSampler } from '../media/stats.js';
 import { SignalingClient, type SignalingPort, type StorageLike } from '../signaling/signaling-client.js';
 import { CallFiles } from './call-files.js';
+import { CallVerification } from './call-verification.js';
+import { KnownPeers } from '../verify/known-peers.js';
 import type {
   ChatControls,
   ClientSnapshot,
@@ -23,6 +25,7 @@ import type {
   FileControls,
   MediaControls,
   Notice,
+  VerificationControls,
 } from './client-types.js';
 import { IceConfig } from './ice-config.js';
 import { MediaChoiceMemory } from './media-choice.js';
@@ -77,6 +80,14 @@ export interface DuetClientOptions {
   receivedFiles?: ReceivedFileStore;
   /** Where the core's log lines go (ICE restarts, rebuilt connections, resumed transfers); default: nowhere. */
   log?: Log;
+  /**
+   * This browser's DTLS certificate for every peer connection (the web app keeps one in IndexedDB),
+   * so its fingerprint, and with it what a peer verified, stays the same across calls. Read at each
+   * new connection; undefined: the browser makes a fresh one per connection.
+   */
+  certificates?: () => RTCCertificate[] | undefined;
+  /** Where the peers' verified certificates are remembered; default: `localStorage`. */
+  verifiedPeers?: StorageLike;
 }
 
 /** Log lines kept for `diagnostics()`, newest last. */
@@ -95,6 +106,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   readonly chat: ChatControls;
   /** The current call's files, and those kept from the last call. */
   readonly files: FileControls;
+  /** The current call's short authentication string: the user's verdict on it. */
+  readonly verification: VerificationControls;
 
   private readonly signaling: SignalingPort;
   private readonly devices: MediaController;
@@ -109,6 +122,9 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private readonly fileWorker: FileWorker | undefined;
   private callState: CallState = { phase: 'idle' };
   private link: CallLink | null = null;
+  private callVerification: CallVerification | null = null;
+  private readonly knownPeers: KnownPeers;
+  private readonly certificates: () => RTCCertificate[] | undefined;
   private sampler: StatsSampler | null = null;
   /** Chat messages from the peer the user has seen (the rest are unread). */
   private chatRead = 0;
@@ -134,6 +150,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.createHasher = options.createHasher;
     this.fileWorker = options.fileWorker;
     this.mediaChoice = new MediaChoiceMemory(storage);
+    this.certificates = options.certificates ?? (() => undefined);
+    this.knownPeers = new KnownPeers(
+      options.verifiedPeers ?? (typeof localStorage === 'undefined' ? undefined : localStorage),
+    );
     this.signaling = options.signaling ?? new SignalingClient({ url: options.url, storage });
     this.ice = new IceConfig({
       refresh: () => this.signaling.refreshIceServers(),
@@ -205,6 +225,14 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         if (this.callFiles.forgetLastCall()) {
           this.publish();
         }
+      },
+    };
+    this.verification = {
+      confirm: (match) => {
+        if (!this.callVerification) {
+          throw new DuetError('not_in_call', 'Only a call can be verified.');
+        }
+        this.callVerification.confirm(match);
       },
     };
     this.current = this.buildSnapshot();
@@ -470,7 +498,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       return;
     }
     if (this.roomView.room) {
-      this.pool?.prepare(this.ice.configuration());
+      this.pool?.prepare(this.connectionConfiguration());
     } else {
       this.pool?.discard();
     }
@@ -527,7 +555,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       polite,
       ringing: call.phase === 'incoming',
       createPeerConnection: this.createPeerConnection,
-      configuration: () => this.ice.configuration(),
+      configuration: () => this.connectionConfiguration(),
       sendSignal: (data) => this.sendSignal(callId, data),
       tracks: () => this.devices.currentTracks(),
       attachMedia: (sink) => void this.devices.attach(sink),
@@ -565,6 +593,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         this.dispatch({ type: 'media-failed' });
       }
     });
+    this.watchVerification(link, caller);
     link.start(rejoin);
     this.saveMediaChoice();
 
@@ -580,6 +609,30 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     for (const data of early) {
       link.handleSignal(data);
     }
+  }
+
+  /** The call's short authentication string, derived anew for every running connection. */
+  private watchVerification(link: CallLink, caller: boolean): void {
+    const verification = new CallVerification(
+      () => ('peer' in this.callState ? this.callState.peer.name : ''),
+      this.knownPeers,
+      scopedLog(this.log, 'verify'),
+    );
+    this.callVerification = verification;
+    link.on('fingerprints', (fingerprints) => void verification.fingerprints(fingerprints, caller));
+    verification.on('change', () => this.publish());
+    verification.on('changed', () => {
+      if ('peer' in this.callState) {
+        this.notify({ kind: 'verification-changed', peerName: this.callState.peer.name });
+      }
+    });
+  }
+
+  /** A new peer connection's configuration: the ICE servers of now, and this browser's certificate. */
+  private connectionConfiguration(): RTCConfiguration {
+    const certificates = this.certificates();
+    const configuration = this.ice.configuration();
+    return certificates?.length ? { ...configuration, certificates } : configuration;
   }
 
   /**
@@ -625,6 +678,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       this.link?.close(true);
     }
     this.link = null;
+    this.callVerification?.dispose();
+    this.callVerification = null;
     this.mediaChoice.forget();
     this.earlySignals = [];
     this.heldSignals = [];
@@ -705,6 +760,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       transfers: this.callFiles.transfers(this.link),
       dataChannelOpen: this.link?.messenger.connected ?? false,
       lastCallFiles: this.callFiles.lastCallFiles,
+      verification: this.callVerification?.view ?? null,
     };
   }
 

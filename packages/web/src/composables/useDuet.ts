@@ -7,6 +7,7 @@ import {
   type FileControls,
   type MediaControls,
   type Notice,
+  type VerificationControls,
 } from '@duet/rtc';
 import { inject, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
 import { createLogger } from '../lib/logger.js';
@@ -62,6 +63,8 @@ export interface Duet {
   readonly chat: Guarded<ChatControls>;
   /** `accept` also closes a picked file the core refused, so no temporary file stays behind. */
   readonly files: Guarded<FileControls>;
+  /** The verdict on the call's short authentication string ("They match" / "They don't match"). */
+  readonly verification: Guarded<VerificationControls>;
   notify(message: Message, tone?: NoticeTone): void;
   dismissNotice(id: number): void;
   dispose(): void;
@@ -168,6 +171,10 @@ export function createDuet(client: DuetClient): Duet {
         });
         break;
       }
+      case 'verification-changed':
+        // The verified mark went: said as a warning, since a changed string can be a man in the middle.
+        notify({ key: 'verify.changedNotice', params: { name: notice.peerName } }, 'error');
+        break;
       case 'files-lost':
         notify(
           { key: 'notices.filesLost', params: { names: notice.names.join(', '), name: notice.peerName } },
@@ -271,6 +278,8 @@ export function createDuet(client: DuetClient): Duet {
     () => ({ action: 'file', peerName: currentPeerName() }),
   );
 
+  const verification = guard(client.verification, () => ({ action: 'other', peerName: currentPeerName() }));
+
   async function startPreview(): Promise<void> {
     await media.start();
   }
@@ -340,6 +349,7 @@ export function createDuet(client: DuetClient): Duet {
     media,
     chat,
     files,
+    verification,
     notify,
     dismissNotice,
     dispose() {

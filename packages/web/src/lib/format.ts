@@ -115,3 +115,8 @@ export function fileStamp(date: Date): string {
     `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`
   );
 }
+
+/** A day in the locale's short form, "2 Dec" / "12月2日": when a peer was verified. */
+export function formatDay(at: number, locale: string): string {
+  return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short' }).format(at);
+}

@@ -1,0 +1,80 @@
+/**
+ * The 64 symbols of Duet's short authentication string, indexed by 6 bits of the derived value.
+ * Duet's own table, chosen so that each is a single code point with emoji presentation (no
+ * variation selector or joiner, so it renders as the same picture everywhere since Unicode 9),
+ * and so that the names are short, common and hard to mistake for each other when read aloud, in
+ * English and in Chinese. Changing an entry or the order changes every string: it is part of the
+ * protocol (docs/protocol.md, "Verified calls"), like the derivation in sas.ts.
+ */
+export interface SasSymbol {
+  emoji: string;
+  en: string;
+  zh: string;
+}
+
+export const SAS_SYMBOLS: readonly SasSymbol[] = [
+  { emoji: '🍎', en: 'Apple', zh: '苹果' },
+  { emoji: '🍌', en: 'Banana', zh: '香蕉' },
+  { emoji: '🍇', en: 'Grapes', zh: '葡萄' },
+  { emoji: '🍉', en: 'Watermelon', zh: '西瓜' },
+  { emoji: '🍋', en: 'Lemon', zh: '柠檬' },
+  { emoji: '🍒', en: 'Cherries', zh: '樱桃' },
+  { emoji: '🍍', en: 'Pineapple', zh: '菠萝' },
+  { emoji: '🥕', en: 'Carrot', zh: '胡萝卜' },
+  { emoji: '🌽', en: 'Corn', zh: '玉米' },
+  { emoji: '🍄', en: 'Mushroom', zh: '蘑菇' },
+  { emoji: '🥚', en: 'Egg', zh: '鸡蛋' },
+  { emoji: '🍞', en: 'Bread', zh: '面包' },
+  { emoji: '🧀', en: 'Cheese', zh: '奶酪' },
+  { emoji: '🍕', en: 'Pizza', zh: '披萨' },
+  { emoji: '🍦', en: 'Ice cream', zh: '冰淇淋' },
+  { emoji: '🎂', en: 'Cake', zh: '蛋糕' },
+  { emoji: '🐶', en: 'Dog', zh: '狗' },
+  { emoji: '🐱', en: 'Cat', zh: '猫' },
+  { emoji: '🐭', en: 'Mouse', zh: '老鼠' },
+  { emoji: '🐰', en: 'Rabbit', zh: '兔子' },
+  { emoji: '🐻', en: 'Bear', zh: '熊' },
+  { emoji: '🐼', en: 'Panda', zh: '熊猫' },
+  { emoji: '🐯', en: 'Tiger', zh: '老虎' },
+  { emoji: '🦁', en: 'Lion', zh: '狮子' },
+  { emoji: '🐮', en: 'Cow', zh: '奶牛' },
+  { emoji: '🐷', en: 'Pig', zh: '猪' },
+  { emoji: '🐸', en: 'Frog', zh: '青蛙' },
+  { emoji: '🐵', en: 'Monkey', zh: '猴子' },
+  { emoji: '🐔', en: 'Chicken', zh: '鸡' },
+  { emoji: '🐧', en: 'Penguin', zh: '企鹅' },
+  { emoji: '🦆', en: 'Duck', zh: '鸭子' },
+  { emoji: '🦉', en: 'Owl', zh: '猫头鹰' },
+  { emoji: '🐴', en: 'Horse', zh: '马' },
+  { emoji: '🐝', en: 'Bee', zh: '蜜蜂' },
+  { emoji: '🐌', en: 'Snail', zh: '蜗牛' },
+  { emoji: '🐢', en: 'Turtle', zh: '乌龟' },
+  { emoji: '🐍', en: 'Snake', zh: '蛇' },
+  { emoji: '🐙', en: 'Octopus', zh: '章鱼' },
+  { emoji: '🐳', en: 'Whale', zh: '鲸鱼' },
+  { emoji: '🦀', en: 'Crab', zh: '螃蟹' },
+  { emoji: '🌵', en: 'Cactus', zh: '仙人掌' },
+  { emoji: '🌲', en: 'Tree', zh: '松树' },
+  { emoji: '🌻', en: 'Sunflower', zh: '向日葵' },
+  { emoji: '🌙', en: 'Moon', zh: '月亮' },
+  { emoji: '⭐', en: 'Star', zh: '星星' },
+  { emoji: '🌈', en: 'Rainbow', zh: '彩虹' },
+  { emoji: '⛄', en: 'Snowman', zh: '雪人' },
+  { emoji: '🔥', en: 'Fire', zh: '火' },
+  { emoji: '🚗', en: 'Car', zh: '汽车' },
+  { emoji: '🚲', en: 'Bicycle', zh: '自行车' },
+  { emoji: '🚀', en: 'Rocket', zh: '火箭' },
+  { emoji: '⛵', en: 'Sailboat', zh: '帆船' },
+  { emoji: '🎈', en: 'Balloon', zh: '气球' },
+  { emoji: '🎁', en: 'Gift', zh: '礼物' },
+  { emoji: '🔔', en: 'Bell', zh: '铃铛' },
+  { emoji: '🔑', en: 'Key', zh: '钥匙' },
+  { emoji: '🎸', en: 'Guitar', zh: '吉他' },
+  { emoji: '🥁', en: 'Drum', zh: '鼓' },
+  { emoji: '📷', en: 'Camera', zh: '相机' },
+  { emoji: '⚽', en: 'Football', zh: '足球' },
+  { emoji: '🏀', en: 'Basketball', zh: '篮球' },
+  { emoji: '👑', en: 'Crown', zh: '皇冠' },
+  { emoji: '👓', en: 'Glasses', zh: '眼镜' },
+  { emoji: '🌂', en: 'Umbrella', zh: '雨伞' },
+];
