@@ -10,8 +10,11 @@ import { duet, randomFile, sha256File, startServer, tempDir } from './support.js
  * SHA-256, resume after a dropped connection, chat both ways, and the exit codes a script sees.
  */
 
-/** The big transfer: 1 GiB as the issue asks when DUET_CLI_BIG_MIB says so; smaller by default. */
-const BIG_BYTES = Number(process.env.DUET_CLI_BIG_MIB ?? 96) * 1024 * 1024;
+/**
+ * The big transfer: 1 GiB, as the issue asks (measured here: ~60 s of transfer, ~80 s with making
+ * and hashing the file, on a loaded 2-core machine). DUET_CLI_BIG_MIB makes it smaller for a quick run.
+ */
+const BIG_BYTES = Number(process.env.DUET_CLI_BIG_MIB ?? 1024) * 1024 * 1024;
 const RESUME_BYTES = 48 * 1024 * 1024;
 /** The core's largest run-ahead of the receiver's acks: what a dropped connection may have in flight. */
 const MAX_RESENT = 1024 * 1024;

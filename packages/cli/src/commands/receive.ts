@@ -7,6 +7,9 @@ import { endedFailure } from '../peer/session.js';
 import type { PeerContext } from './peer-command.js';
 import { worstOutcome } from './send.js';
 
+/** With --count: how long the sender may take to hang up after the last file before we do. */
+const VERDICT_GRACE_MS = 3000;
+
 export interface ReceiveOptions {
   out: string;
   force: boolean;
@@ -58,6 +61,13 @@ export async function receiveFiles(context: PeerContext, options: ReceiveOptions
       const count = options.count;
       const snapshot = await watch.until((s) => received(s).length >= count);
       report.update(snapshot.transfers);
+      // Our verdict (file-result) goes peer to peer, our hang-up through the server, which can
+      // overtake it: a sender would then never learn its file arrived. Give the sender the word
+      // (a terminal hangs up itself once it has the verdict), then hang up.
+      await Promise.race([
+        watch.whenEnded(),
+        new Promise((resolve) => setTimeout(resolve, VERDICT_GRACE_MS)),
+      ]);
       await watch.hangUp(false);
       return worstOutcome(received(snapshot));
     }

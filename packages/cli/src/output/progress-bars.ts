@@ -13,12 +13,13 @@ export class ProgressBars {
   constructor(private readonly stream: Writable) {}
 
   update(event: Progress): void {
+    // `left`, not `eta`: cli-progress fills `{eta}` itself (in whole seconds, NULL when unknown).
     const payload = {
       label: `${event.direction === 'send' ? '↑' : '↓'} ${event.name}`,
       done: formatBytes(event.bytes),
       size: formatBytes(event.size),
       speed: formatSpeed(event.bytesPerSecond),
-      eta: formatEta(event.secondsLeft),
+      left: formatEta(event.secondsLeft),
     };
     let bar = this.bars.get(event.id);
     if (!bar) {
@@ -55,7 +56,7 @@ export class ProgressBars {
     this.multibar ??= new MultiBar(
       {
         stream: this.stream,
-        format: '{label} [{bar}] {percentage}% {done}/{size} {speed} ETA {eta}',
+        format: '{label} [{bar}] {percentage}% {done}/{size} {speed} ETA {left}',
         hideCursor: true,
         clearOnComplete: false,
         fps: 10,
