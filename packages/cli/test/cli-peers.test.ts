@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DuetServer } from '@duet/server';
 import { EXIT } from '../src/index.js';
-import { duet, randomFile, sha256File, startServer, tempDir } from './support.js';
+import { duet, DuetProcess, randomFile, sha256File, startServer, tempDir } from './support.js';
 
 /*
  * The real `duet` binary on both ends, through a real server on loopback: files byte-identical by
@@ -27,6 +27,7 @@ beforeAll(async () => {
   server = await startServer({ reconnectGraceMs: 1000 });
 });
 afterAll(async () => {
+  DuetProcess.killAll();
   await server.close();
 });
 

@@ -22,6 +22,7 @@ beforeAll(async () => {
   server = await startServer({ reconnectGraceMs: 500, ringTimeoutMs: 3000 });
 });
 afterAll(async () => {
+  DuetProcess.killAll();
   for (const peer of peers) {
     peer.dispose();
   }

@@ -32,8 +32,18 @@ export class DuetProcess {
   stderr = '';
   readonly exited: Promise<number>;
   private waiters: Array<() => void> = [];
+  /** Every process a test started and that has not exited: a failed test must not leave one behind. */
+  private static readonly running = new Set<DuetProcess>();
+
+  /** Kill whatever is still running (afterAll). */
+  static killAll(): void {
+    for (const process of DuetProcess.running) {
+      process.kill('SIGKILL');
+    }
+  }
 
   constructor(args: string[], env: Record<string, string> = {}) {
+    DuetProcess.running.add(this);
     this.child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@duet/source', MAIN, ...args], {
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -52,7 +62,10 @@ export class DuetProcess {
     this.exited = new Promise((resolve) =>
       this.child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))),
     );
-    void this.exited.then(() => this.wake());
+    void this.exited.then(() => {
+      DuetProcess.running.delete(this);
+      this.wake();
+    });
   }
 
   /** The first event of this kind (matching `where`), recorded already or yet to come. */
