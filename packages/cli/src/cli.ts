@@ -30,7 +30,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     return EXIT.ok;
   }
   const json = command.command === 'room-new' ? command.json : command.peer.json;
-  const reporter = createReporter(outputMode(json, io.stdout), io.stdout, io.stderr);
+  const reporter = await createReporter(outputMode(json, io.stdout), io.stdout, io.stderr);
   try {
     const code = await run(command, io, reporter);
     reporter.emit({ event: 'exit', code, reason: reasonOf(code) });

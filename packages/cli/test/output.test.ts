@@ -43,9 +43,9 @@ describe('output formats', () => {
     );
   });
 
-  it('--json: one parseable object a line, progress thinned, everything else kept', () => {
+  it('--json: one parseable object a line, progress thinned, everything else kept', async () => {
     const out = capture();
-    const reporter = createReporter('json', out.stream, capture().stream);
+    const reporter = await createReporter('json', out.stream, capture().stream);
     reporter.emit({ event: 'connected', peer: 'Ann' });
     for (let bytes = 0; bytes <= 1000; bytes += 10) {
       reporter.emit(progress(bytes));
@@ -63,10 +63,10 @@ describe('output formats', () => {
     expect(reports).toEqual([0, 1000]);
   });
 
-  it('plain lines: progress every 10 %, errors on stderr, no exit line', () => {
+  it('plain lines: progress every 10 %, errors on stderr, no exit line', async () => {
     const out = capture();
     const err = capture();
-    const reporter = createReporter('plain', out.stream, err.stream);
+    const reporter = await createReporter('plain', out.stream, err.stream);
     for (let bytes = 0; bytes <= 1000; bytes += 10) {
       reporter.emit(progress(bytes));
     }

@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import QRCode from 'qrcode';
 import { roomLink } from '../args.js';
 import type { Reporter } from '../output/reporter.js';
 
@@ -28,6 +27,8 @@ export async function roomNew(
   reporter.emit({ event: 'room', room, link });
   if (!json) {
     // `small`: half-height blocks, so the code fits an 80×24 terminal for a phone camera.
+    // Loaded here only: the QR library is not worth its memory in the commands that move files.
+    const { default: QRCode } = await import('qrcode');
     write(await QRCode.toString(link, { type: 'terminal', small: true }));
   }
 }

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { CliEvent } from './events.js';
 import { formatLine, percent } from './format.js';
-import { ProgressBars } from './progress-bars.js';
+import type { ProgressBars } from './progress-bars.js';
 
 /** Where a command's events go. */
 export interface Reporter {
@@ -81,8 +81,7 @@ export function plainReporter(stdout: Writable, stderr: Writable, now: () => num
 }
 
 /** A terminal: a progress bar per transfer (speed, ETA), the other events as lines above them. */
-export function ttyReporter(stdout: Writable, stderr: Writable): Reporter {
-  const bars = new ProgressBars(stderr);
+export function ttyReporter(stdout: Writable, stderr: Writable, bars: ProgressBars): Reporter {
   return {
     emit(event) {
       if (event.event === 'progress') {
@@ -107,17 +106,23 @@ export function ttyReporter(stdout: Writable, stderr: Writable): Reporter {
   };
 }
 
-export function createReporter(
+/**
+ * The reporter for `mode`. The progress-bar library is loaded only for a terminal: every module
+ * counts toward the receiving CLI's memory (see bench/README.md, the terminal peer).
+ */
+export async function createReporter(
   mode: OutputMode,
   stdout: Writable = process.stdout,
   stderr: Writable = process.stderr,
-): Reporter {
+): Promise<Reporter> {
   switch (mode) {
     case 'json':
       return jsonReporter(stdout);
     case 'plain':
       return plainReporter(stdout, stderr);
-    case 'tty':
-      return ttyReporter(stdout, stderr);
+    case 'tty': {
+      const { ProgressBars } = await import('./progress-bars.js');
+      return ttyReporter(stdout, stderr, new ProgressBars(stderr));
+    }
   }
 }
