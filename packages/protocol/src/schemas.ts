@@ -36,10 +36,17 @@ export const RoomNameSchema = z
 
 /** A user as others see them. `in-call` covers ringing too: such a user cannot take another call. */
 export const UserStateSchema = z.enum(['free', 'in-call']);
+/**
+ * What kind of peer a user is, as it said when joining. `terminal`: the `duet` command line, which
+ * takes data-only calls (chat and files) and has no camera or microphone. Absent: a browser.
+ */
+export const AgentSchema = z.enum(['browser', 'terminal']);
+export type Agent = z.infer<typeof AgentSchema>;
 export const PublicUserSchema = z.object({
   id: UserIdSchema,
   name: DisplayNameSchema,
   state: UserStateSchema,
+  agent: AgentSchema.optional(),
 });
 export type PublicUser = z.infer<typeof PublicUserSchema>;
 export type UserState = z.infer<typeof UserStateSchema>;
@@ -59,9 +66,21 @@ export const IceServerSchema = z.object({
 });
 export type IceServer = z.infer<typeof IceServerSchema>;
 
-/** What the caller intends to send; the callee's UI shows "video call" or "audio call". */
+/**
+ * What the caller intends to send; the callee's UI shows "video call" or "audio call". Neither audio
+ * nor video is a data-only call (chat and files, e.g. with a terminal peer): its peer connection
+ * carries data channels and no media sections, and neither side opens a camera or microphone.
+ */
 export const CallMediaSchema = z.object({ audio: z.boolean(), video: z.boolean() });
 export type CallMedia = z.infer<typeof CallMediaSchema>;
+
+/** The media of a data-only call (see CallMediaSchema). */
+export const DATA_ONLY_MEDIA: CallMedia = Object.freeze({ audio: false, video: false });
+
+/** Whether a call carries no media at all: data channels only. */
+export function isDataOnly(media: CallMedia): boolean {
+  return !media.audio && !media.video;
+}
 
 export const CallRoleSchema = z.enum(['caller', 'callee']);
 export const CallStateSchema = z.enum(['ringing', 'active']);
@@ -185,6 +204,8 @@ export const JoinRequestSchema = z.object({
   room: RoomNameSchema,
   name: DisplayNameSchema,
   joinKey: ClientKeySchema.optional(),
+  /** Default `browser`; others see it on this user (PublicUser.agent). */
+  agent: AgentSchema.optional(),
 });
 export const ResumeRequestSchema = z.object({ sessionToken: SessionTokenSchema });
 export const InviteRequestSchema = z.object({

@@ -50,6 +50,29 @@ describe('rooms and presence', () => {
     });
   });
 
+  it('shows a terminal peer as one to everyone (snapshot, presence, the ring), a browser as before', async () => {
+    const ann = track(await joinedClient(fixture.server, 'kinds', 'Ann'));
+    const term = await connectClient(fixture.server);
+    clients.push(term);
+    const joined = await term.request('room:join', { room: 'kinds', name: 'build-box', agent: 'terminal' });
+    if (!joined.ok) {
+      throw new Error(joined.error.code);
+    }
+    expect(joined.self).toMatchObject({ name: 'build-box', agent: 'terminal' });
+    expect(joined.room.users.map((u) => u.agent)).toEqual([undefined, 'terminal']);
+    expect((await ann.client.next('presence')).user).toEqual(joined.self);
+    // A data-only call from the terminal rings with its kind and media.
+    await term.request('call:invite', { to: ann.session.self.id, media: { audio: false, video: false } });
+    expect(await ann.client.next('call:incoming')).toMatchObject({
+      from: { name: 'build-box', agent: 'terminal' },
+      media: { audio: false, video: false },
+    });
+    expect(await term.rawWithAck('room:join', { room: 'x', name: 'y', agent: 'robot' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_payload' },
+    });
+  });
+
   it('tells the others who joined and who left, and lists members in join order', async () => {
     const ann = track(await joinedClient(fixture.server, 'r', 'Ann'));
     const bob = track(await joinedClient(fixture.server, 'R', 'Bob'));

@@ -23,6 +23,8 @@ export interface CallLinkOptions {
    */
   ringing?: boolean;
   createPeerConnection: PeerConnectionFactory;
+  /** A data-only call: its connections carry data channels and no media (see CallSession). */
+  dataOnly?: boolean;
   /** Read at each new peer connection, so refreshed TURN credentials are used (see IceConfig). */
   configuration: () => RTCConfiguration;
   sendSignal: (data: SignalData) => void;
@@ -335,6 +337,7 @@ export class CallLink extends Emitter<CallLinkEvents> {
       initiator: this.options.caller,
       epoch,
       holdAnswer: this.answerHeld,
+      dataOnly: this.options.dataOnly ?? false,
       createPeerConnection: this.options.createPeerConnection,
       configuration: this.options.configuration(),
       dataChannels: [{ label: CONTROL_CHANNEL.label, id: CONTROL_CHANNEL.id, init: { ordered: true } }],

@@ -40,6 +40,11 @@ export interface CallSessionOptions {
    * nothing of this side reaches the caller before its user accepts.
    */
   holdAnswer?: boolean;
+  /**
+   * A data-only call: no audio or video transceivers, only the data channels. Also what lets the
+   * core run on a WebRTC stack without media (node-datachannel in the terminal peer).
+   */
+  dataOnly?: boolean;
   /** Deliver a description or candidate to the peer (through the signaling server). */
   sendSignal: (data: SignalData) => void;
   /** How long `disconnected` may last before an ICE restart (it often heals by itself). */
@@ -82,6 +87,7 @@ const DEFAULTS = {
   dataChannels: [],
   epoch: null,
   holdAnswer: false,
+  dataOnly: false,
 };
 
 /**
@@ -180,7 +186,8 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     this.pendingTracks.set('audio', tracks.audio);
     this.pendingTracks.set('video', tracks.video);
     if (this.options.initiator) {
-      for (const kind of ['audio', 'video'] as const) {
+      const kinds = this.options.dataOnly ? [] : (['audio', 'video'] as const);
+      for (const kind of kinds) {
         this.pc.addTransceiver(tracks[kind] ?? kind, { direction: 'sendrecv' });
       }
       this.transceiversReady = true;

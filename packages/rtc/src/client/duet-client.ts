@@ -1,4 +1,11 @@
-import type { CallMedia, MediaState, Session, SignalData } from '@duet/protocol';
+import {
+  isDataOnly,
+  type Agent,
+  type CallMedia,
+  type MediaState,
+  type Session,
+  type SignalData,
+} from '@duet/protocol';
 import { CallLink } from '../call/call-link.js';
 import type { PeerConnectionFactory } from '../call/call-session.js';
 import { transition, type CallEffect, type CallEvent, type CallState } from '../call/call-state.js';
@@ -88,6 +95,8 @@ export interface DuetClientOptions {
   certificates?: () => RTCCertificate[] | undefined;
   /** Where the peers' verified certificates are remembered; default: `localStorage`. */
   verifiedPeers?: StorageLike;
+  /** What kind of peer this is, as others see it (`terminal`: the command line); default: a browser. */
+  agent?: Agent;
 }
 
 /** Log lines kept for `diagnostics()`, newest last. */
@@ -154,7 +163,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.knownPeers = new KnownPeers(
       options.verifiedPeers ?? (typeof localStorage === 'undefined' ? undefined : localStorage),
     );
-    this.signaling = options.signaling ?? new SignalingClient({ url: options.url, storage });
+    this.signaling =
+      options.signaling ?? new SignalingClient({ url: options.url, storage, agent: options.agent });
     this.ice = new IceConfig({
       refresh: () => this.signaling.refreshIceServers(),
       onChange: (iceServers) => {
@@ -285,13 +295,16 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.publish();
   }
 
-  /** Call someone in the room. Rejects with a DuetError (`busy`, `already_in_call`, …). */
-  async call(userId: string, options: { video?: boolean } = {}): Promise<void> {
+  /**
+   * Call someone in the room. Rejects with a DuetError (`busy`, `already_in_call`, …). With
+   * `audio: false, video: false` the call is data-only: chat and files, no camera or microphone.
+   */
+  async call(userId: string, options: { video?: boolean; audio?: boolean } = {}): Promise<void> {
     const peer = this.roomView.room?.users.find((user) => user.id === userId);
     if (!peer) {
       throw new DuetError('user_not_found', 'That person is not in this room.');
     }
-    const media: CallMedia = { audio: true, video: options.video ?? true };
+    const media: CallMedia = { audio: options.audio ?? true, video: options.video ?? true };
     await this.prepareMedia(media);
     const { callId, ringTimeoutMs } = await this.signaling.invite(userId, media);
     this.dispatch({ type: 'dial', callId, peer, media, ringsUntil: Date.now() + ringTimeoutMs });
@@ -555,6 +568,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       polite,
       ringing: call.phase === 'incoming',
       createPeerConnection: this.createPeerConnection,
+      dataOnly: isDataOnly(call.media),
       configuration: () => this.connectionConfiguration(),
       sendSignal: (data) => this.sendSignal(callId, data),
       tracks: () => this.devices.currentTracks(),
@@ -703,6 +717,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
 
   /** Start local media for a call; without a camera or permission the call still goes ahead. */
   private async prepareMedia(media: CallMedia): Promise<void> {
+    // A data-only call never asks for a camera or microphone (a terminal peer has none).
+    if (isDataOnly(media)) {
+      return;
+    }
     try {
       await this.devices.start({ audio: media.audio, video: media.video });
       // A preview may have started the camera already; an audio call sends none.

@@ -7,6 +7,7 @@ import {
   SERVER_EVENTS,
   normalizeRoomName,
   type AckOf,
+  type Agent,
   type CallMedia,
   type ClientEventName,
   type ClientToServerEvents,
@@ -45,6 +46,8 @@ export interface SignalingClientOptions {
   requestTimeoutMs?: number;
   /** For tests: the transports to use (default: websocket, falling back to polling). */
   transports?: Array<'websocket' | 'polling'>;
+  /** The kind of peer this is, told to the server on join (others see it); default: a browser. */
+  agent?: Agent;
 }
 
 /** A join whose connection dropped before the answer is sent again, this many times in all. */
@@ -87,9 +90,11 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private retryAfterMs = 1000;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private phase: ConnectionPhase = 'idle';
+  private readonly agent: Agent | undefined;
 
   constructor(options: SignalingClientOptions = {}) {
     super();
+    this.agent = options.agent;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.sessionStore = new SessionStore(options.storage);
     const socketOptions = {
@@ -253,7 +258,12 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     const joinKey = randomBase64Url(16);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.request('room:join', { room, name, joinKey });
+        return await this.request('room:join', {
+          room,
+          name,
+          joinKey,
+          ...(this.agent ? { agent: this.agent } : {}),
+        });
       } catch (error) {
         const lost = error instanceof DuetError && error.reason === 'connection_lost';
         if (!lost || attempt >= JOIN_ATTEMPTS) {

@@ -115,6 +115,7 @@ export class SignalingService {
       id: newId(),
       name: request.name,
       room: request.room,
+      ...(request.agent === 'terminal' ? { agent: 'terminal' as const } : {}),
       sessionToken,
       socketId: socket.id,
       connected: true,
@@ -289,7 +290,7 @@ export class SignalingService {
       .emit('presence', {
         room: user.room,
         change: 'left',
-        user: { id: user.id, name: user.name, state: 'free' },
+        user: { ...identity(user), state: 'free' },
       });
     try {
       for (const socket of await this.io.in(channel).fetchSockets()) {
@@ -583,7 +584,7 @@ export class SignalingService {
   }
 
   private async publicUser(user: StoredUser): Promise<PublicUser> {
-    return { id: user.id, name: user.name, state: userState(await this.store.getCallOfUser(user.id)) };
+    return { ...identity(user), state: userState(await this.store.getCallOfUser(user.id)) };
   }
 
   private announce(room: string, ...users: PublicUser[]): void {
@@ -668,4 +669,9 @@ function mayRelay(call: StoredCall, from: string, data: SignalData): boolean {
 function splitKey(key: string): [string, string] {
   const at = key.indexOf(':');
   return at < 0 ? [key, ''] : [key.slice(0, at), key.slice(at + 1)];
+}
+
+/** Who a user is to others: id, name, and the kind of peer when it is not a browser. */
+function identity(user: StoredUser): Pick<PublicUser, 'id' | 'name' | 'agent'> {
+  return { id: user.id, name: user.name, ...(user.agent ? { agent: user.agent } : {}) };
 }

@@ -30,14 +30,14 @@ local function userKey(P, id) return P .. 'u:' .. id end
 
 export const ADD_USER = new LuaScript(`${USER_FIELDS}
 local P, capacity = ARGV[1], tonumber(ARGV[2])
-local id, name, room, token, socket, connected, joinedAt, node =
-  ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local id, name, room, token, socket, connected, joinedAt, node, agent =
+  ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local roomKey = P .. 'r:' .. room
 if redis.call('EXISTS', P .. 'tok:' .. token) == 1 then return -2 end
 if redis.call('ZCARD', roomKey) >= capacity then return 0 end
 if redis.call('EXISTS', userKey(P, id)) == 1 then return -1 end
 redis.call('HSET', userKey(P, id), 'id', id, 'name', name, 'room', room, 'token', token,
-  'socket', socket, 'connected', connected, 'joinedAt', joinedAt, 'node', node)
+  'socket', socket, 'connected', connected, 'joinedAt', joinedAt, 'node', node, 'agent', agent)
 redis.call('SET', P .. 'tok:' .. token, id)
 redis.call('ZADD', roomKey, redis.call('INCR', P .. 'seq'), id)
 redis.call('SADD', P .. 'rooms', room)
@@ -199,6 +199,7 @@ export function decodeUser(flat: unknown): NodeBoundUser | undefined {
     id,
     name: m.get('name') ?? '',
     room: m.get('room') ?? '',
+    ...(m.get('agent') === 'terminal' ? { agent: 'terminal' as const } : {}),
     sessionToken: m.get('token') ?? '',
     socketId: m.get('socket') ?? '',
     connected: m.get('connected') === '1',
@@ -216,6 +217,7 @@ export function publicFields(user: NodeBoundUser | undefined): StoredUser | unde
     id: user.id,
     name: user.name,
     room: user.room,
+    ...(user.agent ? { agent: user.agent } : {}),
     sessionToken: user.sessionToken,
     socketId: user.socketId,
     connected: user.connected,

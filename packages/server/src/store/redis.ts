@@ -62,6 +62,7 @@ export class RedisStore implements Store {
       user.connected ? '1' : '0',
       user.joinedAt,
       this.nodeId,
+      user.agent ?? '',
     ]);
     if (result === -1) {
       throw new Error('user id already in use');

@@ -1,10 +1,12 @@
-import type { CallMedia, UserState } from '@duet/protocol';
+import type { Agent, CallMedia, UserState } from '@duet/protocol';
 
 /** A room member as the server keeps it. */
 export interface StoredUser {
   id: string;
   name: string;
   room: string;
+  /** What kind of peer the user joined as; absent: a browser. */
+  agent?: Agent;
   sessionToken: string;
   /** The socket that currently speaks for this user; a stale socket's disconnect is ignored. */
   socketId: string;

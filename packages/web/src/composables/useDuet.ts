@@ -46,7 +46,8 @@ export interface Duet {
   storedSession(): { room: string; name: string } | null;
   join(room: string, name: string): Promise<boolean>;
   leave(): Promise<void>;
-  call(user: PublicUser, options: { video: boolean }): Promise<void>;
+  /** `audio: false, video: false`: a data-only call (chat and files), e.g. with a terminal peer. */
+  call(user: PublicUser, options: { video: boolean; audio?: boolean }): Promise<void>;
   accept(): Promise<void>;
   decline(): Promise<void>;
   /** Hang up an active call, or cancel an outgoing one. */
@@ -325,8 +326,8 @@ export function createDuet(client: DuetClient): Duet {
     storedSession: () => client.storedSession,
     join,
     leave,
-    async call(user, { video }) {
-      await attempt(() => client.call(user.id, { video }), { action: 'call', peerName: user.name });
+    async call(user, { video, audio = true }) {
+      await attempt(() => client.call(user.id, { video, audio }), { action: 'call', peerName: user.name });
     },
     async accept() {
       await attempt(() => client.accept(), { action: 'answer', peerName: currentPeerName() });
