@@ -40,6 +40,13 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  /** Outcomes only: no room, name or secret is ever a label. */
+  readonly knocks = new Counter({
+    name: 'duet_knocks_total',
+    help: 'Knocks on rooms that ask to join, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly refused = new Counter({
     name: 'duet_refused_messages_total',
     help: 'Events and connections refused, by error code',
