@@ -57,6 +57,8 @@ export interface ClientSnapshot {
    * the room: hanging up must not lose a file the user has not saved yet.
    */
   lastCallFiles: { peerName: string; transfers: readonly TransferView[] } | null;
+  /** Waiting to be let into a room that asks newcomers to knock: since when, and for how long at most. */
+  knocking: { since: number; timeoutMs: number } | null;
 }
 
 /** One-off things the UI should tell the user about (a toast or an announcement). */

@@ -7,6 +7,7 @@ import {
   type FileControls,
   type MediaControls,
   type Notice,
+  type RoomAccess,
 } from '@duet/rtc';
 import { inject, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
 import { createLogger } from '../lib/logger.js';
@@ -39,11 +40,20 @@ export interface Duet {
   /** The last connect attempt could not reach the server (cleared once connected). */
   readonly serverUnreachable: Readonly<ShallowRef<boolean>>;
   readonly joining: Readonly<ShallowRef<boolean>>;
+  /** Why the last join failed (e.g. `password_required`), with the server's retry-after; null after success. */
+  readonly joinFailure: Readonly<ShallowRef<{ reason: string; retryAfterMs?: number } | null>>;
 
   connect(): Promise<boolean>;
   /** The room and name this tab was in before a reload (the core keeps them per tab), or null. */
-  storedSession(): { room: string; name: string } | null;
-  join(room: string, name: string): Promise<boolean>;
+  storedSession(): { room: string; name: string; secret?: string } | null;
+  /** Join a room; a private one needs `access.secret` (from its link). */
+  join(room: string, name: string, access?: RoomAccess): Promise<boolean>;
+  /** Stop waiting to be let into a room that asks to join. */
+  cancelJoin(): void;
+  /** Let someone waiting at the door in, or turn them away. */
+  answerKnock(knockId: string, admit: boolean): Promise<void>;
+  /** Switch "ask to join" or the lock (any member may). */
+  changeRoomSettings(patch: { askToJoin?: boolean; locked?: boolean }): Promise<void>;
   leave(): Promise<void>;
   call(user: PublicUser, options: { video: boolean }): Promise<void>;
   accept(): Promise<void>;
@@ -89,6 +99,7 @@ export function createDuet(client: DuetClient): Duet {
   const blocker = shallowRef<Blocker | null>(null);
   const serverUnreachable = shallowRef(false);
   const joining = shallowRef(false);
+  const joinFailure = shallowRef<{ reason: string; retryAfterMs?: number } | null>(null);
 
   function fail(error: unknown, context: FailureContext): void {
     const reason = failureReason(error);
@@ -275,7 +286,7 @@ export function createDuet(client: DuetClient): Duet {
     await media.start();
   }
 
-  async function join(room: string, name: string): Promise<boolean> {
+  async function join(room: string, name: string, access: RoomAccess = {}): Promise<boolean> {
     if (joining.value) {
       return false;
     }
@@ -284,8 +295,18 @@ export function createDuet(client: DuetClient): Duet {
       if (client.snapshot.connection !== 'connected' && !(await connect())) {
         return false;
       }
-      const joined = await attempt(() => client.join(room, name), { action: 'join' });
-      if (!joined) {
+      try {
+        await client.join(room, name, access);
+        joinFailure.value = null;
+      } catch (error) {
+        const reason = failureReason(error);
+        const retryAfterMs = error instanceof DuetError ? error.retryAfterMs : undefined;
+        joinFailure.value =
+          reason === null ? null : { reason, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+        // Giving up the wait is the user's own doing: nothing to tell.
+        if (reason !== 'join_cancelled') {
+          fail(error, { action: 'join' });
+        }
         return false;
       }
       // The preview is not part of joining: a denied camera must not keep anyone out of the room.
@@ -313,8 +334,16 @@ export function createDuet(client: DuetClient): Duet {
     serverUnreachable,
     joining,
     connect,
+    joinFailure,
     storedSession: () => client.storedSession,
     join,
+    cancelJoin: () => client.cancelJoin(),
+    async answerKnock(knockId, admit) {
+      await attempt(() => client.answerKnock(knockId, admit), { action: 'other' });
+    },
+    async changeRoomSettings(patch) {
+      await attempt(() => client.changeRoomSettings(patch), { action: 'other' });
+    },
     leave,
     async call(user, { video }) {
       await attempt(() => client.call(user.id, { video }), { action: 'call', peerName: user.name });
