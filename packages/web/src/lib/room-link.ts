@@ -13,15 +13,15 @@ export interface RoomLink {
 const SECRET = /^[A-Za-z0-9_-]{22,86}$/;
 
 /** The room link of the current address; '' and null where absent (or a malformed secret). */
-export function roomLinkFromAddress(): RoomLink {
-  const room = new URLSearchParams(window.location.search).get('room')?.trim() ?? '';
-  const secret = new URLSearchParams(window.location.hash.slice(1)).get('k');
+export function roomLinkFromAddress(address: Pick<Location, 'search' | 'hash'> = window.location): RoomLink {
+  const room = new URLSearchParams(address.search).get('room')?.trim() ?? '';
+  const secret = new URLSearchParams(address.hash.slice(1)).get('k');
   return { room, secret: secret !== null && SECRET.test(secret) ? secret : null };
 }
 
 /** The link that opens `room` (with its secret, when private) on this origin. */
-export function roomLink(room: string, secret: string | null): string {
-  const url = new URL('/', window.location.origin);
+export function roomLink(room: string, secret: string | null, origin = window.location.origin): string {
+  const url = new URL('/', origin);
   url.searchParams.set('room', room);
   if (secret !== null) {
     url.hash = new URLSearchParams({ k: secret }).toString();
