@@ -6,8 +6,8 @@
 import type { BrowserContext, Page } from '@playwright/test';
 import { expect, test } from './fixtures.js';
 
-// Private by default: the other specs' open rooms are off here.
-test.use({ serverEnv: { DUET_OPEN_ROOMS: 'false' } });
+// Private by default: the other specs' open rooms are off here. Three password tries a minute.
+test.use({ serverEnv: { DUET_OPEN_ROOMS: 'false', DUET_PASSWORD_ATTEMPTS_PER_IP: '3' } });
 
 test('a private room: copied link, knock, admit, call; a guessed link gets nothing', async ({
   browser,
@@ -75,6 +75,58 @@ test('a private room: copied link, knock, admit, call; a guessed link gets nothi
     // Alice, in her call, heard of nobody: no knock, no arrival.
     await expect(alice.getByText('Eve', { exact: false })).toHaveCount(0);
     await expect(alice.getByTestId('call-state')).toHaveText('Connected');
+  } finally {
+    for (const context of contexts) {
+      await context.close();
+    }
+  }
+});
+
+test('a room password: asked for, refused when wrong, limited with a retry-after; the lock shows to members', async ({
+  browser,
+  room,
+  server,
+}) => {
+  const contexts: BrowserContext[] = [];
+  const open = async (): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    contexts.push(context);
+    return context.newPage();
+  };
+  try {
+    const alice = await open();
+    await alice.goto(`${server.baseURL}/`);
+    await alice.getByLabel('Room', { exact: true }).fill(room);
+    await alice.getByLabel('Your name').fill('Alice');
+    await alice.getByLabel('Room password (optional)').fill('sesame');
+    await alice.getByRole('button', { name: 'New private room', exact: true }).click();
+    await expect(alice.getByText('This room has a password.')).toBeVisible();
+    // The address carries the link (with its secret) from the moment the room is made.
+    const link = alice.url();
+    expect(new URL(link).hash).toMatch(/^#k=[A-Za-z0-9_-]{22}$/);
+
+    const bob = await open();
+    await bob.goto(link);
+    await bob.getByLabel('Your name').fill('Bob');
+    const password = bob.getByLabel('Room password (optional)');
+    await bob.getByRole('button', { name: 'Join', exact: true }).click();
+    await expect(password).toHaveAccessibleDescription(/This room has a password\./);
+    await expect(password).toBeFocused();
+    for (const guess of ['open', 'please', 'letmein']) {
+      await password.fill(guess);
+      await bob.getByRole('button', { name: 'Join', exact: true }).click();
+      await expect(password).toHaveAccessibleDescription(/That password is not right\./);
+    }
+    // The limit holds even for the right password, and says how long to wait.
+    await password.fill('sesame');
+    await bob.getByRole('button', { name: 'Join', exact: true }).click();
+    await expect(password).toHaveAccessibleDescription(/Too many password attempts\. Try again in \d+ s\./);
+    await expect(bob.getByRole('heading', { name: room })).toHaveCount(0);
+
+    // Alice locks the room; the box stays checked for her, and the room says so to everyone inside.
+    const lock = alice.getByRole('checkbox', { name: 'Lock room' });
+    await lock.check();
+    await expect(lock).toBeChecked();
   } finally {
     for (const context of contexts) {
       await context.close();
