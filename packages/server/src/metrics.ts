@@ -22,6 +22,11 @@ export class Metrics {
     help: 'Users in rooms (incl. those within the reconnect grace)',
     registers: [this.registry],
   });
+  readonly knocksWaiting = new Gauge({
+    name: 'duet_knocks_waiting',
+    help: 'Knocks waiting at the doors of rooms that ask to join',
+    registers: [this.registry],
+  });
   readonly calls = new Gauge({
     name: 'duet_calls',
     help: 'Calls by state',

@@ -966,7 +966,7 @@ function abbreviate(value: unknown, depth = 0): unknown {
 
 const BATCH = 30;
 const BATCHES_PER_SCENE = 40;
-const PRIVATE_BATCHES_PER_SCENE = 20;
+const PRIVATE_BATCHES_PER_SCENE = 12;
 
 beforeAll(async () => {
   process.on('unhandledRejection', recordRejection);
@@ -1108,16 +1108,17 @@ describe('fuzzing the signaling server', () => {
     }
   });
 
-  it('leaks nothing: once every fuzz client has gone, no user, room or call is left', async () => {
+  it('leaks nothing: once every fuzz client has gone, no user, room, call or knock is left', async () => {
     await expectAlive(witness);
     closeAll(refusalsOf.keys());
-    const gauges = /^duet_users 0$|^duet_rooms 0$|^duet_calls\{state="(ringing|active)"\} 0$/gm;
+    const gauges =
+      /^duet_users 0$|^duet_rooms 0$|^duet_knocks_waiting 0$|^duet_calls\{state="(ringing|active)"\} 0$/gm;
     let body = '';
     const deadline = Date.now() + 5000;
     // Disconnects are handled asynchronously (and killed sockets keep their seat for the grace): poll.
     while (Date.now() < deadline) {
       body = await (await fetch(`${server.url()}/metrics`)).text();
-      if ((body.match(gauges) ?? []).length === 4) {
+      if ((body.match(gauges) ?? []).length === 5) {
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -1126,9 +1127,9 @@ describe('fuzzing the signaling server', () => {
       body.match(gauges) ?? [],
       body
         .split('\n')
-        .filter((l) => /^duet_(users|rooms|calls)/.test(l))
+        .filter((l) => /^duet_(users|rooms|calls|knocks_waiting)/.test(l))
         .join('\n'),
-    ).toHaveLength(4);
+    ).toHaveLength(5);
   });
 
   it('still serves a whole call after the storm', async () => {

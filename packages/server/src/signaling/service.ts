@@ -701,6 +701,7 @@ export class SignalingService {
     const counts = await this.store.counts();
     this.metrics.rooms.set(counts.rooms);
     this.metrics.users.set(counts.users);
+    this.metrics.knocksWaiting.set(counts.knocks);
     this.metrics.calls.set({ state: 'ringing' }, counts.ringingCalls);
     this.metrics.calls.set({ state: 'active' }, counts.activeCalls);
   }

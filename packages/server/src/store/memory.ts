@@ -306,6 +306,7 @@ export class MemoryStore implements Store {
     return {
       rooms: this.rooms.size,
       users: this.users.size,
+      knocks: this.knockRooms.size,
       ringingCalls,
       activeCalls: this.calls.size - ringingCalls,
     };

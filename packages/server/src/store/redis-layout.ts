@@ -23,6 +23,7 @@ import type { RestoreClaim, StoredCall, StoredKnock, StoredRoomSettings, StoredU
  *                              is the room's (made by the first join, deleted after the last leave)
  *   P k:<knockId>       hash   id room name createdAt
  *   P rk:<room>         zset   knockId by knock sequence (P seq)
+ *   P knocks            set    knock ids waiting anywhere (for the gauge)
  *   P tk:<ticketHash>   string room of a lobby ticket, expires (PX)
  *   P att:<key>         string attempts in the current window, expires (PX) with the window
  *
@@ -95,6 +96,7 @@ for _, id in ipairs(redis.call('ZRANGE', P .. 'rk:' .. room, 0, -1)) do
   local fields = redis.call('HGETALL', P .. 'k:' .. id)
   if #fields > 0 then table.insert(out, fields) end
   redis.call('DEL', P .. 'k:' .. id)
+  redis.call('SREM', P .. 'knocks', id)
 end
 redis.call('DEL', P .. 'rk:' .. room, P .. 'rs:' .. room)
 return out
@@ -112,6 +114,7 @@ if s[3] ~= '1' then return 'knock_not_needed' end
 if redis.call('ZCARD', P .. 'rk:' .. room) >= max then return 'lobby_full' end
 redis.call('HSET', P .. 'k:' .. id, 'id', id, 'room', room, 'name', name, 'createdAt', createdAt)
 redis.call('ZADD', P .. 'rk:' .. room, redis.call('INCR', P .. 'seq'), id)
+redis.call('SADD', P .. 'knocks', id)
 return 'ok'
 `);
 
@@ -134,6 +137,7 @@ if room ~= '' and room ~= knockRoom then return false end
 local fields = redis.call('HGETALL', key)
 redis.call('DEL', key)
 redis.call('ZREM', P .. 'rk:' .. knockRoom, id)
+redis.call('SREM', P .. 'knocks', id)
 if ticket ~= '' then redis.call('SET', P .. 'tk:' .. ticket, knockRoom, 'PX', ttl) end
 return fields
 `);

@@ -304,8 +304,9 @@ export class RedisStore implements Store {
       .scard(`${p}users`)
       .scard(`${p}calls:ringing`)
       .scard(`${p}calls:active`)
+      .scard(`${p}knocks`)
       .exec();
-    const [rooms, users, ringingCalls, activeCalls] = (results ?? []).map(([error, value]) => {
+    const [rooms, users, ringingCalls, activeCalls, knocks] = (results ?? []).map(([error, value]) => {
       if (error) {
         throw error;
       }
@@ -316,6 +317,7 @@ export class RedisStore implements Store {
       users: users ?? 0,
       ringingCalls: ringingCalls ?? 0,
       activeCalls: activeCalls ?? 0,
+      knocks: knocks ?? 0,
     };
   }
 }

@@ -88,6 +88,8 @@ export interface RestoreClaim {
 export interface StoreCounts {
   rooms: number;
   users: number;
+  /** Knocks waiting at rooms' doors. */
+  knocks: number;
   ringingCalls: number;
   activeCalls: number;
 }

@@ -205,6 +205,14 @@ export function createDuet(client: DuetClient): Duet {
       }
     }
 
+    // Someone knocks: said wherever the member is (in a call the room's list is not on screen).
+    const knownKnocks = new Set(previous.room?.knocks.map((knock) => knock.knockId));
+    for (const knock of next.room?.knocks ?? []) {
+      if (previous.room && !knownKnocks.has(knock.knockId)) {
+        notify({ key: 'door.knockNotice', params: { name: knock.name } }, 'info');
+      }
+    }
+
     if (next.connection === 'connected') {
       serverUnreachable.value = false;
       const restoredShown = notices.value.some((shown) => shown.message.key === 'notices.sessionRestored');
