@@ -79,6 +79,14 @@ export interface Duet {
 
 const log = createLogger('duet');
 
+/** Join failures the lobby shows in place rather than as a notice. */
+const INLINE_JOIN_FAILURES: ReadonlySet<string> = new Set([
+  'join_cancelled',
+  'password_required',
+  'wrong_password',
+  'too_many_attempts',
+]);
+
 /** The failure reason of a DuetError, also across bundle copies (instanceof fails there); else null. */
 export function failureReason(error: unknown): string | null {
   if (error instanceof DuetError) {
@@ -311,8 +319,9 @@ export function createDuet(client: DuetClient): Duet {
         const retryAfterMs = error instanceof DuetError ? error.retryAfterMs : undefined;
         joinFailure.value =
           reason === null ? null : { reason, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
-        // Giving up the wait is the user's own doing: nothing to tell.
-        if (reason !== 'join_cancelled') {
+        // Giving up the wait is the user's own doing: nothing to tell. Password trouble is told under
+        // the password field (which gets the focus), not in a notice over the form.
+        if (reason === null || !INLINE_JOIN_FAILURES.has(reason)) {
           fail(error, { action: 'join' });
         }
         return false;
