@@ -366,6 +366,8 @@ async function startLabServer(
       DUET_TURN_MIN_PORT: String(LAB_RELAY_PORTS.min),
       DUET_TURN_MAX_PORT: String(LAB_RELAY_PORTS.max),
       DUET_TURN_LAB_PEERS: LAB_INTERNET_PEERS,
+      // The lab's pages join rooms by typed name.
+      DUET_OPEN_ROOMS: 'true',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

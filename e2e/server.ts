@@ -60,7 +60,14 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
       [SERVER_MAIN, '--host', '127.0.0.1', '--port', String(requestedPort)],
       {
         cwd: ROOT,
-        env: { ...process.env, DUET_LOG_LEVEL: 'info', DUET_SHUTDOWN_TIMEOUT_MS: '2000', ...env },
+        env: {
+          ...process.env,
+          DUET_LOG_LEVEL: 'info',
+          DUET_SHUTDOWN_TIMEOUT_MS: '2000',
+          // The specs join rooms by typed name; the private-room spec turns this off.
+          DUET_OPEN_ROOMS: 'true',
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

@@ -96,7 +96,8 @@ export function startDuet(
   const started = startNode(
     'duet',
     DUET_MAIN,
-    ['--host', '127.0.0.1', '--port', '0', '--web-root', webRoot, ...extraArgs],
+    // The benchmarks join rooms by plain name: open rooms, as before private rooms were the default.
+    ['--host', '127.0.0.1', '--port', '0', '--web-root', webRoot, '--open-rooms', 'true', ...extraArgs],
     (line) => {
       try {
         const msg = (JSON.parse(line) as { msg?: unknown }).msg;

@@ -47,6 +47,34 @@ export const ERROR_CODES = [
   'not_in_call',
   /** A message claims a `from` that is not the sender. */
   'forged_sender',
+  /**
+   * No room answers to this name and secret: it never existed, it ended (its last member left), or
+   * the secret is wrong or missing. The three are answered alike on purpose, so that nobody without
+   * the link learns whether a room exists.
+   */
+  'room_not_found',
+  /** A member locked the room: nobody else may join or knock until it is unlocked. */
+  'room_locked',
+  /** The room asks newcomers to knock (`room:knock`) and wait for a member to admit them. */
+  'knock_required',
+  /** `room:knock` on a room that lets people in without asking: join it directly. */
+  'knock_not_needed',
+  /** The room has as many people waiting to be admitted as it accepts. */
+  'lobby_full',
+  /** No such knock is waiting (already admitted, denied, cancelled or timed out). */
+  'knock_not_found',
+  /** To a knocker (`lobby:refused`): a member denied the knock. */
+  'knock_denied',
+  /** To a knocker (`lobby:refused`): nobody answered the knock in time. */
+  'knock_timeout',
+  /** To a knocker (`lobby:refused`): the last member left while they waited; the room is gone. */
+  'room_closed',
+  /** The room has a password and none was given. */
+  'password_required',
+  /** The password was wrong. */
+  'wrong_password',
+  /** Too many password attempts from this address or for this room; `retryAfterMs` says when to retry. */
+  'too_many_attempts',
   /** A bug on the server; logged with details, the client sees only this code. */
   'internal_error',
 ] as const;
@@ -57,6 +85,8 @@ export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 export const ProtocolErrorSchema = z.object({
   code: ErrorCodeSchema,
   message: z.string().max(1000),
+  /** With `too_many_attempts` (and other limits): how long to wait before trying again. */
+  retryAfterMs: z.number().int().nonnegative().optional(),
 });
 /** The error shape in every failed acknowledgement and refusal. */
 export type ProtocolError = z.infer<typeof ProtocolErrorSchema>;

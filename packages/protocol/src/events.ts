@@ -18,6 +18,15 @@ export const CLIENT_EVENTS = {
   signal: { request: S.SignalRequestSchema, response: S.EmptyRequestSchema, ackRequired: false },
   'ice:refresh': { request: S.EmptyRequestSchema, response: S.IceServersAckSchema, ackRequired: true },
   'call:restore': { request: S.RestoreRequestSchema, response: S.RestoreAckSchema, ackRequired: true },
+  'room:knock': { request: S.KnockRequestSchema, response: S.KnockAckSchema, ackRequired: true },
+  'lobby:cancel': { request: S.EmptyRequestSchema, response: S.EmptyRequestSchema, ackRequired: false },
+  'lobby:admit': { request: S.KnockRefRequestSchema, response: S.EmptyRequestSchema, ackRequired: false },
+  'lobby:deny': { request: S.KnockRefRequestSchema, response: S.EmptyRequestSchema, ackRequired: false },
+  'room:settings': {
+    request: S.RoomSettingsRequestSchema,
+    response: S.RoomSettingsAckSchema,
+    ackRequired: false,
+  },
 } as const;
 
 /** Every server → client event and its payload schema. */
@@ -30,6 +39,11 @@ export const SERVER_EVENTS = {
   signal: S.SignalEventSchema,
   'protocol:error': S.ProtocolErrorEventSchema,
   'server:shutdown': S.ServerShutdownEventSchema,
+  'room:settings': S.RoomSettingsEventSchema,
+  'lobby:knock': S.LobbyKnockEventSchema,
+  'lobby:knock-ended': S.LobbyKnockEndedEventSchema,
+  'lobby:admitted': S.LobbyAdmittedEventSchema,
+  'lobby:refused': S.LobbyRefusedEventSchema,
 } as const;
 
 export type ClientEventName = keyof typeof CLIENT_EVENTS;
@@ -73,6 +87,8 @@ export interface SocketData {
   userId?: string;
   /** The client address used for the per-IP connection limit. */
   ip: string;
+  /** The knock this socket is waiting on (not in a room yet), so a disconnect withdraws it. */
+  knockId?: string;
 }
 
 /** Narrow an unknown error code (e.g. from a `connect_error`) to the protocol's set. */

@@ -15,6 +15,12 @@ export const LIMITS = {
   idLength: 22,
   sessionTokenLength: 43,
   maxChatMessageLength: 4000,
+  /** A room secret: at least 128 random bits, base64url (22 characters); longer ones are accepted. */
+  minRoomSecretLength: 22,
+  maxRoomSecretLength: 86,
+  maxRoomPasswordLength: 128,
+  /** People waiting at one room's door at once: bounds what one link holder can pile on members. */
+  maxKnocksPerRoom: 8,
 } as const;
 
 /** Server defaults; each is configurable (see the README's configuration table). */
@@ -33,4 +39,10 @@ export const DEFAULTS = {
   turnTtlSeconds: 3600,
   /** `ice:refresh` per user per minute: clients need about one per TTL. */
   iceRefreshPerMinute: 6,
+  /** A knock nobody answers is refused after this long (`knock_timeout`). */
+  knockTimeoutMs: 60_000,
+  /** Password attempts per client address, and per room, in each window below. */
+  passwordAttemptsPerIp: 5,
+  passwordAttemptsPerRoom: 20,
+  passwordAttemptWindowMs: 60_000,
 } as const;

@@ -10,8 +10,11 @@ export function ok<T extends object>(value: T): { ok: true } & T {
   return { ok: true, ...value };
 }
 
-export function fail(code: ErrorCode, message: string): Failure {
-  return { ok: false, error: { code, message } };
+export function fail(code: ErrorCode, message: string, retryAfterMs?: number): Failure {
+  return {
+    ok: false,
+    error: retryAfterMs === undefined ? { code, message } : { code, message, retryAfterMs },
+  };
 }
 
 export const FailureSchema = z.object({ ok: z.literal(false), error: ProtocolErrorSchema });

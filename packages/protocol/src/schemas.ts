@@ -51,11 +51,46 @@ export const PublicUserSchema = z.object({
 export type PublicUser = z.infer<typeof PublicUserSchema>;
 export type UserState = z.infer<typeof UserStateSchema>;
 
+/**
+ * The secret in a private room's link (`#k=…`, the URL fragment, which browsers never send to a
+ * server in a request or a `Referer`). The client makes it: at least 128 random bits, base64url.
+ */
+export const RoomSecretSchema = z
+  .string()
+  .regex(
+    new RegExp(`^[A-Za-z0-9_-]{${LIMITS.minRoomSecretLength},${LIMITS.maxRoomSecretLength}}$`),
+    `must be ${LIMITS.minRoomSecretLength}–${LIMITS.maxRoomSecretLength} base64url characters`,
+  );
+export const RoomPasswordSchema = z.string().min(1).max(LIMITS.maxRoomPasswordLength);
+
+/**
+ * How a room lets people in, as every member sees it. `access`: `private` rooms need the link's
+ * secret; `open` rooms (only where the operator allows them) need just the name.
+ */
+export const RoomSettingsSchema = z.object({
+  access: z.enum(['private', 'open']),
+  /** Newcomers knock and wait until a member admits them. */
+  askToJoin: z.boolean(),
+  /** Nobody else may join or knock, even with the link. */
+  locked: z.boolean(),
+  /** Joining needs the password the first member set. */
+  password: z.boolean(),
+});
+export type RoomSettings = z.infer<typeof RoomSettingsSchema>;
+
+/** Someone waiting at the door, as the members see them. */
+export const KnockIdSchema = IdSchema;
+export const KnockSchema = z.object({ knockId: KnockIdSchema, name: DisplayNameSchema });
+export type Knock = z.infer<typeof KnockSchema>;
+
 export const RoomSnapshotSchema = z.object({
   name: RoomNameSchema,
   capacity: z.number().int().positive(),
   /** Everyone in the room, the receiver included, in join order. */
   users: z.array(PublicUserSchema),
+  settings: RoomSettingsSchema,
+  /** People waiting to be admitted, oldest first. */
+  knocks: z.array(KnockSchema).max(LIMITS.maxKnocksPerRoom),
 });
 export type RoomSnapshot = z.infer<typeof RoomSnapshotSchema>;
 
@@ -206,6 +241,27 @@ export const JoinRequestSchema = z.object({
   joinKey: ClientKeySchema.optional(),
   /** Default `browser`; others see it on this user (PublicUser.agent). */
   agent: AgentSchema.optional(),
+  /** The private room's secret (from the link). Without it only an open room can be joined. */
+  secret: RoomSecretSchema.optional(),
+  /** Make the room if nobody is in it (the lobby's "new room"); otherwise a missing room is refused. */
+  create: z.boolean().optional(),
+  /** The room's password; with `create`, the password the new room will ask for. */
+  password: RoomPasswordSchema.optional(),
+  /** From `lobby:admitted`: a member let this person in, so the join skips asking again. */
+  ticket: SessionTokenSchema.optional(),
+});
+/** Ask to be let into a room that asks newcomers to knock. */
+export const KnockRequestSchema = z.object({
+  room: RoomNameSchema,
+  name: DisplayNameSchema,
+  secret: RoomSecretSchema.optional(),
+  password: RoomPasswordSchema.optional(),
+});
+export const KnockRefRequestSchema = z.object({ knockId: KnockIdSchema });
+/** A member changes how the room lets people in; fields left out stay as they are. */
+export const RoomSettingsRequestSchema = z.object({
+  askToJoin: z.boolean().optional(),
+  locked: z.boolean().optional(),
 });
 export const ResumeRequestSchema = z.object({ sessionToken: SessionTokenSchema });
 export const InviteRequestSchema = z.object({
@@ -258,6 +314,12 @@ export const RestoreAckSchema = z.object({
 });
 export const InviteAckSchema = z.object({ callId: CallIdSchema, ringTimeoutMs: z.number().int() });
 export const CallAckSchema = z.object({ callId: CallIdSchema });
+export const KnockAckSchema = z.object({
+  knockId: KnockIdSchema,
+  /** The knock is refused with `knock_timeout` if nobody answers within this long. */
+  timeoutMs: z.number().int(),
+});
+export const RoomSettingsAckSchema = z.object({ settings: RoomSettingsSchema });
 
 // ---------------------------------------------------------------------------------------------
 // Server → client events
@@ -292,6 +354,27 @@ export const SignalEventSchema = z.object({
   callId: CallIdSchema,
   from: UserIdSchema,
   data: SignalDataSchema,
+});
+/** To every member: the room's settings changed (`by`: the member who changed them). */
+export const RoomSettingsEventSchema = z.object({
+  room: RoomNameSchema,
+  settings: RoomSettingsSchema,
+  by: UserIdSchema,
+});
+/** To every member: someone knocks. */
+export const LobbyKnockEventSchema = KnockSchema;
+/** To every member: a knock is over (admitted, denied, cancelled, timed out), so drop it from the list. */
+export const LobbyKnockEndedEventSchema = z.object({
+  knockId: KnockIdSchema,
+  outcome: z.enum(['admitted', 'denied', 'cancelled', 'timeout']),
+});
+/** To the knocker: a member let them in; join with this ticket (valid for a minute, once). */
+export const LobbyAdmittedEventSchema = z.object({ knockId: KnockIdSchema, ticket: SessionTokenSchema });
+/** To the knocker: the knock is over without admission. */
+export const LobbyRefusedEventSchema = z.object({
+  knockId: KnockIdSchema,
+  /** `knock_denied`: a member said no; `knock_timeout`: nobody answered; `room_closed`: everyone left. */
+  code: z.enum(['knock_denied', 'knock_timeout', 'room_closed']),
 });
 export const ProtocolErrorEventSchema = z.object({
   /** The event that was refused (truncated when the name itself is junk). */

@@ -33,7 +33,9 @@ export type ConnectionErrorReason =
   /** The connection to the server dropped before it answered (the request may or may not have landed). */
   | 'connection_lost'
   /** Another tab or window took over this tab's session (the same session token). */
-  | 'session_replaced';
+  | 'session_replaced'
+  /** The user stopped waiting to be let into a room. */
+  | 'join_cancelled';
 
 export type DuetErrorReason = ErrorCode | MediaErrorReason | ConnectionErrorReason;
 
@@ -41,11 +43,15 @@ export type DuetErrorReason = ErrorCode | MediaErrorReason | ConnectionErrorReas
 export class DuetError extends Error {
   override readonly name = 'DuetError';
 
+  /** With a limit (`too_many_attempts`): how long the server asked to wait before trying again. */
+  readonly retryAfterMs: number | undefined;
+
   constructor(
     readonly reason: DuetErrorReason,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }

@@ -7,6 +7,7 @@ export {
   SignalingClient,
   type SignalingClientOptions,
   type StorageLike,
+  type RoomAccess,
 } from './signaling/signaling-client.js';
 export {
   CallSession,

@@ -16,6 +16,8 @@ const start = async (port = 0) =>
     logLevel: 'silent',
     reconnectGraceMs: 5000,
     shutdownTimeoutMs: 500,
+    // Most tests join by plain name; the private-room tests bring a secret.
+    openRooms: true,
   }));
 
 function client(storage: StorageLike = new MemoryStorage()): SignalingClient {
@@ -97,7 +99,7 @@ describe('SignalingClient', () => {
     const lost = alice.waitFor('session-lost');
     await server!.close();
     await start(port);
-    expect(await lost).toEqual({ room: 'r', name: 'Alice' });
+    expect(await lost).toEqual({ room: 'r', name: 'Alice', access: {} });
     const again = await alice.join('r', 'Alice');
     expect(again.room.users).toHaveLength(1);
   });
@@ -152,5 +154,74 @@ describe('SignalingClient', () => {
     const started = Date.now();
     await expect(alice.refreshIceServers()).rejects.toMatchObject({ reason: 'connection_lost' });
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('knocks on a room that asks to join, waits, and joins once a member admits it', async () => {
+    await start();
+    const secret = 'Zr3hU8Kk1bV0yQf2Lw9nXg';
+    const alice = client();
+    await alice.connect();
+    await alice.join('private', 'Alice', { secret, create: true });
+    await alice.changeRoomSettings({ askToJoin: true });
+    const bob = client();
+    await bob.connect();
+    const waiting = bob.waitFor('knocking');
+    const joining = bob.join('private', 'Bob', { secret });
+    const knock = await alice.waitFor('lobby:knock');
+    expect(knock.name).toBe('Bob');
+    expect(await waiting).toMatchObject({ knockId: knock.knockId });
+    await alice.answerKnock(knock.knockId, true);
+    const session = await joining;
+    expect(session.room.users.map((u) => u.name)).toEqual(['Alice', 'Bob']);
+    expect(session.room.settings).toEqual({
+      access: 'private',
+      askToJoin: true,
+      locked: false,
+      password: false,
+    });
+  });
+
+  it('rejects the join with the code of a denied knock, and with join_cancelled when the user gives up', async () => {
+    await start();
+    const secret = 'Zr3hU8Kk1bV0yQf2Lw9nXg';
+    const alice = client();
+    await alice.connect();
+    await alice.join('private', 'Alice', { secret, create: true });
+    await alice.changeRoomSettings({ askToJoin: true });
+    const bob = client();
+    await bob.connect();
+    const denied = bob.join('private', 'Bob', { secret }).catch((e: unknown) => e);
+    const knock = await alice.waitFor('lobby:knock');
+    await alice.answerKnock(knock.knockId, false);
+    expect(await denied).toMatchObject({ reason: 'knock_denied' });
+    const cancelled = bob.join('private', 'Bob', { secret }).catch((e: unknown) => e);
+    const second = await alice.waitFor('lobby:knock');
+    bob.cancelKnock();
+    expect(await cancelled).toMatchObject({ reason: 'join_cancelled' });
+    expect(await alice.waitFor('lobby:knock-ended')).toEqual({
+      knockId: second.knockId,
+      outcome: 'cancelled',
+    });
+  });
+
+  it('makes a forgotten private room again with its secret after a server restart', async () => {
+    const port = (await start()).address().port;
+    const secret = 'Zr3hU8Kk1bV0yQf2Lw9nXg';
+    const alice = client();
+    await alice.connect();
+    await alice.join('private', 'Alice', { secret, create: true });
+    const lost = alice.waitFor('session-lost');
+    await server!.close();
+    await start(port);
+    const event = await lost;
+    expect(event).toEqual({ room: 'private', name: 'Alice', access: { secret, create: true } });
+    const again = await alice.join(event.room, event.name, event.access);
+    expect(again.room.settings.access).toBe('private');
+    // The wrong secret finds nothing there.
+    const eve = client();
+    await eve.connect();
+    await expect(eve.join('private', 'Eve', { secret: 'x'.repeat(22) })).rejects.toMatchObject({
+      reason: 'room_not_found',
+    });
   });
 });

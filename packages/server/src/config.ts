@@ -37,6 +37,17 @@ export const ConfigSchema = z.object({
   eventsPerSecond: wholeNumber(1, 10_000).default(DEFAULTS.eventsPerSecond),
   eventBurst: wholeNumber(1, 100_000).default(DEFAULTS.eventBurst),
   maxConnectionsPerIp: wholeNumber(1, 100_000).default(DEFAULTS.maxConnectionsPerIp),
+  /**
+   * Allow rooms by plain name, without a secret in the link (labelled open): anyone who knows or
+   * guesses the name can enter. Off: every room is private.
+   */
+  openRooms: booleanFromText.default(false),
+  /** A knock nobody answers is refused after this long. */
+  knockTimeoutMs: wholeNumber(100, 600_000).default(DEFAULTS.knockTimeoutMs),
+  /** Room password attempts per client address per minute (right or wrong). */
+  passwordAttemptsPerIp: wholeNumber(1, 10_000).default(DEFAULTS.passwordAttemptsPerIp),
+  /** Room password attempts per room per minute, from all addresses together. */
+  passwordAttemptsPerRoom: wholeNumber(1, 100_000).default(DEFAULTS.passwordAttemptsPerRoom),
   /** Extra origins allowed to connect; same origin and localhost are always allowed. */
   allowedOrigins: commaList.pipe(z.array(OriginSchema)).default([]),
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
@@ -177,6 +188,10 @@ const OPTION_ROWS = {
   eventsPerSecond: { value: '<n>', help: 'sustained events per socket' },
   eventBurst: { value: '<n>', help: 'burst of events per socket' },
   maxConnectionsPerIp: { value: '<n>', help: 'concurrent connections per client address' },
+  openRooms: { value: '<bool>', help: 'allow rooms by plain name, without a secret (labelled open)' },
+  knockTimeoutMs: { value: '<ms>', help: 'an unanswered knock is refused after' },
+  passwordAttemptsPerIp: { value: '<n>', help: 'room password attempts per address per minute' },
+  passwordAttemptsPerRoom: { value: '<n>', help: 'room password attempts per room per minute' },
   allowedOrigins: {
     value: '<list>',
     help: 'comma-separated extra origins (same origin and localhost are always allowed)',

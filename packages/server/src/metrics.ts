@@ -22,6 +22,11 @@ export class Metrics {
     help: 'Users in rooms (incl. those within the reconnect grace)',
     registers: [this.registry],
   });
+  readonly knocksWaiting = new Gauge({
+    name: 'duet_knocks_waiting',
+    help: 'Knocks waiting at the doors of rooms that ask to join',
+    registers: [this.registry],
+  });
   readonly calls = new Gauge({
     name: 'duet_calls',
     help: 'Calls by state',
@@ -38,6 +43,13 @@ export class Metrics {
     name: 'duet_relayed_messages_total',
     help: 'Signaling messages relayed between call parties, by kind',
     labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  /** Outcomes only: no room, name or secret is ever a label. */
+  readonly knocks = new Counter({
+    name: 'duet_knocks_total',
+    help: 'Knocks on rooms that ask to join, by outcome',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
   readonly refused = new Counter({

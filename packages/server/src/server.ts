@@ -3,6 +3,7 @@
  * Each part's rules live in its own module; this one only wires them.
  */
 import type { Server as HttpServer } from 'node:http';
+import { DEFAULTS } from '@duet/protocol';
 import type { AddressInfo } from 'node:net';
 import { mayReadMetrics } from './admission.js';
 import { parseConfig, type ServerConfig, type ServerConfigInput } from './config.js';
@@ -77,7 +78,19 @@ export async function startDuetServer(
   const service = new SignalingService(
     io,
     store,
-    { ...config, ice: turn.settings },
+    {
+      ...config,
+      ice: turn.settings,
+      lobby: {
+        openRooms: config.openRooms,
+        knockTimeoutMs: config.knockTimeoutMs,
+        passwordAttempts: {
+          perIp: config.passwordAttemptsPerIp,
+          perRoom: config.passwordAttemptsPerRoom,
+          windowMs: DEFAULTS.passwordAttemptWindowMs,
+        },
+      },
+    },
     logger.child({ part: 'signaling' }),
     metrics,
     cluster?.scheduler,

@@ -227,6 +227,8 @@ export class DuetNode {
             DUET_LOG_LEVEL: 'info',
             DUET_SHUTDOWN_TIMEOUT_MS: '2000',
             DUET_NODE_NAME: this.name,
+            // Tests about something else join rooms by plain name (see support.ts).
+            DUET_OPEN_ROOMS: 'true',
             ...this.env,
           },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -284,6 +286,8 @@ export class DuetNode {
 export interface ClusterConnectOptions {
   reconnection?: boolean;
   transports?: Array<'polling' | 'websocket'>;
+  /** Extra handshake headers (e.g. X-Forwarded-For, for a node that trusts its proxy). */
+  headers?: Record<string, string>;
 }
 
 /** Open a socket to a node URL (not waiting). */
@@ -295,6 +299,7 @@ export function openTo(url: string, options: ClusterConnectOptions = {}): Client
     reconnectionDelay: 200,
     reconnectionDelayMax: 1000,
     forceNew: true,
+    ...(options.headers === undefined ? {} : { extraHeaders: options.headers }),
   });
 }
 

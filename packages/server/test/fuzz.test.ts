@@ -106,7 +106,7 @@ interface Emission {
 }
 
 /** Ids only a live scene knows (its users, call and session tokens), filled in just before sending. */
-type Target = 'self' | 'peer' | 'call' | 'selfToken' | 'peerToken';
+type Target = 'self' | 'peer' | 'call' | 'selfToken' | 'peerToken' | 'knock' | 'secret';
 type Refs = Partial<Record<Target, string>>;
 class Ref {
   constructor(readonly target: Target) {}
@@ -318,14 +318,73 @@ const mangledSignalData = shaped({
   state: shaped({ microphone: fc.boolean(), camera: fc.boolean(), screen: fc.boolean() }),
 });
 
+/** A room's secret: the scene's own (its room), a random one, or one near the length limits. */
+const secret = fc.oneof(
+  { weight: 3, arbitrary: ref('secret') },
+  { weight: 2, arbitrary: base64url(LIMITS.minRoomSecretLength) },
+  { weight: 1, arbitrary: base64url(LIMITS.maxRoomSecretLength) },
+);
+const nearSecret = fc.oneof(
+  base64url(LIMITS.minRoomSecretLength - 1),
+  base64url(LIMITS.maxRoomSecretLength + 1),
+  base64url(30).map((s) => `${s}=`),
+);
+const password = fc.oneof(
+  fc.constantFrom('door', 'wrong'),
+  fc.string({ minLength: 1, maxLength: LIMITS.maxRoomPasswordLength }),
+);
+const knockId = fc.oneof({ weight: 3, arbitrary: ref('knock') }, { weight: 1, arbitrary: base64url(22) });
+const knockRef = {
+  valid: fc.record({ knockId }),
+  mangled: shaped({ knockId: fc.oneof(knockId, nearId) }),
+};
 const fieldless = { valid: fc.constant({}), mangled: shaped({}) };
 const callRef = { valid: fc.record({ callId }), mangled: shaped({ callId: fc.oneof(callId, nearId) }) };
 
 /** Per event: requests that pass the schema (with live or random ids) and mangled ones. */
 const REQUESTS: Record<ClientEventName, { valid: fc.Arbitrary<unknown>; mangled: fc.Arbitrary<unknown> }> = {
   'room:join': {
-    valid: fc.record({ room: name, name }),
-    mangled: shaped({ room: fc.oneof(name, longName), name: fc.oneof(name, longName) }),
+    valid: fc.oneof(
+      fc.record({ room: name, name }),
+      fc.record(
+        {
+          room: fc.oneof(name, fc.constant('fuzz-private')),
+          name,
+          secret,
+          create: fc.boolean(),
+          password,
+          ticket: base64url(43),
+        },
+        { requiredKeys: ['room', 'name'] },
+      ),
+    ),
+    mangled: shaped({
+      room: fc.oneof(name, longName),
+      name: fc.oneof(name, longName),
+      secret: fc.oneof(secret, nearSecret),
+      create: fc.boolean(),
+      password: fc.oneof(password, fc.string({ minLength: 129, maxLength: 200 })),
+      ticket: fc.oneof(base64url(43), nearId),
+    }),
+  },
+  'room:knock': {
+    valid: fc.record(
+      { room: fc.oneof(name, fc.constant('fuzz-private')), name, secret, password },
+      { requiredKeys: ['room', 'name'] },
+    ),
+    mangled: shaped({
+      room: fc.oneof(name, longName),
+      name: fc.oneof(name, longName),
+      secret: fc.oneof(secret, nearSecret),
+      password: fc.oneof(password, fc.constant('')),
+    }),
+  },
+  'lobby:cancel': fieldless,
+  'lobby:admit': knockRef,
+  'lobby:deny': knockRef,
+  'room:settings': {
+    valid: fc.record({ askToJoin: fc.boolean(), locked: fc.boolean() }, { requiredKeys: [] }),
+    mangled: shaped({ askToJoin: fc.boolean(), locked: fc.boolean() }),
   },
   'session:resume': {
     valid: fc.record({ sessionToken }),
@@ -449,7 +508,9 @@ function resolveArgs(args: unknown[], refs: Refs): unknown[] {
     }
     const fallback = value.target.endsWith('Token')
       ? 'A'.repeat(LIMITS.sessionTokenLength)
-      : 'A'.repeat(LIMITS.idLength);
+      : value.target === 'secret'
+        ? 'S'.repeat(LIMITS.minRoomSecretLength)
+        : 'A'.repeat(LIMITS.idLength);
     return [key, refs[value.target] ?? fallback];
   });
   return [objectOf(filled), ...extra];
@@ -648,6 +709,32 @@ const SCENES: Record<string, () => Promise<Scene>> = {
       },
     };
   },
+  'a member of a private room that asks to join, with someone knocking': async () => {
+    const lobby = await privateLobby(undefined);
+    return {
+      actor: lobby.member.client,
+      clients: [lobby.member.client, lobby.knocker],
+      refs: {
+        self: lobby.member.id,
+        selfToken: lobby.member.token,
+        knock: lobby.knockId,
+        secret: lobby.secret,
+      },
+    };
+  },
+  'a socket knocking at a private room with a password': async () => {
+    const lobby = await privateLobby('door');
+    return {
+      actor: lobby.knocker,
+      clients: [lobby.knocker, lobby.member.client],
+      refs: {
+        peer: lobby.member.id,
+        peerToken: lobby.member.token,
+        knock: lobby.knockId,
+        secret: lobby.secret,
+      },
+    };
+  },
   'a party to an active call': async () => {
     const call = await activeCall(server, nextRoom());
     return {
@@ -658,11 +745,56 @@ const SCENES: Record<string, () => Promise<Scene>> = {
   },
 };
 
+/**
+ * A private room (with `password`, if given) that asks newcomers to knock, its first member, and a
+ * socket knocking at its door. Its name is the one the fuzz's own joins and knocks often use, with
+ * the scene's secret, so they reach this room's lobby, password check and lock.
+ */
+async function privateLobby(password: string | undefined) {
+  const secret = `${'s'.repeat(12)}${String(++roomCount).padStart(10, '0')}`;
+  const member = watch(await connectClient(server));
+  const joined = await member.request('room:join', {
+    room: 'fuzz-private',
+    name: 'Member',
+    secret,
+    create: true,
+    ...(password === undefined ? {} : { password }),
+  });
+  if (!joined.ok) {
+    throw new Error(`join failed: ${joined.error.code}`);
+  }
+  const settings = await member.request('room:settings', { askToJoin: true });
+  if (!settings.ok) {
+    throw new Error(`settings failed: ${settings.error.code}`);
+  }
+  const knocker = watch(await connectClient(server));
+  const knock = await knocker.request('room:knock', {
+    room: 'fuzz-private',
+    name: 'Knocker',
+    secret,
+    ...(password === undefined ? {} : { password }),
+  });
+  if (!knock.ok) {
+    throw new Error(`knock failed: ${knock.error.code}`);
+  }
+  await member.next('lobby:knock');
+  return {
+    member: { client: member, id: joined.self.id, token: joined.sessionToken },
+    knocker,
+    knockId: knock.knockId,
+    secret,
+  };
+}
+
 /** Keep the scene's ids current when the fuzz itself joins, resumes or starts a call. */
 function learn(scene: Scene, event: EventName, ack: unknown): void {
   const result = ack as { ok: boolean; callId?: string; self?: { id: string }; sessionToken?: string };
   if (!result.ok) {
     return;
+  }
+  const knock = ack as { knockId?: string };
+  if (event === 'room:knock' && knock.knockId) {
+    scene.refs.knock = knock.knockId;
   }
   if (event === 'call:invite' && result.callId) {
     scene.refs.call = result.callId;
@@ -834,6 +966,7 @@ function abbreviate(value: unknown, depth = 0): unknown {
 
 const BATCH = 30;
 const BATCHES_PER_SCENE = 40;
+const PRIVATE_BATCHES_PER_SCENE = 12;
 
 beforeAll(async () => {
   process.on('unhandledRejection', recordRejection);
@@ -849,9 +982,15 @@ beforeAll(async () => {
       eventBurst: 100_000,
       // Thousands of short-lived sockets from one address.
       maxConnectionsPerIp: 1_000,
-      // Short, so ring timeouts and reconnect-grace expiries also fire during the storm.
+      // Short, so ring timeouts, reconnect-grace expiries and knock timeouts also fire during the storm.
       ringTimeoutMs: 1_000,
       reconnectGraceMs: 300,
+      knockTimeoutMs: 500,
+      // Plain names for most scenes; the private ones use secrets.
+      openRooms: true,
+      // Password attempts are limited per address: the fuzz's own attempts must not lock its scenes out.
+      passwordAttemptsPerIp: 10_000,
+      passwordAttemptsPerRoom: 100_000,
     },
     { logger },
   );
@@ -868,19 +1007,25 @@ afterAll(async () => {
 });
 
 describe('fuzzing the signaling server', () => {
-  it.each(Object.keys(SCENES))('answers every random message from %s', async (sceneName) => {
-    await check(
-      fc.asyncProperty(fc.array(emission, { minLength: BATCH, maxLength: BATCH }), async (batch) => {
-        const scene = await SCENES[sceneName]!();
-        try {
-          await play(scene, batch);
-        } finally {
-          closeAll(scene.clients);
-        }
-      }),
-      BATCHES_PER_SCENE,
-    );
-  });
+  it.each(Object.keys(SCENES))(
+    'answers every random message from %s',
+    async (sceneName) => {
+      await check(
+        fc.asyncProperty(fc.array(emission, { minLength: BATCH, maxLength: BATCH }), async (batch) => {
+          const scene = await SCENES[sceneName]!();
+          try {
+            await play(scene, batch);
+          } finally {
+            closeAll(scene.clients);
+          }
+        }),
+        // Room passwords are hashed and checked with scrypt, slow on purpose: the scenes that reach
+        // them play fewer batches.
+        sceneName.includes('private') ? PRIVATE_BATCHES_PER_SCENE : BATCHES_PER_SCENE,
+      );
+    },
+    120_000,
+  );
 
   it('survives malformed Socket.IO frames: a bad frame closes only its own connection', async () => {
     let client = watch(await connectClient(server));
@@ -963,16 +1108,17 @@ describe('fuzzing the signaling server', () => {
     }
   });
 
-  it('leaks nothing: once every fuzz client has gone, no user, room or call is left', async () => {
+  it('leaks nothing: once every fuzz client has gone, no user, room, call or knock is left', async () => {
     await expectAlive(witness);
     closeAll(refusalsOf.keys());
-    const gauges = /^duet_users 0$|^duet_rooms 0$|^duet_calls\{state="(ringing|active)"\} 0$/gm;
+    const gauges =
+      /^duet_users 0$|^duet_rooms 0$|^duet_knocks_waiting 0$|^duet_calls\{state="(ringing|active)"\} 0$/gm;
     let body = '';
     const deadline = Date.now() + 5000;
     // Disconnects are handled asynchronously (and killed sockets keep their seat for the grace): poll.
     while (Date.now() < deadline) {
       body = await (await fetch(`${server.url()}/metrics`)).text();
-      if ((body.match(gauges) ?? []).length === 4) {
+      if ((body.match(gauges) ?? []).length === 5) {
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -981,9 +1127,9 @@ describe('fuzzing the signaling server', () => {
       body.match(gauges) ?? [],
       body
         .split('\n')
-        .filter((l) => /^duet_(users|rooms|calls)/.test(l))
+        .filter((l) => /^duet_(users|rooms|calls|knocks_waiting)/.test(l))
         .join('\n'),
-    ).toHaveLength(4);
+    ).toHaveLength(5);
   });
 
   it('still serves a whole call after the storm', async () => {

@@ -25,6 +25,10 @@ describe.each(['sharded', 'streams'] as const)('two Duet processes over Redis (%
       DUET_RECONNECT_GRACE_MS: '4000',
       // The capacity race opens 50 sockets from this one address.
       DUET_MAX_CONNECTIONS_PER_IP: '1000',
+      DUET_KNOCK_TIMEOUT_MS: '1500',
+      DUET_PASSWORD_ATTEMPTS_PER_IP: '3',
+      // The password limit test speaks from addresses of its own (X-Forwarded-For).
+      DUET_TRUST_PROXY: 'true',
     };
     [a, b] = await Promise.all([DuetNode.start('node-a', env), DuetNode.start('node-b', env)]);
   }, 60_000);
@@ -147,6 +151,125 @@ describe.each(['sharded', 'streams'] as const)('two Duet processes over Redis (%
       clients.splice(0);
     }
   }, 120_000);
+
+  /** A private room that asks to join, made on node A, with a second member on node B. */
+  async function lobbyAcrossNodes() {
+    const name = room();
+    const secret = randomBytes(16).toString('base64url');
+    const ann = await connectTo(a.url);
+    const bob = await connectTo(b.url);
+    clients.push(ann, bob);
+    const made = await ann.request('room:join', { room: name, name: 'Ann', secret, create: true });
+    expect(made).toMatchObject({ ok: true, room: { settings: { access: 'private' } } });
+    expect(await bob.request('room:join', { room: name, name: 'Bob', secret })).toMatchObject({ ok: true });
+    expect(await bob.request('room:settings', { askToJoin: true })).toMatchObject({ ok: true });
+    await ann.next('room:settings');
+    return { name, secret, ann, bob };
+  }
+
+  it('runs the lobby across nodes: knock on one, admit from the other, join with the ticket', async () => {
+    const { name, secret, ann, bob } = await lobbyAcrossNodes();
+    const cara = await connectTo(b.url);
+    clients.push(cara);
+    // Wrong secret: the same answer from either node as for no room at all.
+    const wrong = await cara.request('room:knock', { room: name, name: 'Cara', secret: 'x'.repeat(22) });
+    expect(wrong).toEqual(
+      await cara.request('room:knock', { room: room(), name: 'Cara', secret: 'x'.repeat(22) }),
+    );
+    expect(wrong).toMatchObject({ ok: false, error: { code: 'room_not_found' } });
+    const knock = await cara.request('room:knock', { room: name, name: 'Cara', secret });
+    if (!knock.ok) {
+      throw new Error(knock.error.code);
+    }
+    expect(await ann.next('lobby:knock')).toEqual({ knockId: knock.knockId, name: 'Cara' });
+    expect(await ann.request('lobby:admit', { knockId: knock.knockId })).toEqual({ ok: true });
+    const { ticket } = await cara.next('lobby:admitted');
+    expect(await bob.next('lobby:knock-ended', (e) => e.outcome === 'admitted')).toMatchObject({
+      knockId: knock.knockId,
+    });
+    expect(await cara.request('room:join', { room: name, name: 'Cara', secret, ticket })).toMatchObject({
+      ok: true,
+      room: { users: [{ name: 'Ann' }, { name: 'Bob' }, { name: 'Cara' }] },
+    });
+  });
+
+  it('answers each knock once when members on both nodes answer it at once, 10 times', async () => {
+    const { name, secret, ann, bob } = await lobbyAcrossNodes();
+    for (let round = 0; round < 10; round++) {
+      const knocker = await connectTo(round % 2 === 0 ? a.url : b.url);
+      clients.push(knocker);
+      const knock = await knocker.request('room:knock', { room: name, name: `K${round}`, secret });
+      if (!knock.ok) {
+        throw new Error(knock.error.code);
+      }
+      await Promise.all([ann.next('lobby:knock'), bob.next('lobby:knock')]);
+      const answers = await Promise.all([
+        ann.request('lobby:deny', { knockId: knock.knockId }),
+        bob.request('lobby:admit', { knockId: knock.knockId }),
+      ]);
+      expect(answers.filter((answer) => answer.ok)).toHaveLength(1);
+      expect(answers.filter((answer) => !answer.ok)).toMatchObject([{ error: { code: 'knock_not_found' } }]);
+      const told = await Promise.race([knocker.next('lobby:admitted'), knocker.next('lobby:refused')]);
+      expect(told.knockId).toBe(knock.knockId);
+      knocker.close();
+    }
+  });
+
+  it('times a knock out on whichever node, and tells a knocker on one node that the room closed on the other', async () => {
+    const { name, secret, ann, bob } = await lobbyAcrossNodes();
+    const early = await connectTo(b.url);
+    clients.push(early);
+    const first = await early.request('room:knock', { room: name, name: 'Early', secret });
+    expect(await early.next('lobby:refused', undefined, 6000)).toEqual({
+      knockId: first.ok ? first.knockId : '',
+      code: 'knock_timeout',
+    });
+    const late = await connectTo(b.url);
+    clients.push(late);
+    const second = await late.request('room:knock', { room: name, name: 'Late', secret });
+    expect(second).toMatchObject({ ok: true });
+    bob.close();
+    expect(await ann.next('presence', (p) => p.change === 'left')).toMatchObject({ user: { name: 'Bob' } });
+    ann.close();
+    expect(await late.next('lobby:refused')).toEqual({
+      knockId: second.ok ? second.knockId : '',
+      code: 'room_closed',
+    });
+    expect(await late.request('room:join', { room: name, name: 'Late', secret })).toMatchObject({
+      ok: false,
+      error: { code: 'room_not_found' },
+    });
+  });
+
+  it('counts password attempts from one address over both nodes', async () => {
+    const name = room();
+    const secret = randomBytes(16).toString('base64url');
+    const owner = await connectTo(a.url);
+    clients.push(owner);
+    const made = await owner.request('room:join', {
+      room: name,
+      name: 'O',
+      secret,
+      create: true,
+      password: 'pw',
+    });
+    expect(made).toMatchObject({ ok: true, room: { settings: { password: true } } });
+    const headers = { 'x-forwarded-for': '203.0.113.9' };
+    const answers = [];
+    for (let i = 0; i < 4; i++) {
+      const guesser = await connectTo(i % 2 === 0 ? a.url : b.url, { headers });
+      clients.push(guesser);
+      answers.push(
+        await guesser.request('room:join', { room: name, name: 'G', secret, password: `guess${i}` }),
+      );
+    }
+    expect(answers.map((answer) => !answer.ok && answer.error.code)).toEqual([
+      'wrong_password',
+      'wrong_password',
+      'wrong_password',
+      'too_many_attempts',
+    ]);
+  });
 
   it('rings out (timeout) across nodes and restores a forgotten call with parties on different nodes', async () => {
     const name = room();

@@ -14,7 +14,14 @@ describe('rooms and presence', () => {
       state: 'free',
     });
     expect(session.sessionToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(session.room).toEqual({ name: 'team room', capacity: 3, users: [session.self] });
+    expect(session.room).toEqual({
+      name: 'team room',
+      capacity: 3,
+      users: [session.self],
+      // The test server allows rooms by plain name: this one is labelled open.
+      settings: { access: 'open', askToJoin: false, locked: false, password: false },
+      knocks: [],
+    });
     expect(session.call).toBeNull();
     expect(session.iceServers).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/store/memory.js';
 import { RedisStore } from '../src/store/redis.js';
-import type { Store, StoredUser } from '../src/store/types.js';
+import type { RoomEntry, Store, StoredUser } from '../src/store/types.js';
 import { RedisProcess } from './cluster-support.js';
 
 let redisProcess: RedisProcess;
@@ -27,6 +27,12 @@ const user = (id: string, socketId: string): StoredUser => ({
   joinedAt: Date.now(),
 });
 
+/** A join that makes the room if needed, as an open room's does. */
+const OPEN: RoomEntry = {
+  create: { access: 'open', askToJoin: false, locked: false, passwordHash: '' },
+  passwordVerified: '',
+};
+
 describe.each([
   ['memory', (): Store => new MemoryStore()],
   ['Redis', (): Store => new RedisStore(redis, 'node-a', `duet-test-${Math.random()}:`)],
@@ -35,7 +41,7 @@ describe.each([
   // disconnect. A's late "disconnected" must not overwrite B's resume (its grace timer would end the call).
   it('ignores a late disconnect of a socket that a resume has replaced', async () => {
     const store = makeStore();
-    await store.addUser(user('u1', 'old-socket'), 2);
+    await store.addUser(user('u1', 'old-socket'), 2, OPEN);
     await store.takeOverConnection('u1', 'new-socket');
     expect(await store.setConnected('u1', 'old-socket', false)).toBe(false);
     expect(await store.getUser('u1')).toMatchObject({ socketId: 'new-socket', connected: true });
@@ -43,7 +49,7 @@ describe.each([
 
   it('marks the current socket disconnected and connected again', async () => {
     const store = makeStore();
-    await store.addUser(user('u2', 'socket'), 2);
+    await store.addUser(user('u2', 'socket'), 2, OPEN);
     expect(await store.setConnected('u2', 'socket', false)).toBe(true);
     expect(await store.getUser('u2')).toMatchObject({ socketId: 'socket', connected: false });
     expect(await store.setConnected('u2', 'socket', true)).toBe(true);

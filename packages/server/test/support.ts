@@ -15,13 +15,17 @@ import { startDuetServer, type DuetServer, type ServerConfigInput } from '@duet/
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-/** A real server on a free loopback port, silent, with test-friendly overrides. */
+/**
+ * A real server on a free loopback port, silent, with test-friendly overrides. Open rooms are on, so
+ * tests about something else join rooms by plain name; the private-room tests turn them off.
+ */
 export async function startTestServer(overrides: ServerConfigInput = {}): Promise<DuetServer> {
   return startDuetServer({
     host: '127.0.0.1',
     port: 0,
     logLevel: 'silent',
     shutdownTimeoutMs: 1000,
+    openRooms: true,
     ...overrides,
   });
 }
@@ -116,6 +120,8 @@ export interface ConnectOptions {
   transports?: Array<'polling' | 'websocket'>;
   /** Let socket.io-client reconnect on its own (off by default, so tests decide). */
   reconnection?: boolean;
+  /** Extra handshake headers (e.g. X-Forwarded-For, for a server that trusts its proxy). */
+  headers?: Record<string, string>;
 }
 
 /** Connect a client and wait until the server accepted it. */
@@ -130,7 +136,10 @@ export async function connectClient(server: DuetServer, options: ConnectOptions 
 
 /** Open a socket without waiting (for tests of refused connections). */
 export function openSocket(server: DuetServer, options: ConnectOptions = {}): ClientSocket {
-  const headers = options.origin === undefined ? undefined : { origin: options.origin };
+  const headers =
+    options.origin === undefined && options.headers === undefined
+      ? undefined
+      : { ...options.headers, ...(options.origin === undefined ? {} : { origin: options.origin }) };
   return connect(server.url(), {
     auth: { protocolVersion: 'protocolVersion' in options ? options.protocolVersion : PROTOCOL_VERSION },
     transports: options.transports ?? ['websocket'],

@@ -60,6 +60,8 @@ export interface ClientSnapshot {
   lastCallFiles: { peerName: string; transfers: readonly TransferView[] } | null;
   /** The current call's short authentication string and whether it was verified (null outside a call). */
   verification: VerificationView | null;
+  /** Waiting to be let into a room that asks newcomers to knock: since when, and for how long at most. */
+  knocking: { since: number; timeoutMs: number } | null;
 }
 
 /** One-off things the UI should tell the user about (a toast or an announcement). */

@@ -20,7 +20,12 @@ import { scopedLog, type Log } from '../logger.js';
 import { MediaController } from '../media/media-controller.js';
 import type { MediaDevicesLike } from '../media/media-types.js';
 import { StatsSampler } from '../media/stats.js';
-import { SignalingClient, type SignalingPort, type StorageLike } from '../signaling/signaling-client.js';
+import {
+  SignalingClient,
+  type RoomAccess,
+  type SignalingPort,
+  type StorageLike,
+} from '../signaling/signaling-client.js';
 import { CallFiles } from './call-files.js';
 import { CallVerification } from './call-verification.js';
 import { KnownPeers } from '../verify/known-peers.js';
@@ -36,7 +41,13 @@ import type {
 } from './client-types.js';
 import { IceConfig } from './ice-config.js';
 import { MediaChoiceMemory } from './media-choice.js';
-import { applyPresence, isArrivalOrDeparture, type RoomView } from './room-state.js';
+import {
+  applyKnock,
+  applyPresence,
+  applySettings,
+  isArrivalOrDeparture,
+  type RoomView,
+} from './room-state.js';
 import { viewOfCall } from './snapshot.js';
 import { reconcile } from './reconcile.js';
 import { buildDiagnostics, RecentLog } from './diagnostics.js';
@@ -149,6 +160,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private ringingRemoteStream: MediaStream | null = null;
   private lastSentMediaState: MediaState | null = null;
   private roomView: RoomView = { self: null, room: null };
+  private knocking: ClientSnapshot['knocking'] = null;
   private current: ClientSnapshot;
 
   constructor(options: DuetClientOptions = {}) {
@@ -263,7 +275,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   }
 
   /** The room and name this tab was in (survives a reload): rejoin with them to take the seat back. */
-  get storedSession(): { room: string; name: string } | null {
+  get storedSession(): { room: string; name: string; secret?: string } | null {
     return this.signaling.sessionInfo;
   }
 
@@ -272,12 +284,31 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     return this.signaling.connect();
   }
 
-  /** Join a room (or take back this tab's seat after a reload). Rejects with a DuetError. */
-  async join(room: string, name: string): Promise<void> {
+  /**
+   * Join a room (or take back this tab's seat after a reload). A private room needs `access.secret`;
+   * a room that asks to join is knocked on and joined once a member admits us (the snapshot's
+   * `knocking` meanwhile). Rejects with a DuetError.
+   */
+  async join(room: string, name: string, access: RoomAccess = {}): Promise<void> {
     if (this.signaling.connection !== 'connected') {
       await this.connect();
     }
-    await this.signaling.join(room, name);
+    await this.signaling.join(room, name, access);
+  }
+
+  /** Stop waiting to be let in; the pending `join` rejects with `join_cancelled`. */
+  cancelJoin(): void {
+    this.signaling.cancelKnock();
+  }
+
+  /** Let someone waiting at the door in, or turn them away. Rejects with a DuetError. */
+  answerKnock(knockId: string, admit: boolean): Promise<void> {
+    return this.signaling.answerKnock(knockId, admit);
+  }
+
+  /** Switch "ask to join" or the lock of the room (any member may). Rejects with a DuetError. */
+  changeRoomSettings(patch: { askToJoin?: boolean; locked?: boolean }): Promise<void> {
+    return this.signaling.changeRoomSettings(patch);
   }
 
   async leave(): Promise<void> {
@@ -389,10 +420,10 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     const s = this.signaling;
     s.on('connection', () => this.publish());
     s.on('session', (session) => this.adoptSession(session));
-    s.on('session-lost', ({ room, name }) => {
+    s.on('session-lost', ({ room, name, access }) => {
       // The server forgot us (it restarted): join again under the same name. A live peer connection
       // keeps running meanwhile; only the call's signaling is gone.
-      this.signaling.join(room, name).then(
+      this.signaling.join(room, name, access).then(
         () => this.notify({ kind: 'session-restored' }),
         (error: unknown) => this.notifyError(error),
       );
@@ -412,6 +443,22 @@ export class DuetClient extends Emitter<DuetClientEvents> {
           name: event.user.name,
         });
       }
+    });
+    s.on('room:settings', ({ settings }) => {
+      this.roomView = applySettings(this.roomView, settings);
+      this.publish();
+    });
+    s.on('lobby:knock', (knock) => {
+      this.roomView = applyKnock(this.roomView, { knock });
+      this.publish();
+    });
+    s.on('lobby:knock-ended', ({ knockId }) => {
+      this.roomView = applyKnock(this.roomView, { ended: knockId });
+      this.publish();
+    });
+    s.on('knocking', (knock) => {
+      this.knocking = knock && { since: Date.now(), timeoutMs: knock.timeoutMs };
+      this.publish();
     });
     s.on('call:incoming', ({ callId, from, media, ringTimeoutMs }) => {
       this.dispatch({ type: 'ring', callId, peer: from, media, ringsUntil: Date.now() + ringTimeoutMs });
@@ -779,6 +826,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       dataChannelOpen: this.link?.messenger.connected ?? false,
       lastCallFiles: this.callFiles.lastCallFiles,
       verification: this.callVerification?.view ?? null,
+      knocking: this.knocking,
     };
   }
 

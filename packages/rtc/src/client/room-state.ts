@@ -1,4 +1,4 @@
-import type { PublicUser, RoomSnapshot } from '@duet/protocol';
+import type { Knock, PublicUser, RoomSettings, RoomSnapshot } from '@duet/protocol';
 
 /*
  * The room as this tab sees it, kept current from presence events. A pure reducer: the server
@@ -38,4 +38,22 @@ export function applyPresence(view: RoomView, { change, user }: PresenceChange):
 /** Whether the user should hear of this change (someone else came or went, not a state update). */
 export function isArrivalOrDeparture(view: RoomView, { change, user }: PresenceChange): boolean {
   return change !== 'updated' && user.id !== view.self?.id;
+}
+
+/** The room after its settings changed (lobby, lock). */
+export function applySettings(view: RoomView, settings: RoomSettings): RoomView {
+  return view.room ? { ...view, room: { ...view.room, settings } } : view;
+}
+
+/** The room with a knock added (`knock`) or gone (`ended`: its id). */
+export function applyKnock(view: RoomView, change: { knock: Knock } | { ended: string }): RoomView {
+  const { room } = view;
+  if (!room) {
+    return view;
+  }
+  const others = room.knocks.filter(
+    (k) => k.knockId !== ('knock' in change ? change.knock.knockId : change.ended),
+  );
+  const knocks = 'knock' in change ? [...others, change.knock] : others;
+  return { ...view, room: { ...room, knocks } };
 }

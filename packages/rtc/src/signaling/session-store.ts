@@ -15,6 +15,8 @@ export interface StoredSession {
   token: string;
   room: string;
   name: string;
+  /** The private room's secret (from its link), to make the room again if the server forgot it. */
+  secret?: string;
 }
 
 const STORAGE_KEY = 'duet.session';
@@ -53,7 +55,8 @@ export class SessionStore {
         typeof value.room === 'string' &&
         typeof value.name === 'string'
       ) {
-        return { token: value.token, room: value.room, name: value.name };
+        const secret = typeof value.secret === 'string' ? { secret: value.secret } : {};
+        return { token: value.token, room: value.room, name: value.name, ...secret };
       }
     } catch {
       // A corrupt entry is just no entry.

@@ -31,8 +31,10 @@ export type SignalingEvents = { [E in ServerEventName]: ServerPayloadOf<E> } & {
   connection: ConnectionPhase;
   /** A session began or was restored (join, resume, or an automatic re-join). */
   session: Session;
-  /** The server forgot us (e.g. it restarted): the owner should join again. */
-  'session-lost': { room: string; name: string };
+  /** The server forgot us (e.g. it restarted): the owner should join again (with `access`). */
+  'session-lost': { room: string; name: string; access: RoomAccess };
+  /** This connection is waiting to be let into a room (null: not, or no longer). */
+  knocking: { knockId: string; timeoutMs: number } | null;
   /** The server closed this connection because another one now speaks for the same session. */
   replaced: undefined;
   /** A server event failed its schema and was dropped. */
@@ -48,6 +50,16 @@ export interface SignalingClientOptions {
   transports?: Array<'websocket' | 'polling'>;
   /** The kind of peer this is, told to the server on join (others see it); default: a browser. */
   agent?: Agent;
+}
+
+/**
+ * How a join reaches its room: the private room's `secret` (from the link), `create` to make the
+ * room when nobody is in it, the room's `password`. Without a secret only an open room is reached.
+ */
+export interface RoomAccess {
+  secret?: string;
+  create?: boolean;
+  password?: string;
 }
 
 /** A join whose connection dropped before the answer is sent again, this many times in all. */
@@ -73,6 +85,9 @@ export type SignalingPort = Pick<
   | 'signal'
   | 'close'
   | 'on'
+  | 'cancelKnock'
+  | 'answerKnock'
+  | 'changeRoomSettings'
 >;
 
 /**
@@ -91,6 +106,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private phase: ConnectionPhase = 'idle';
   private readonly agent: Agent | undefined;
+  /** Ends the wait of a knock in progress (the user cancelled). */
+  private stopWaiting: ((error: DuetError) => void) | undefined;
+  /** The user gave up while the knock was still on its way: the wait ends as soon as it starts. */
+  private cancelRequested = false;
 
   constructor(options: SignalingClientOptions = {}) {
     super();
@@ -135,12 +154,14 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     return this.phase;
   }
 
-  /** The room and name of the current (or stored) session. */
-  get sessionInfo(): { room: string; name: string } | null {
+  /** The room and name of the current (or stored) session, and the private room's secret. */
+  get sessionInfo(): { room: string; name: string; secret?: string } | null {
+    const current = this.sessionStore.current;
     return (
-      this.sessionStore.current && {
-        room: this.sessionStore.current.room,
-        name: this.sessionStore.current.name,
+      current && {
+        room: current.room,
+        name: current.name,
+        ...(current.secret === undefined ? {} : { secret: current.secret }),
       }
     );
   }
@@ -184,24 +205,101 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     });
   }
 
-  /** Join a room, or, after a reload in the same tab, take back the session we had in it. */
-  async join(room: string, name: string): Promise<Session> {
+  /**
+   * Join a room, or, after a reload in the same tab, take back the session we had in it. A room that
+   * asks newcomers to knock is knocked on, and joined once a member lets us in (`knocking` tells
+   * the UI meanwhile); a refusal rejects with its code (`knock_denied`, `knock_timeout`, …).
+   */
+  async join(room: string, name: string, access: RoomAccess = {}): Promise<Session> {
+    this.cancelRequested = false;
     const stored = this.sessionStore.current;
-    if (stored && stored.room === normalizeRoomName(room)) {
+    if (stored && stored.room === normalizeRoomName(room) && stored.secret === access.secret) {
       const resumed = await this.tryResume(stored);
       if (resumed) {
         this.emit('session', resumed);
         return resumed;
       }
     }
-    const session = await this.joinSurvivingDrops(room, name);
+    let session: Session;
+    try {
+      session = await this.joinSurvivingDrops(room, name, access);
+    } catch (error) {
+      if (!(error instanceof DuetError) || error.reason !== 'knock_required') {
+        throw error;
+      }
+      const ticket = await this.waitToBeLetIn(room, name, access);
+      session = await this.joinSurvivingDrops(room, name, { ...access, ticket });
+    }
     this.sessionStore.remember({
       token: session.sessionToken,
       room: session.room.name,
       name: session.self.name,
+      ...(access.secret === undefined ? {} : { secret: access.secret }),
     });
     this.emit('session', session);
     return session;
+  }
+
+  /** Stop waiting to be let in: the knock is withdrawn and the join rejects with `join_cancelled`. */
+  cancelKnock(): void {
+    this.cancelRequested = true;
+    this.stopWaiting?.(new DuetError('join_cancelled', 'You stopped waiting to be let in.'));
+  }
+
+  /** A member lets a knocker in, or turns them away. */
+  async answerKnock(knockId: string, admit: boolean): Promise<void> {
+    await this.request(admit ? 'lobby:admit' : 'lobby:deny', { knockId });
+  }
+
+  /** A member switches "ask to join" or the lock. */
+  async changeRoomSettings(patch: RequestOf<'room:settings'>): Promise<void> {
+    await this.request('room:settings', patch);
+  }
+
+  /**
+   * Knock and wait for the answer: the ticket when a member admits us; a rejection with the code
+   * when they deny, nobody answers, everyone leaves, the connection drops, or the user gives up.
+   */
+  private async waitToBeLetIn(room: string, name: string, access: RoomAccess): Promise<string> {
+    const { knockId, timeoutMs } = await this.request('room:knock', {
+      room,
+      name,
+      ...(access.secret === undefined ? {} : { secret: access.secret }),
+      ...(access.password === undefined ? {} : { password: access.password }),
+    });
+    this.emit('knocking', { knockId, timeoutMs });
+    const cleanups: Array<() => void> = [];
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        cleanups.push(
+          this.on('lobby:admitted', (event) => event.knockId === knockId && resolve(event.ticket)),
+          this.on('lobby:refused', (event) => {
+            if (event.knockId === knockId) {
+              reject(new DuetError(event.code, `The knock ended: ${event.code}.`));
+            }
+          }),
+        );
+        const onDisconnect = () =>
+          reject(new DuetError('connection_lost', 'The connection dropped while waiting to be let in.'));
+        this.socket.once('disconnect', onDisconnect);
+        cleanups.push(() => this.socket.off('disconnect', onDisconnect));
+        this.stopWaiting = (error) => {
+          if (this.socket.connected) {
+            this.socket.emit('lobby:cancel', {});
+          }
+          reject(error);
+        };
+        if (this.cancelRequested) {
+          this.stopWaiting(new DuetError('join_cancelled', 'You stopped waiting to be let in.'));
+        }
+      });
+    } finally {
+      this.stopWaiting = undefined;
+      for (const cleanup of cleanups) {
+        cleanup();
+      }
+      this.emit('knocking', null);
+    }
   }
 
   async leave(): Promise<void> {
@@ -254,14 +352,26 @@ export class SignalingClient extends Emitter<SignalingEvents> {
    * on the next connection: the server hands back the seat the first one took (if it landed), so a
    * blip while joining neither fails the join nor leaves a ghost of us holding a seat.
    */
-  private async joinSurvivingDrops(room: string, name: string): Promise<Session> {
+  private async joinSurvivingDrops(
+    room: string,
+    name: string,
+    access: RoomAccess & { ticket?: string },
+  ): Promise<Session> {
     const joinKey = randomBase64Url(16);
+    // Only the fields that are set: the server's schema has no room for `undefined`.
+    const fields = {
+      ...(access.secret === undefined ? {} : { secret: access.secret }),
+      ...(access.create === undefined ? {} : { create: access.create }),
+      ...(access.password === undefined ? {} : { password: access.password }),
+      ...(access.ticket === undefined ? {} : { ticket: access.ticket }),
+    };
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.request('room:join', {
           room,
           name,
           joinKey,
+          ...fields,
           ...(this.agent ? { agent: this.agent } : {}),
         });
       } catch (error) {
@@ -325,7 +435,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     }
     const failure = FailureSchema.safeParse(raw);
     if (failure.success) {
-      throw new DuetError(failure.data.error.code, failure.data.error.message);
+      const { code, message, retryAfterMs } = failure.data.error;
+      throw new DuetError(code, message, retryAfterMs === undefined ? {} : { retryAfterMs });
     }
     const parsed = CLIENT_EVENTS[event].response.safeParse(raw);
     if (!parsed.success) {
@@ -348,7 +459,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     if (session) {
       this.emit('session', session);
     } else {
-      this.emit('session-lost', { room: stored.room, name: stored.name });
+      // A private room the server forgot is made again with its secret (its settings are lost).
+      const access = stored.secret === undefined ? {} : { secret: stored.secret, create: true };
+      this.emit('session-lost', { room: stored.room, name: stored.name, access });
     }
   }
 

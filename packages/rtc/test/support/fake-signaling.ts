@@ -11,7 +11,13 @@ import type { ConnectionPhase } from '../../src/client/client-types.js';
  */
 export class FakeServer {
   readonly clients = new Map<string, FakeSignaling>();
-  private room: RoomSnapshot = { name: 'lobby', capacity: 2, users: [] };
+  private room: RoomSnapshot = {
+    name: 'lobby',
+    capacity: 2,
+    users: [],
+    settings: { access: 'open', askToJoin: false, locked: false, password: false },
+    knocks: [],
+  };
   private calls = new Map<string, { caller: string; callee: string; active: boolean }>();
   /** Signals the server's rules refused (outside a call, or from the callee while it rings). */
   readonly refused: Array<{ from: string; data: SignalData }> = [];
@@ -158,6 +164,18 @@ export class FakeSignaling extends Emitter<SignalingEvents> implements Signaling
     this.sessionInfo = { room, name };
     this.emit('session', session);
     return session;
+  }
+
+  cancelKnock(): void {
+    this.record('lobby:cancel', {});
+  }
+
+  async answerKnock(knockId: string, admit: boolean): Promise<void> {
+    this.record(admit ? 'lobby:admit' : 'lobby:deny', { knockId });
+  }
+
+  async changeRoomSettings(patch: { askToJoin?: boolean; locked?: boolean }): Promise<void> {
+    this.record('room:settings', patch);
   }
 
   async leave(): Promise<void> {

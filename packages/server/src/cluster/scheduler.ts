@@ -23,6 +23,7 @@ export interface Scheduler {
 export const timerKeys = {
   ring: (callId: string): string => `ring:${callId}`,
   grace: (userId: string): string => `grace:${userId}`,
+  knock: (knockId: string): string => `knock:${knockId}`,
 };
 
 /** The default: timers of this process, gone with it. */

@@ -35,6 +35,8 @@ import {
   type StoredUser,
 } from '../store/types.js';
 import type { EventHandlers } from './dispatcher.js';
+import { Lobby, refusal, type LobbyOptions } from './lobby.js';
+import { hashPassword, roomName, ticketHash } from './room-access.js';
 import { roomChannel, userChannel, type DuetIo, type DuetSocket } from './types.js';
 
 export interface SignalingOptions {
@@ -43,6 +45,7 @@ export interface SignalingOptions {
   reconnectGraceMs: number;
   ice: IceServerSettings;
   iceTransportPolicy: 'all' | 'relay';
+  lobby: LobbyOptions;
 }
 
 /** Disconnect reasons that mean "the client left on purpose": no grace period. */
@@ -69,6 +72,8 @@ export class SignalingService {
    * that any node runs when due, so they outlive the node that set them.
    */
   private readonly timers: Scheduler;
+  /** Who may enter: room keys, passwords, knocks and room settings. */
+  private readonly lobby: Lobby;
 
   constructor(
     private readonly io: DuetIo,
@@ -79,6 +84,7 @@ export class SignalingService {
     scheduler?: Scheduler,
   ) {
     this.timers = scheduler ?? new LocalScheduler(logger);
+    this.lobby = new Lobby(io, store, this.timers, options.lobby, logger, metrics);
     this.timers.start((key, payload) => this.timerDue(key, payload));
   }
 
@@ -94,48 +100,93 @@ export class SignalingService {
     signal: (socket, request) => this.relay(socket, request),
     'ice:refresh': (socket) => this.refreshIceServers(socket),
     'call:restore': (socket, request) => this.restoreCall(socket, request),
+    'room:knock': (socket, request) => this.lobby.knock(socket, request),
+    'lobby:cancel': (socket) => this.lobby.cancel(socket),
+    'lobby:admit': async (socket, request) =>
+      this.lobby.admit(await this.currentUser(socket), request.knockId),
+    'lobby:deny': async (socket, request) => this.lobby.deny(await this.currentUser(socket), request.knockId),
+    'room:settings': async (socket, request) =>
+      this.lobby.changeSettings(await this.currentUser(socket), request),
   };
 
   // ---------------------------------------------------------------------------------------------
   // Rooms and sessions
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * Every refusal of a room one may not see (no room, wrong or missing secret) comes from the same
+   * store lookup of a key that does not exist, whichever it was: same answer, same work.
+   */
   private async join(socket: DuetSocket, request: ParsedRequestOf<'room:join'>): Promise<AckOf<'room:join'>> {
+    const target = this.lobby.target(request.room, request.secret, request.create);
     const sessionToken = request.joinKey ? sessionTokenForJoinKey(request.joinKey) : newSessionToken();
     if (request.joinKey) {
       const earlier = await this.store.findUserBySessionToken(sessionToken);
       if (earlier) {
-        return this.repeatedJoin(socket, earlier, request.room);
+        return this.repeatedJoin(socket, earlier, target.key);
       }
     }
     if (socket.data.userId) {
       return fail('already_in_room', 'Leave the current room before joining another.');
     }
+    const settings = await this.store.getRoomSettings(target.key);
+    // A ticket holder was let in by a member after giving the password at the knock.
+    const password =
+      request.ticket === undefined
+        ? await this.lobby.checkPassword(socket, target.key, settings, request.password)
+        : ({ ok: true, verified: '' } as const);
+    if (!password.ok) {
+      return password;
+    }
+    // Only a room that does not exist yet is made; one that does is joined as it is. The first
+    // member's password becomes the room's.
+    const create = target.mayCreate
+      ? {
+          access: target.access,
+          askToJoin: false,
+          locked: false,
+          passwordHash:
+            settings || request.password === undefined ? '' : await hashPassword(request.password),
+        }
+      : undefined;
     const user: StoredUser = {
       id: newId(),
       name: request.name,
-      room: request.room,
+      room: target.key,
       ...(request.agent === 'terminal' ? { agent: 'terminal' as const } : {}),
       sessionToken,
       socketId: socket.id,
       connected: true,
       joinedAt: Date.now(),
     };
-    const outcome = await this.store.addUser(user, this.options.roomCapacity);
+    const outcome = await this.store.addUser(user, this.options.roomCapacity, {
+      ...(create === undefined ? {} : { create }),
+      passwordVerified: password.verified,
+      ...(request.ticket === undefined ? {} : { ticketHash: ticketHash(request.ticket) }),
+    });
     if (!outcome.ok && outcome.reason === 'session_taken') {
       // The same join arrived twice at once: the other one just took the seat.
       const earlier = await this.store.findUserBySessionToken(sessionToken);
       if (earlier) {
-        return this.repeatedJoin(socket, earlier, request.room);
+        return this.repeatedJoin(socket, earlier, target.key);
       }
     }
     if (!outcome.ok) {
-      return fail('room_full', `This room is full (${this.options.roomCapacity} people).`);
+      return outcome.reason === 'room_full' || outcome.reason === 'session_taken'
+        ? fail('room_full', `This room is full (${this.options.roomCapacity} people).`)
+        : refusal(outcome.reason);
     }
+    // Let in: a knock this connection was waiting on is over.
+    socket.data.knockId = undefined;
     this.bindSocket(socket, user);
-    this.logger.info({ userId: user.id, room: user.room }, 'joined');
+    this.logger.info(
+      { userId: user.id, room: roomName(user.room), access: target.access, created: outcome.created },
+      'joined',
+    );
     const self = await this.publicUser(user);
-    socket.to(roomChannel(user.room)).emit('presence', { room: user.room, change: 'joined', user: self });
+    socket
+      .to(roomChannel(user.room))
+      .emit('presence', { room: roomName(user.room), change: 'joined', user: self });
     return ok(await this.session(user));
   }
 
@@ -151,7 +202,7 @@ export class SignalingService {
     if (earlier.room !== room) {
       return fail('invalid_payload', 'This join key was used for another room.');
     }
-    this.logger.info({ userId: earlier.id, room }, 'join repeated after a lost answer');
+    this.logger.info({ userId: earlier.id, room: roomName(room) }, 'join repeated after a lost answer');
     // A connection recovered by Socket.IO already speaks for the user.
     if (socket.data.userId === earlier.id) {
       return ok(await this.session(earlier));
@@ -179,7 +230,7 @@ export class SignalingService {
       this.io.in(previousSocketId).disconnectSockets(true);
     }
     this.bindSocket(socket, { ...user, socketId: socket.id });
-    this.logger.info({ userId: user.id, room: user.room }, 'resumed');
+    this.logger.info({ userId: user.id, room: roomName(user.room) }, 'resumed');
     return ok(await this.session(user));
   }
 
@@ -221,6 +272,9 @@ export class SignalingService {
 
   /** Runs in the socket's queue after its last event. */
   async disconnected(socket: DuetSocket, reason: string): Promise<void> {
+    if (socket.data.knockId !== undefined && !this.closing) {
+      await this.lobby.withdraw(socket);
+    }
     const userId = socket.data.userId;
     if (!userId || this.closing) {
       return;
@@ -259,6 +313,8 @@ export class SignalingService {
       await this.endCall(id, 'timeout', undefined, undefined, 'ringing');
     } else if (kind === 'grace') {
       await this.graceExpired(id, payload);
+    } else if (kind === 'knock') {
+      await this.lobby.timedOut(id);
     }
   }
 
@@ -282,16 +338,18 @@ export class SignalingService {
       return;
     }
     const channel = userChannel(userId);
-    this.logger.info({ userId, room: user.room }, 'left');
+    this.logger.info({ userId, room: roomName(user.room) }, 'left');
     // Presence before the cleanup below, which asks every node and may fail while Redis is away.
     this.io
       .to(roomChannel(user.room))
       .except(channel)
       .emit('presence', {
-        room: user.room,
+        room: roomName(user.room),
         change: 'left',
         user: { ...identity(user), state: 'free' },
       });
+    // The last one out closes the room (those still waiting at its door are told).
+    await this.lobby.roomLeft(user.room);
     try {
       for (const socket of await this.io.in(channel).fetchSockets()) {
         socket.data.userId = undefined;
@@ -589,19 +647,29 @@ export class SignalingService {
 
   private announce(room: string, ...users: PublicUser[]): void {
     for (const user of users) {
-      this.io.to(roomChannel(room)).emit('presence', { room, change: 'updated', user });
+      this.io.to(roomChannel(room)).emit('presence', { room: roomName(room), change: 'updated', user });
     }
   }
 
   private async session(user: StoredUser): Promise<Session> {
-    const members = await this.store.listRoom(user.room);
+    const [members, settings, knocks] = await Promise.all([
+      this.store.listRoom(user.room),
+      this.store.getRoomSettings(user.room),
+      this.lobby.knocks(user.room),
+    ]);
     const users = await Promise.all(members.map((member) => this.publicUser(member)));
     const self = users.find((u) => u.id === user.id) ?? (await this.publicUser(user));
     const { iceServers, expiresAt } = iceServersFor(this.options.ice, user.id);
     return {
       self,
       sessionToken: user.sessionToken,
-      room: { name: user.room, capacity: this.options.roomCapacity, users },
+      room: {
+        name: roomName(user.room),
+        capacity: this.options.roomCapacity,
+        users,
+        settings: this.lobby.publicSettings(settings),
+        knocks,
+      },
       iceServers,
       iceServersExpireAt: expiresAt,
       iceTransportPolicy: this.options.iceTransportPolicy,
@@ -634,6 +702,7 @@ export class SignalingService {
     const counts = await this.store.counts();
     this.metrics.rooms.set(counts.rooms);
     this.metrics.users.set(counts.users);
+    this.metrics.knocksWaiting.set(counts.knocks);
     this.metrics.calls.set({ state: 'ringing' }, counts.ringingCalls);
     this.metrics.calls.set({ state: 'active' }, counts.activeCalls);
   }

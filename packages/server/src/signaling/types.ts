@@ -13,3 +13,5 @@ export type DuetSocket = Socket<ClientToServerEvents, ServerToClientEvents, Inte
 export const userChannel = (userId: string): string => `user:${userId}`;
 /** Socket.IO room that holds every member of a Duet room. */
 export const roomChannel = (room: string): string => `room:${room}`;
+/** Socket.IO room of the socket waiting on a knock, so the answer reaches it on whichever node. */
+export const knockChannel = (knockId: string): string => `knock:${knockId}`;

@@ -5,7 +5,7 @@
  */
 import type { CallMedia } from '@duet/protocol';
 import { LuaScript } from './lua.js';
-import type { RestoreClaim, StoredCall, StoredUser } from './types.js';
+import type { RestoreClaim, StoredCall, StoredKnock, StoredRoomSettings, StoredUser } from './types.js';
 
 /*
  * Keys (P = prefix, `duet:` by default):
@@ -19,6 +19,13 @@ import type { RestoreClaim, StoredCall, StoredUser } from './types.js';
  *   P uc:<userId>       string callId of the user's call
  *   P calls:<state>     sets   call ids by state (for the gauges)
  *   P claim:<callId>    string JSON RestoreClaim, expires (PX)
+ *   P rs:<room>         hash   access ask(0|1) locked(0|1) pw: the room's settings; its existence
+ *                              is the room's (made by the first join, deleted after the last leave)
+ *   P k:<knockId>       hash   id room name createdAt
+ *   P rk:<room>         zset   knockId by knock sequence (P seq)
+ *   P knocks            set    knock ids waiting anywhere (for the gauge)
+ *   P tk:<ticketHash>   string room of a lobby ticket, expires (PX)
+ *   P att:<key>         string attempts in the current window, expires (PX) with the window
  *
  * Every method that decides something under contention is one Lua script; plain reads are plain
  * commands. Lua returns a hash as a flat [field, value, ...] list, decoded below.
@@ -28,14 +35,40 @@ const USER_FIELDS = `
 local function userKey(P, id) return P .. 'u:' .. id end
 `;
 
+/**
+ * Returns 1 (joined), 2 (joined and made the room), or a refusal: 0 full, -1 id taken, -2 session
+ * taken, or the reason as text. ARGV[11..]: create(0|1) access ask locked pw, passwordVerified,
+ * ticketHash ('' for none). ARGV[18]: the agent ('' for a browser, 'terminal').
+ */
 export const ADD_USER = new LuaScript(`${USER_FIELDS}
 local P, capacity = ARGV[1], tonumber(ARGV[2])
-local id, name, room, token, socket, connected, joinedAt, node, agent =
-  ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local id, name, room, token, socket, connected, joinedAt, node =
+  ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local create, access, ask, locked, pw, verified, ticket =
+  ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17]
+local agent = ARGV[18]
 local roomKey = P .. 'r:' .. room
+local settingsKey = P .. 'rs:' .. room
 if redis.call('EXISTS', P .. 'tok:' .. token) == 1 then return -2 end
+local created = false
+if redis.call('EXISTS', settingsKey) == 0 then
+  if create ~= '1' then return 'room_not_found' end
+  created = true
+end
+local admitted = false
+if ticket ~= '' and redis.call('GET', P .. 'tk:' .. ticket) == room then admitted = true end
+if not created then
+  local s = redis.call('HMGET', settingsKey, 'locked', 'pw', 'ask')
+  if s[1] == '1' then return 'room_locked' end
+  if not admitted and s[2] ~= '' and s[2] ~= verified then return 'password_required' end
+  if not admitted and s[3] == '1' then return 'knock_required' end
+end
 if redis.call('ZCARD', roomKey) >= capacity then return 0 end
 if redis.call('EXISTS', userKey(P, id)) == 1 then return -1 end
+if admitted then redis.call('DEL', P .. 'tk:' .. ticket) end
+if created then
+  redis.call('HSET', settingsKey, 'access', access, 'ask', ask, 'locked', locked, 'pw', pw)
+end
 redis.call('HSET', userKey(P, id), 'id', id, 'name', name, 'room', room, 'token', token,
   'socket', socket, 'connected', connected, 'joinedAt', joinedAt, 'node', node, 'agent', agent)
 redis.call('SET', P .. 'tok:' .. token, id)
@@ -43,7 +76,85 @@ redis.call('ZADD', roomKey, redis.call('INCR', P .. 'seq'), id)
 redis.call('SADD', P .. 'rooms', room)
 redis.call('SADD', P .. 'users', id)
 redis.call('SADD', P .. 'nu:' .. node, id)
+if created then return 2 end
 return 1
+`);
+
+export const UPDATE_ROOM_SETTINGS = new LuaScript(`
+local key, ask, locked = ARGV[1] .. 'rs:' .. ARGV[2], ARGV[3], ARGV[4]
+if redis.call('EXISTS', key) == 0 then return false end
+if ask ~= '' then redis.call('HSET', key, 'ask', ask) end
+if locked ~= '' then redis.call('HSET', key, 'locked', locked) end
+return redis.call('HGETALL', key)
+`);
+
+/** Only an empty room closes: returns its knocks (a flat hash each), or false if it has members. */
+export const CLOSE_ROOM = new LuaScript(`
+local P, room = ARGV[1], ARGV[2]
+if redis.call('ZCARD', P .. 'r:' .. room) > 0 then return false end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', P .. 'rk:' .. room, 0, -1)) do
+  local fields = redis.call('HGETALL', P .. 'k:' .. id)
+  if #fields > 0 then table.insert(out, fields) end
+  redis.call('DEL', P .. 'k:' .. id)
+  redis.call('SREM', P .. 'knocks', id)
+end
+redis.call('DEL', P .. 'rk:' .. room, P .. 'rs:' .. room)
+return out
+`);
+
+export const ADD_KNOCK = new LuaScript(`
+local P, id, room, name, createdAt, max, verified =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local settingsKey = P .. 'rs:' .. room
+if redis.call('EXISTS', settingsKey) == 0 then return 'room_not_found' end
+local s = redis.call('HMGET', settingsKey, 'locked', 'pw', 'ask')
+if s[1] == '1' then return 'room_locked' end
+if s[2] ~= '' and s[2] ~= verified then return 'password_required' end
+if s[3] ~= '1' then return 'knock_not_needed' end
+if redis.call('ZCARD', P .. 'rk:' .. room) >= max then return 'lobby_full' end
+redis.call('HSET', P .. 'k:' .. id, 'id', id, 'room', room, 'name', name, 'createdAt', createdAt)
+redis.call('ZADD', P .. 'rk:' .. room, redis.call('INCR', P .. 'seq'), id)
+redis.call('SADD', P .. 'knocks', id)
+return 'ok'
+`);
+
+export const LIST_KNOCKS = new LuaScript(`
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', ARGV[1] .. 'rk:' .. ARGV[2], 0, -1)) do
+  local fields = redis.call('HGETALL', ARGV[1] .. 'k:' .. id)
+  if #fields > 0 then table.insert(out, fields) end
+end
+return out
+`);
+
+/** Remove a knock (of ARGV[3] unless ''); with a ticket hash (ARGV[4]), record it for PX ARGV[5]. */
+export const TAKE_KNOCK = new LuaScript(`
+local P, id, room, ticket, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local key = P .. 'k:' .. id
+local knockRoom = redis.call('HGET', key, 'room')
+if not knockRoom then return false end
+if room ~= '' and room ~= knockRoom then return false end
+local fields = redis.call('HGETALL', key)
+redis.call('DEL', key)
+redis.call('ZREM', P .. 'rk:' .. knockRoom, id)
+redis.call('SREM', P .. 'knocks', id)
+if ticket ~= '' then redis.call('SET', P .. 'tk:' .. ticket, knockRoom, 'PX', ttl) end
+return fields
+`);
+
+/** A fixed window: the first attempt starts it; returns 0, or the window's remaining ms once over. */
+export const CONSUME_ATTEMPT = new LuaScript(`
+local key, limit, window = ARGV[1] .. 'att:' .. ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local count = redis.call('INCR', key)
+if count == 1 then redis.call('PEXPIRE', key, window) end
+if count <= limit then return 0 end
+local left = redis.call('PTTL', key)
+if left < 0 then
+  redis.call('PEXPIRE', key, window)
+  left = window
+end
+return left
 `);
 
 export const REMOVE_USER = new LuaScript(`${USER_FIELDS}
@@ -239,6 +350,35 @@ export function decodeCall(flat: unknown): StoredCall | undefined {
     calleeId: m.get('callee') ?? '',
     state: m.get('state') === 'active' ? 'active' : 'ringing',
     media: JSON.parse(m.get('media') ?? '{"audio":true,"video":true}') as CallMedia,
+    createdAt: Number(m.get('createdAt') ?? 0),
+  };
+}
+
+/** A room settings hash; undefined when the room does not exist. */
+export function decodeRoomSettings(flat: unknown): StoredRoomSettings | undefined {
+  const m = toMap(flat);
+  if (!m) {
+    return undefined;
+  }
+  return {
+    access: m.get('access') === 'open' ? 'open' : 'private',
+    askToJoin: m.get('ask') === '1',
+    locked: m.get('locked') === '1',
+    passwordHash: m.get('pw') ?? '',
+  };
+}
+
+/** A knock hash; undefined when there is none. */
+export function decodeKnock(flat: unknown): StoredKnock | undefined {
+  const hash = withId(flat);
+  if (!hash) {
+    return undefined;
+  }
+  const { m, id } = hash;
+  return {
+    id,
+    room: m.get('room') ?? '',
+    name: m.get('name') ?? '',
     createdAt: Number(m.get('createdAt') ?? 0),
   };
 }

@@ -2,7 +2,11 @@ import type { Redis } from 'ioredis';
 import type {
   CreateCallOutcome,
   JoinOutcome,
+  KnockOutcome,
   RestoreClaim,
+  RoomEntry,
+  StoredKnock,
+  StoredRoomSettings,
   Store,
   StoreCounts,
   StoredCall,
@@ -10,9 +14,17 @@ import type {
 } from './types.js';
 import {
   ACTIVATE_CALL,
+  ADD_KNOCK,
   ADD_USER,
   CALL_OF_USER,
   CLAIM_RESTORE,
+  CLOSE_ROOM,
+  CONSUME_ATTEMPT,
+  LIST_KNOCKS,
+  TAKE_KNOCK,
+  UPDATE_ROOM_SETTINGS,
+  decodeKnock,
+  decodeRoomSettings,
   CREATE_CALL,
   END_CALL,
   LIST_ROOM,
@@ -50,7 +62,8 @@ export class RedisStore implements Store {
     readonly prefix = 'duet:',
   ) {}
 
-  async addUser(user: StoredUser, capacity: number): Promise<JoinOutcome> {
+  async addUser(user: StoredUser, capacity: number, entry: RoomEntry): Promise<JoinOutcome> {
+    const create = entry.create;
     const result = await ADD_USER.run(this.redis, [
       this.prefix,
       capacity,
@@ -62,6 +75,13 @@ export class RedisStore implements Store {
       user.connected ? '1' : '0',
       user.joinedAt,
       this.nodeId,
+      create ? '1' : '0',
+      create?.access ?? '',
+      create?.askToJoin ? '1' : '0',
+      create?.locked ? '1' : '0',
+      create?.passwordHash ?? '',
+      entry.passwordVerified,
+      entry.ticketHash ?? '',
       user.agent ?? '',
     ]);
     if (result === -1) {
@@ -70,7 +90,90 @@ export class RedisStore implements Store {
     if (result === -2) {
       return { ok: false, reason: 'session_taken' };
     }
-    return result === 1 ? { ok: true } : { ok: false, reason: 'room_full' };
+    if (result === 1 || result === 2) {
+      return { ok: true, created: result === 2 };
+    }
+    if (
+      result === 'room_not_found' ||
+      result === 'room_locked' ||
+      result === 'knock_required' ||
+      result === 'password_required'
+    ) {
+      return { ok: false, reason: result };
+    }
+    return { ok: false, reason: 'room_full' };
+  }
+
+  async getRoomSettings(room: string): Promise<StoredRoomSettings | undefined> {
+    return decodeRoomSettings(await this.redis.hgetall(`${this.prefix}rs:${room}`));
+  }
+
+  async updateRoomSettings(
+    room: string,
+    patch: Partial<Pick<StoredRoomSettings, 'askToJoin' | 'locked'>>,
+  ): Promise<StoredRoomSettings | undefined> {
+    const flag = (value: boolean | undefined): string => (value === undefined ? '' : value ? '1' : '0');
+    return decodeRoomSettings(
+      await UPDATE_ROOM_SETTINGS.run(this.redis, [
+        this.prefix,
+        room,
+        flag(patch.askToJoin),
+        flag(patch.locked),
+      ]),
+    );
+  }
+
+  async closeRoomIfEmpty(room: string): Promise<StoredKnock[] | undefined> {
+    const rows = (await CLOSE_ROOM.run(this.redis, [this.prefix, room])) as unknown[] | null;
+    return rows === null ? undefined : rows.flatMap((row) => decodeKnock(row) ?? []);
+  }
+
+  async addKnock(knock: StoredKnock, max: number, passwordVerified: string): Promise<KnockOutcome> {
+    const result = await ADD_KNOCK.run(this.redis, [
+      this.prefix,
+      knock.id,
+      knock.room,
+      knock.name,
+      knock.createdAt,
+      max,
+      passwordVerified,
+    ]);
+    switch (result) {
+      case 'ok':
+        return { ok: true };
+      case 'room_locked':
+      case 'knock_not_needed':
+      case 'lobby_full':
+      case 'password_required':
+        return { ok: false, reason: result };
+      default:
+        return { ok: false, reason: 'room_not_found' };
+    }
+  }
+
+  async listKnocks(room: string): Promise<StoredKnock[]> {
+    const rows = (await LIST_KNOCKS.run(this.redis, [this.prefix, room])) as unknown[];
+    return rows.flatMap((row) => decodeKnock(row) ?? []);
+  }
+
+  async takeKnock(
+    knockId: string,
+    room?: string,
+    ticket?: { hash: string; ttlMs: number },
+  ): Promise<StoredKnock | undefined> {
+    return decodeKnock(
+      await TAKE_KNOCK.run(this.redis, [
+        this.prefix,
+        knockId,
+        room ?? '',
+        ticket?.hash ?? '',
+        ticket?.ttlMs ?? 0,
+      ]),
+    );
+  }
+
+  async consumeAttempt(key: string, limit: number, windowMs: number): Promise<number> {
+    return Number(await CONSUME_ATTEMPT.run(this.redis, [this.prefix, key, limit, windowMs]));
   }
 
   async removeUser(userId: string): Promise<StoredUser | undefined> {
@@ -202,8 +305,9 @@ export class RedisStore implements Store {
       .scard(`${p}users`)
       .scard(`${p}calls:ringing`)
       .scard(`${p}calls:active`)
+      .scard(`${p}knocks`)
       .exec();
-    const [rooms, users, ringingCalls, activeCalls] = (results ?? []).map(([error, value]) => {
+    const [rooms, users, ringingCalls, activeCalls, knocks] = (results ?? []).map(([error, value]) => {
       if (error) {
         throw error;
       }
@@ -214,6 +318,7 @@ export class RedisStore implements Store {
       users: users ?? 0,
       ringingCalls: ringingCalls ?? 0,
       activeCalls: activeCalls ?? 0,
+      knocks: knocks ?? 0,
     };
   }
 }

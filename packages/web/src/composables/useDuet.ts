@@ -8,6 +8,7 @@ import {
   type MediaControls,
   type Notice,
   type VerificationControls,
+  type RoomAccess,
 } from '@duet/rtc';
 import { inject, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
 import { createLogger } from '../lib/logger.js';
@@ -40,11 +41,20 @@ export interface Duet {
   /** The last connect attempt could not reach the server (cleared once connected). */
   readonly serverUnreachable: Readonly<ShallowRef<boolean>>;
   readonly joining: Readonly<ShallowRef<boolean>>;
+  /** Why the last join failed (e.g. `password_required`), with the server's retry-after; null after success. */
+  readonly joinFailure: Readonly<ShallowRef<{ reason: string; retryAfterMs?: number } | null>>;
 
   connect(): Promise<boolean>;
   /** The room and name this tab was in before a reload (the core keeps them per tab), or null. */
-  storedSession(): { room: string; name: string } | null;
-  join(room: string, name: string): Promise<boolean>;
+  storedSession(): { room: string; name: string; secret?: string } | null;
+  /** Join a room; a private one needs `access.secret` (from its link). */
+  join(room: string, name: string, access?: RoomAccess): Promise<boolean>;
+  /** Stop waiting to be let into a room that asks to join. */
+  cancelJoin(): void;
+  /** Let someone waiting at the door in, or turn them away. */
+  answerKnock(knockId: string, admit: boolean): Promise<void>;
+  /** Switch "ask to join" or the lock (any member may). */
+  changeRoomSettings(patch: { askToJoin?: boolean; locked?: boolean }): Promise<void>;
   leave(): Promise<void>;
   /** `audio: false, video: false`: a data-only call (chat and files), e.g. with a terminal peer. */
   call(user: PublicUser, options: { video: boolean; audio?: boolean }): Promise<void>;
@@ -73,6 +83,14 @@ export interface Duet {
 
 const log = createLogger('duet');
 
+/** Join failures the lobby shows in place rather than as a notice. */
+const INLINE_JOIN_FAILURES: ReadonlySet<string> = new Set([
+  'join_cancelled',
+  'password_required',
+  'wrong_password',
+  'too_many_attempts',
+]);
+
 /** The failure reason of a DuetError, also across bundle copies (instanceof fails there); else null. */
 export function failureReason(error: unknown): string | null {
   if (error instanceof DuetError) {
@@ -93,6 +111,7 @@ export function createDuet(client: DuetClient): Duet {
   const blocker = shallowRef<Blocker | null>(null);
   const serverUnreachable = shallowRef(false);
   const joining = shallowRef(false);
+  const joinFailure = shallowRef<{ reason: string; retryAfterMs?: number } | null>(null);
 
   function fail(error: unknown, context: FailureContext): void {
     const reason = failureReason(error);
@@ -202,6 +221,14 @@ export function createDuet(client: DuetClient): Duet {
       }
     }
 
+    // Someone knocks: said wherever the member is (in a call the room's list is not on screen).
+    const knownKnocks = new Set(previous.room?.knocks.map((knock) => knock.knockId));
+    for (const knock of next.room?.knocks ?? []) {
+      if (previous.room && !knownKnocks.has(knock.knockId)) {
+        notify({ key: 'door.knockNotice', params: { name: knock.name } }, 'info');
+      }
+    }
+
     if (next.connection === 'connected') {
       serverUnreachable.value = false;
       const restoredShown = notices.value.some((shown) => shown.message.key === 'notices.sessionRestored');
@@ -285,7 +312,7 @@ export function createDuet(client: DuetClient): Duet {
     await media.start();
   }
 
-  async function join(room: string, name: string): Promise<boolean> {
+  async function join(room: string, name: string, access: RoomAccess = {}): Promise<boolean> {
     if (joining.value) {
       return false;
     }
@@ -294,8 +321,19 @@ export function createDuet(client: DuetClient): Duet {
       if (client.snapshot.connection !== 'connected' && !(await connect())) {
         return false;
       }
-      const joined = await attempt(() => client.join(room, name), { action: 'join' });
-      if (!joined) {
+      try {
+        await client.join(room, name, access);
+        joinFailure.value = null;
+      } catch (error) {
+        const reason = failureReason(error);
+        const retryAfterMs = error instanceof DuetError ? error.retryAfterMs : undefined;
+        joinFailure.value =
+          reason === null ? null : { reason, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+        // Giving up the wait is the user's own doing: nothing to tell. Password trouble is told under
+        // the password field (which gets the focus), not in a notice over the form.
+        if (reason === null || !INLINE_JOIN_FAILURES.has(reason)) {
+          fail(error, { action: 'join' });
+        }
         return false;
       }
       // The preview is not part of joining: a denied camera must not keep anyone out of the room.
@@ -323,8 +361,16 @@ export function createDuet(client: DuetClient): Duet {
     serverUnreachable,
     joining,
     connect,
+    joinFailure,
     storedSession: () => client.storedSession,
     join,
+    cancelJoin: () => client.cancelJoin(),
+    async answerKnock(knockId, admit) {
+      await attempt(() => client.answerKnock(knockId, admit), { action: 'other' });
+    },
+    async changeRoomSettings(patch) {
+      await attempt(() => client.changeRoomSettings(patch), { action: 'other' });
+    },
     leave,
     async call(user, { video, audio = true }) {
       await attempt(() => client.call(user.id, { video, audio }), { action: 'call', peerName: user.name });

@@ -14,26 +14,6 @@ export function canShareScreen(): boolean {
   return typeof devices?.getDisplayMedia === 'function';
 }
 
-/** The `?room=` of the current address (an invite link), trimmed; '' when absent. */
-export function roomFromAddress(): string {
-  return new URLSearchParams(window.location.search).get('room')?.trim() ?? '';
-}
-
-/** Put the room in the address bar without a navigation, so a reload or a copied URL comes back to it. */
-export function showRoomInAddress(room: string): void {
-  const url = new URL(window.location.href);
-  if (url.searchParams.get('room') === room) {
-    return;
-  }
-  url.searchParams.set('room', room);
-  window.history.replaceState(window.history.state, '', url);
-}
-
-/** The invite link for a room: this origin, the room in the query. */
-export function inviteLink(room: string): string {
-  return `${window.location.origin}/?room=${encodeURIComponent(room)}`;
-}
-
 /** Rejects where the Clipboard API is unavailable (insecure origin) or refused. */
 export async function copyText(text: string): Promise<void> {
   const clipboard = navigator.clipboard as Clipboard | undefined;
