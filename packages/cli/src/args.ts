@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { DisplayNameSchema, RoomNameSchema } from '@duet/protocol';
 import { z } from 'zod';
@@ -30,12 +31,26 @@ export type PeerOptions = z.infer<typeof PeerOptionsSchema>;
 export interface Target {
   server: string;
   room: string;
+  /** A private room's secret, from the link's `#k=` (null: a room by plain name, an open room). */
+  secret: string | null;
   link: string;
 }
 
-/** The invite link the web app shows for a room (LobbyView / inviteLink). */
-export function roomLink(server: string, room: string): string {
-  return `${server}/?room=${encodeURIComponent(room)}`;
+/** A private room's secret as the web app puts it in its links: ≥ 128 bits, base64url. */
+const RoomSecretTextSchema = z.string().regex(/^[A-Za-z0-9_-]{22,86}$/, "the link's #k= secret is malformed");
+
+/**
+ * The link the web app shows for a room: `/?room=NAME`, and for a private room `#k=SECRET`, in the
+ * fragment, which is never sent to a server (see packages/web/src/lib/room-link.ts).
+ */
+export function roomLink(server: string, room: string, secret: string | null = null): string {
+  const base = `${server}/?room=${encodeURIComponent(room)}`;
+  return secret === null ? base : `${base}#${new URLSearchParams({ k: secret }).toString()}`;
+}
+
+/** A fresh private room's secret: 128 random bits, base64url (what the server requires at least). */
+export function newRoomSecret(): string {
+  return randomBytes(16).toString('base64url');
 }
 
 /**
@@ -50,14 +65,18 @@ export function resolveTarget(
 ): Target {
   let room = roomOrLink.trim();
   let linkServer: string | undefined;
+  let secret: string | null = null;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(room)) {
     const link = parseOr(ServerUrlSchema, room, '--room');
     linkServer = link;
-    const fromQuery = new URL(room).searchParams.get('room');
+    const url = new URL(room);
+    const fromQuery = url.searchParams.get('room');
     if (!fromQuery) {
       throw new CliFailure(EXIT.usage, `--room: the link has no ?room= (got ${roomOrLink})`);
     }
     room = fromQuery;
+    const fromFragment = new URLSearchParams(url.hash.slice(1)).get('k');
+    secret = fromFragment === null ? null : parseOr(RoomSecretTextSchema, fromFragment, '--room');
   }
   const server = parseOr(
     ServerUrlSchema,
@@ -71,7 +90,7 @@ export function resolveTarget(
           : 'server',
   );
   const name = parseOr(RoomNameSchema, room, '--room');
-  return { server, room: name, link: roomLink(server, name) };
+  return { server, room: name, secret, link: roomLink(server, name, secret) };
 }
 
 /** The name others see when none is given: user@host, as a terminal prompt shows it. */

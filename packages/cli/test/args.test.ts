@@ -54,6 +54,18 @@ describe('duet argument parsing', () => {
     expect(resolveTarget('a', undefined, {}).server).toBe('http://localhost:3000');
   });
 
+  it("takes a private room's secret from the link's fragment, and refuses a malformed one", () => {
+    const secret = 'Zm9vYmFyYmF6cXV4MTIzNDU2';
+    const target = resolveTarget(`http://link.example/?room=Team#k=${secret}`, undefined, {});
+    expect(target).toMatchObject({
+      room: 'team',
+      secret,
+      link: `http://link.example/?room=team#k=${secret}`,
+    });
+    expect(resolveTarget('http://link.example/?room=a', undefined, {}).secret).toBeNull();
+    expect(() => resolveTarget('http://link.example/?room=a#k=short', undefined, {})).toThrow(/secret/);
+  });
+
   it('parses receive and chat options with their defaults', async () => {
     const receive = await parse([
       'receive',

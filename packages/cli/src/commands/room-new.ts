@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { roomLink } from '../args.js';
+import { newRoomSecret, roomLink } from '../args.js';
 import type { Reporter } from '../output/reporter.js';
 
 /** Lower case letters and digits without look-alikes (room names are folded to lower case anyway). */
@@ -23,7 +23,8 @@ export async function roomNew(
   write: (text: string) => void,
 ): Promise<void> {
   const room = newRoomName();
-  const link = roomLink(server, room);
+  // A private room, as the web app's "new room" makes: only those with the link can come in.
+  const link = roomLink(server, room, newRoomSecret());
   reporter.emit({ event: 'room', room, link });
   if (!json) {
     // `small`: half-height blocks, so the code fits an 80×24 terminal for a phone camera.

@@ -50,7 +50,14 @@ export async function joinRoom(client: DuetClient, options: OpenPeerOptions): Pr
     );
   }
   try {
-    await client.join(target.room, name);
+    // A private room's link carries its secret; with it, the room is made if nobody is in it yet
+    // (as the web app does for a link whose room ended). A room that asks newcomers to knock keeps
+    // this join waiting until a member lets us in.
+    await client.join(
+      target.room,
+      name,
+      target.secret === null ? {} : { secret: target.secret, create: true },
+    );
   } catch (error) {
     throw new CliFailure(EXIT.failed, `could not join room "${target.room}": ${message(error)}`);
   }
