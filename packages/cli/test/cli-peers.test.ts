@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,5 +118,28 @@ describe('duet chat', { timeout: 90_000 }, () => {
     expect(await ann.exited).toBe(EXIT.ok);
     expect(await bob.exited).toBe(EXIT.ok);
     expect(await bob.next('call-ended')).toMatchObject({ outcome: 'hangup', by: 'remote' });
+  }, 60_000);
+
+  it('meets in a private room by its link (the #k= secret); a wrong secret finds no room', async () => {
+    const closed = await startServer({ openRooms: false });
+    try {
+      const link = (secret: string) => `${closed.url()}/?room=${nextRoom()}#k=${secret}`;
+      const shared = link(randomBytes(16).toString('base64url'));
+      const ann = duet(closed, ['chat', '--room', shared, '--name', 'Ann']);
+      await ann.next('waiting');
+      const bob = duet(closed, ['chat', '--room', shared, '--name', 'Bob']);
+      await ann.next('connected');
+      await bob.next('connected');
+      ann.child.stdin.write('in private\n');
+      expect(await bob.next('chat', (e) => e.from === 'peer')).toMatchObject({ text: 'in private' });
+      ann.child.stdin.end();
+      expect(await ann.exited).toBe(EXIT.ok);
+      expect(await bob.exited).toBe(EXIT.ok);
+      // Without the secret, a plain name is no room on a server without open rooms.
+      const stranger = duet(closed, ['chat', '--room', shared.split('#')[0]!, '--name', 'Eve']);
+      expect(await stranger.exited).toBe(EXIT.failed);
+    } finally {
+      await closed.close();
+    }
   }, 60_000);
 });

@@ -9,13 +9,17 @@ import type { CliEvent } from '../src/index.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-/** A real Duet server on a free loopback port, silent. */
+/**
+ * A real Duet server on a free loopback port, silent. Rooms by plain name are on (as in the server's
+ * own tests), so a test names its room; the private-link test turns them off.
+ */
 export function startServer(overrides: ServerConfigInput = {}): Promise<DuetServer> {
   return startDuetServer({
     host: '127.0.0.1',
     port: 0,
     logLevel: 'silent',
     shutdownTimeoutMs: 1000,
+    openRooms: true,
     ...overrides,
   });
 }
