@@ -26,7 +26,10 @@ export class HeldChannel {
   }
 
   /** Listen on the channel until it is detached or dropped. */
-  on(type: 'open' | 'close' | 'message' | 'stored' | 'send-end', listener: (event: Event) => void): this {
+  on(
+    type: 'open' | 'close' | 'message' | 'stored' | 'sending' | 'send-end',
+    listener: (event: Event) => void,
+  ): this {
     this.channel.addEventListener(type, listener);
     this.undo.push(() => this.channel.removeEventListener(type, listener));
     return this;

@@ -185,7 +185,8 @@ export class OutgoingTransfer extends Transfer {
       return;
     }
     // The receiver can hold at most what was sent; a larger claim is clamped (and will not verify).
-    const offset = Math.min(requested, this.sentUpTo());
+    // From the worker, what it announced is an upper bound; the worker clamps to what it really sent.
+    const offset = Math.min(requested, this.sendsFrom === 'worker' ? this.size : this.sentUpTo());
     const held = this.held;
     if (
       held &&
@@ -328,6 +329,12 @@ export class OutgoingTransfer extends Transfer {
     const { ctx } = this;
     const held = new HeldChannel(channel);
     held
+      // What the worker may have sent, as soon as it says so: a resume request is checked against
+      // it even after this channel is gone (a stale figure would clamp the resume below what the
+      // receiver holds, and its channel would be refused, again and again).
+      .on('sending', (event) => {
+        this.maxSent = Math.max(this.maxSent, (event as CustomEvent<number>).detail);
+      })
       .on('send-end', (event) => {
         ctx.guard('worker send end', () => {
           if (this.held !== held) {

@@ -103,6 +103,7 @@ export class WorkerChannel extends EventTarget implements FileChannelLike {
         return;
       case 'sending':
         this.sendingUpTo = Math.max(this.sendingUpTo, message.upTo);
+        this.dispatchEvent(new CustomEvent('sending', { detail: this.sendingUpTo }));
         return;
       case 'send-end':
         this.dispatchEvent(
