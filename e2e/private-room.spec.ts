@@ -1,15 +1,21 @@
 /**
  * Private rooms through the UI, on a server with its defaults (no open rooms): Alice makes a private
  * room that asks to join, copies its link; Bob opens the link, knocks and waits; Alice admits him;
- * they call. Eve, with a link of the same room name and a guessed secret, gets nothing.
+ * they call and verify the call (both see the same symbols, both get the verified mark). Carol
+ * knocks while they talk, and Alice lets her in from the call screen. Eve, with a link of the same
+ * room name and a guessed secret, gets nothing.
  */
 import type { BrowserContext, Page } from '@playwright/test';
 import { expect, test } from './fixtures.js';
+import { chromiumVerifier } from './verify-helpers.js';
 
 // Private by default: the other specs' open rooms are off here. Three password tries a minute.
-test.use({ serverEnv: { DUET_OPEN_ROOMS: 'false', DUET_PASSWORD_ATTEMPTS_PER_IP: '3' } });
+// Three seats, so that someone can knock while the other two are in a call.
+test.use({
+  serverEnv: { DUET_OPEN_ROOMS: 'false', DUET_PASSWORD_ATTEMPTS_PER_IP: '3', DUET_ROOM_CAPACITY: '3' },
+});
 
-test('a private room: copied link, knock, admit, call; a guessed link gets nothing', async ({
+test('a private room: copied link, knock, admit, call, verify, admit from the call; a guessed link gets nothing', async ({
   browser,
   server,
   room,
@@ -62,6 +68,36 @@ test('a private room: copied link, knock, admit, call; a guessed link gets nothi
     for (const page of [alice, bob]) {
       await expect(page.getByTestId('call-state')).toHaveText('Connected', { timeout: 20_000 });
     }
+
+    // They verify the call: the same six symbols on both sides, then both have the verified mark.
+    const aliceSide = chromiumVerifier({ name: 'Alice', page: alice });
+    const bobSide = chromiumVerifier({ name: 'Bob', page: bob });
+    await aliceSide.openVerify();
+    await bobSide.openVerify();
+    const symbols = await aliceSide.symbols();
+    expect(symbols).toHaveLength(6);
+    expect(await bobSide.symbols()).toEqual(symbols);
+    for (const side of [aliceSide, bobSide]) {
+      await side.press('They match');
+      await side.expectDialogText('You verified this call.');
+      await side.press('Close');
+      await side.expectMark('Verified');
+    }
+
+    // Carol knocks while they talk: Alice is told, and lets her in from the call screen.
+    const carol = await open();
+    await carol.goto(link);
+    await carol.getByLabel('Your name').fill('Carol');
+    await carol.getByRole('button', { name: 'Join', exact: true }).click();
+    await expect(carol.getByRole('heading', { name: 'Waiting to be let in' })).toBeVisible();
+    const door = alice.getByRole('region', { name: 'Waiting to come in' });
+    await expect(door.getByText('Carol is waiting')).toBeVisible();
+    await door.getByRole('button', { name: 'Admit Carol' }).click();
+    await expect(carol.getByRole('heading', { name: room })).toBeVisible();
+    await expect(people(carol).getByRole('listitem')).toHaveCount(3);
+    await expect(door).toHaveCount(0);
+    await expect(alice.getByTestId('call-state')).toHaveText('Connected');
+    await aliceSide.expectMark('Verified');
 
     // Eve guesses: the same room name, another secret. The answer is that there is no such room.
     const eve = await open();

@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { expectPeerTexts, messageBox, openChat, typeAndSend } from './chat-helpers.js';
 import type { Person } from './person.js';
 import { TerminalPeer } from './terminal-peer.js';
+import { chromiumVerifier } from './verify-helpers.js';
 import {
   answerOffer,
   downloadAndHash,
@@ -95,7 +96,11 @@ test.describe('terminal peer', () => {
     expect(await cli.next('file-done')).toMatchObject({ sha256: file.sha256 });
   });
 
-  test('chat both ways between the browser and `duet chat`', async ({ join: joinRoom, room, server }) => {
+  test('chat both ways between the browser and `duet chat`; the terminal prints the symbols the browser verifies', async ({
+    join: joinRoom,
+    room,
+    server,
+  }) => {
     const alice = await joinRoom('Alice');
     const cli = terminal(['chat', '--room', room], server.baseURL);
     // The terminal came second: it calls the browser.
@@ -109,6 +114,14 @@ test.describe('terminal peer', () => {
     await expectPeerTexts(alice, ['hello browser 你好']);
     const mine = await cli.next('chat', (e) => e.from === 'self');
     await cli.next('delivered', (e) => e.id === mine.id);
+    // The terminal printed the six security symbols the browser shows under Verify.
+    const printed = await cli.next('security-symbols');
+    const verifier = chromiumVerifier(alice);
+    await verifier.openVerify();
+    expect(await verifier.symbols()).toEqual((printed.symbols as Array<{ en: string }>).map((s) => s.en));
+    await verifier.press('They match');
+    await verifier.expectMark('Verified');
+    await verifier.press('Close');
     cli.child.stdin.end();
     expect(await cli.exited).toBe(EXIT.ok);
     await alice.expectInRoom();

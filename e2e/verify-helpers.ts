@@ -25,7 +25,7 @@ const readSymbols = (): string[] =>
 const readMark = (): string | null =>
   document.querySelector('[data-testid="verify-status"]')?.textContent.trim() ?? null;
 
-export function chromiumVerifier(person: Person): Verifier {
+export function chromiumVerifier(person: Pick<Person, 'name' | 'page'>): Verifier {
   const dialog = (): Locator => person.page.getByTestId('verify-dialog');
   return {
     name: person.name,

@@ -8,7 +8,7 @@ export { resolveTarget, roomLink, DEFAULT_SERVER, type Target } from './args.js'
 export type { CliIo } from './io.js';
 export type { CliEvent } from './output/events.js';
 export { createReporter, outputMode, ProgressGate, type Reporter } from './output/reporter.js';
-export { formatBytes, formatEta, formatLine, formatSpeed } from './output/format.js';
+export { formatBytes, formatEta, formatLine, formatSpeed, formatSymbols } from './output/format.js';
 export { chooseTargetPath } from './files/target-path.js';
 export { DiskSink } from './files/disk-sink.js';
 export {

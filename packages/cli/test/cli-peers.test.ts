@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DuetServer } from '@duet/server';
-import { EXIT } from '../src/index.js';
+import { createTerminalClient, EXIT } from '../src/index.js';
 import { duet, DuetProcess, randomFile, sha256File, startServer, tempDir } from './support.js';
 
 /*
@@ -107,6 +107,12 @@ describe('duet chat', { timeout: 90_000 }, () => {
     const bob = duet(server, ['chat', '--room', name, '--name', 'Bob']);
     await ann.next('connected');
     await bob.next('connected');
+    // Both print the same six security symbols (what a browser shows under Verify).
+    const annSymbols = await ann.next('security-symbols');
+    const bobSymbols = await bob.next('security-symbols');
+    expect(annSymbols.symbols).toHaveLength(6);
+    expect(bobSymbols.symbols).toEqual(annSymbols.symbols);
+    expect([annSymbols.peer, bobSymbols.peer, annSymbols.changed]).toEqual(['Bob', 'Ann', false]);
     ann.child.stdin.write('hello from ann\n');
     bob.child.stdin.write('hello from bob 你好\n');
     expect(await bob.next('chat', (e) => e.from === 'peer')).toMatchObject({ text: 'hello from ann' });
@@ -140,6 +146,56 @@ describe('duet chat', { timeout: 90_000 }, () => {
       expect(await stranger.exited).toBe(EXIT.failed);
     } finally {
       await closed.close();
+    }
+  }, 60_000);
+});
+
+describe('a room that asks to join', { timeout: 90_000 }, () => {
+  it('knocks and says so; a member admits (joined), denies (declined), or nobody answers (no answer)', async () => {
+    const guarded = await startServer({ openRooms: false, knockTimeoutMs: 4000 });
+    const member = createTerminalClient(guarded.url());
+    try {
+      const room = nextRoom();
+      const secret = randomBytes(16).toString('base64url');
+      await member.join(room, 'Ann', { secret, create: true });
+      await member.changeRoomSettings({ askToJoin: true });
+      const link = `${guarded.url()}/?room=${room}#k=${secret}`;
+      /** Answer the next knock as it arrives. */
+      const answerNext = (admit: boolean) =>
+        new Promise<void>((resolve) => {
+          const off = member.on('change', ({ room: view }) => {
+            const knock = view?.knocks[0];
+            if (knock) {
+              off();
+              void member.answerKnock(knock.knockId, admit).then(resolve);
+            }
+          });
+        });
+      const receive = (name: string) =>
+        duet(guarded, ['receive', '--room', link, '--name', name, '--wait', '1']);
+
+      const denied = answerNext(false);
+      const eve = receive('Eve');
+      expect(await eve.next('knocking')).toEqual({ event: 'knocking', room, timeoutSeconds: 4 });
+      await denied;
+      expect(await eve.exited).toBe(EXIT.declined);
+      expect(await eve.next('error')).toMatchObject({ message: expect.stringContaining('a member said no') });
+
+      const admitted = answerNext(true);
+      const bob = receive('Bob');
+      await bob.next('knocking');
+      await admitted;
+      expect(await bob.next('joined')).toMatchObject({ room, name: 'Bob' });
+      // In, and nobody calls within --wait: that is the no-answer exit, not a refusal.
+      expect(await bob.exited).toBe(EXIT.noAnswer);
+
+      const ignored = receive('Carl');
+      await ignored.next('knocking');
+      expect(await ignored.exited).toBe(EXIT.noAnswer);
+      expect(await ignored.next('error')).toMatchObject({ message: expect.stringContaining('in time') });
+    } finally {
+      member.dispose();
+      await guarded.close();
     }
   }, 60_000);
 });

@@ -5,6 +5,7 @@ import {
   formatBytes,
   formatEta,
   formatLine,
+  formatSymbols,
   ProgressGate,
   type CliEvent,
 } from '../src/index.js';
@@ -40,6 +41,24 @@ describe('output formats', () => {
     expect(formatLine({ event: 'chat', from: 'peer', id: 'x', text: 'hi' })).toBe('< hi');
     expect(formatLine({ event: 'call-ended', outcome: 'peer_left', by: 'remote' })).toBe(
       'call ended: peer left (by the peer)',
+    );
+  });
+
+  it('says that a room asks to knock, and shows the security symbols in both languages', () => {
+    expect(formatLine({ event: 'knocking', room: 'den', timeoutSeconds: 60 })).toBe(
+      'room "den" asks to join: waiting up to 60 s for someone there to let you in…',
+    );
+    const symbols = [
+      { emoji: '🍎', en: 'Apple', zh: '苹果' },
+      { emoji: '🍌', en: 'Banana', zh: '香蕉' },
+    ];
+    expect(formatSymbols(symbols)).toBe('🍎 Apple 苹果 · 🍌 Banana 香蕉');
+    expect(formatLine({ event: 'security-symbols', peer: 'Ann', symbols, changed: false })).toBe(
+      'security symbols with Ann: 🍎 Apple 苹果 · 🍌 Banana 香蕉 — Ann sees the same six under Verify, ' +
+        'unless someone is in the middle',
+    );
+    expect(formatLine({ event: 'security-symbols', peer: 'Ann', symbols, changed: true })).toMatch(
+      /^the security symbols changed \(a new connection\); compare them again with Ann: 🍎/,
     );
   });
 

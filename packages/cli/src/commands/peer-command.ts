@@ -3,6 +3,7 @@ import { CliFailure, EXIT, type ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { Reporter } from '../output/reporter.js';
 import { createTerminalClient, message, openPeer, type CallPolicy } from '../peer/open-peer.js';
+import { reportSecuritySymbols } from '../peer/security-symbols.js';
 import { CallWatch } from '../peer/session.js';
 import type { PeerArgs } from '../program.js';
 
@@ -38,6 +39,7 @@ export async function runPeerCommand(
   const client = createTerminalClient(args.target.server, debugLog(io));
   const watch = new CallWatch(client, reporter);
   const offDrop = io.onDropRequest(() => client.dropConnection());
+  const offSymbols = reportSecuritySymbols(client, reporter);
   let offInterrupt = (): void => {};
   // Set at once: cancelling makes the transfers final, and the body must not report that as its own end.
   const state = { interrupted: false };
@@ -77,6 +79,7 @@ export async function runPeerCommand(
   } finally {
     offInterrupt();
     offDrop();
+    offSymbols();
     client.dispose();
   }
 }

@@ -19,13 +19,27 @@ export type FileFailure =
   | 'peer_failed'
   | 'call_ended';
 
+/** One symbol of the call's short authentication string, as the browser's Verify dialog shows it. */
+export interface SecuritySymbol {
+  emoji: string;
+  en: string;
+  zh: string;
+}
+
 export type CliEvent =
+  /** The room asks newcomers to knock: waiting for a member to let us in (at most `timeoutSeconds`). */
+  | { event: 'knocking'; room: string; timeoutSeconds: number }
   | { event: 'joined'; server: string; room: string; name: string; link: string }
   /** Alone in the room (or nobody answers our way): waiting for someone. */
   | { event: 'waiting' }
   | { event: 'calling'; peer: string }
   | { event: 'incoming'; peer: string; terminal: boolean }
   | { event: 'connected'; peer: string }
+  /**
+   * The call's security symbols (the same six the browser's Verify dialog shows), for comparing by
+   * voice; again, with `changed`, when a new connection brought other ones.
+   */
+  | { event: 'security-symbols'; peer: string; symbols: SecuritySymbol[]; changed: boolean }
   | { event: 'offer'; id: string; direction: Direction; name: string; size: number }
   | {
       event: 'progress';

@@ -43,11 +43,18 @@ export function percent(bytes: number, size: number): number {
   return size === 0 ? 100 : Math.floor((bytes / size) * 100);
 }
 
+/** "🍎 Apple 苹果 · 🔑 Key 钥匙 · …": the picture and both names, to read aloud in either language. */
+export function formatSymbols(symbols: ReadonlyArray<{ emoji: string; en: string; zh: string }>): string {
+  return symbols.map((symbol) => `${symbol.emoji} ${symbol.en} ${symbol.zh}`).join(' · ');
+}
+
 const VERB = { send: 'sending', receive: 'receiving' } as const;
 
 /** The line printed for an event in plain mode; null for events plain mode does not print. */
 export function formatLine(event: CliEvent): string | null {
   switch (event.event) {
+    case 'knocking':
+      return `room "${event.room}" asks to join: waiting up to ${event.timeoutSeconds} s for someone there to let you in…`;
     case 'joined':
       return `joined room "${event.room}" on ${event.server} as ${event.name} — ${event.link}`;
     case 'waiting':
@@ -58,6 +65,12 @@ export function formatLine(event: CliEvent): string | null {
       return `${event.peer} is calling${event.terminal ? ' (terminal)' : ''}; answering`;
     case 'connected':
       return `connected to ${event.peer}`;
+    case 'security-symbols':
+      return (
+        `${event.changed ? 'the security symbols changed (a new connection); compare them again' : 'security symbols'} ` +
+        `with ${event.peer}: ${formatSymbols(event.symbols)} — ${event.peer} sees the same six under Verify, ` +
+        `unless someone is in the middle`
+      );
     case 'offer':
       return event.direction === 'send'
         ? `offering ${event.name} (${formatBytes(event.size)})`

@@ -49,17 +49,30 @@ export async function joinRoom(client: DuetClient, options: OpenPeerOptions): Pr
       `cannot reach the Duet server at ${target.server}: ${message(error)}`,
     );
   }
+  // A room that asks newcomers to knock keeps the join waiting until a member lets us in: say so.
+  let knockSaid = false;
+  const offKnocking = client.on('change', ({ knocking }) => {
+    if (knocking && !knockSaid) {
+      knockSaid = true;
+      options.reporter.emit({
+        event: 'knocking',
+        room: target.room,
+        timeoutSeconds: Math.round(knocking.timeoutMs / 1000),
+      });
+    }
+  });
   try {
     // A private room's link carries its secret; with it, the room is made if nobody is in it yet
-    // (as the web app does for a link whose room ended). A room that asks newcomers to knock keeps
-    // this join waiting until a member lets us in.
+    // (as the web app does for a link whose room ended).
     await client.join(
       target.room,
       name,
       target.secret === null ? {} : { secret: target.secret, create: true },
     );
   } catch (error) {
-    throw new CliFailure(EXIT.failed, `could not join room "${target.room}": ${message(error)}`);
+    throw joinFailure(target.room, error);
+  } finally {
+    offKnocking();
   }
   const self = client.snapshot.self;
   options.reporter.emit({
@@ -69,6 +82,21 @@ export async function joinRoom(client: DuetClient, options: OpenPeerOptions): Pr
     name: self?.name ?? name,
     link: target.link,
   });
+}
+
+/** Why a join failed, as the exit a script can act on: a refused knock is a "no", not a breakdown. */
+export function joinFailure(room: string, error: unknown): CliFailure {
+  const reason = error instanceof DuetError ? error.reason : null;
+  switch (reason) {
+    case 'knock_denied':
+      return new CliFailure(EXIT.declined, `nobody let you into room "${room}": a member said no`);
+    case 'knock_timeout':
+      return new CliFailure(EXIT.noAnswer, `nobody let you into room "${room}" in time`);
+    case 'room_closed':
+      return new CliFailure(EXIT.peerLeft, `room "${room}" ended while you waited: everyone left`);
+    default:
+      return new CliFailure(EXIT.failed, `could not join room "${room}": ${message(error)}`);
+  }
 }
 
 /**

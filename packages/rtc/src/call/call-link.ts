@@ -281,6 +281,11 @@ export class CallLink extends Emitter<CallLinkEvents> {
     }
   }
 
+  /** Restart ICE on the running connection (new ICE credentials and candidates, the same DTLS transport). */
+  restartIce(): void {
+    this.current?.restartIce();
+  }
+
   /** Simulate (or react to) a dead transport: close the peer connection and recover. For tests too. */
   dropConnection(): void {
     this.current?.close();

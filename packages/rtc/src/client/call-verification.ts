@@ -82,6 +82,11 @@ export class CallVerification extends Emitter<CallVerificationEvents> {
       return;
     }
     const remoteFingerprint = fingerprintKey(caller ? calleePrints : callerPrints);
+    // Said for every connection (also an unchanged string), never the string itself: diagnostics
+    // and the tests can tell that a renegotiated connection was checked again.
+    this.log(
+      `string derived for the running connection: ${this.state.sas?.code === sas.code ? 'unchanged' : 'new'}`,
+    );
     this.dispatch({
       type: 'derived',
       sas,

@@ -376,6 +376,14 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   }
 
   /**
+   * For tests and diagnostics: restart ICE on the call's connection, as a network change does (new
+   * candidates; the DTLS transport, and with it the verification string, stays).
+   */
+  restartIce(): void {
+    this.link?.restartIce();
+  }
+
+  /**
    * For tests and diagnostics: what this page's file worker wrote to file channels (the bytes and
    * each channel's header), or null without a running worker. What the page itself wrote is not
    * included (a test counts that where it leaves the page).
