@@ -31,12 +31,12 @@ export function exitCodeHelp(): string {
   const rows: Array<[number, string]> = [
     [EXIT.ok, 'done'],
     [EXIT.failed, 'failed (connection to the peer, unreadable file, …)'],
-    [EXIT.usage, 'bad arguments'],
+    [EXIT.usage, 'bad arguments (or the room password is missing or wrong)'],
     [EXIT.unreachable, 'server unreachable'],
-    [EXIT.declined, 'declined (the call or a file) or cancelled by the peer'],
+    [EXIT.declined, 'declined (the call, a file, or your knock) or cancelled by the peer'],
     [EXIT.peerLeft, 'peer left or hung up before the end'],
     [EXIT.hashMismatch, 'hash mismatch (SHA-256)'],
-    [EXIT.noAnswer, 'no answer / nobody came within --wait'],
+    [EXIT.noAnswer, 'no answer / nobody came within --wait / nobody let you in'],
     [EXIT.interrupted, 'interrupted (Ctrl-C); the peer is told'],
   ];
   return ['Exit status:', ...rows.map(([code, text]) => `  ${String(code).padStart(3)}  ${text}`)].join('\n');

@@ -11,6 +11,7 @@ import {
   resolveTarget,
   type Target,
 } from './args.js';
+import { RoomPasswordSchema } from '@duet/protocol';
 import { CliFailure, EXIT, exitCodeHelp } from './exit-codes.js';
 
 /** What every peer command needs, parsed and checked. */
@@ -20,6 +21,12 @@ export interface PeerArgs {
   json: boolean;
   /** Give up when no call is up after this long. */
   waitMs?: number;
+  /**
+   * The room's password, from `DUET_ROOM_PASSWORD` (never an option: the command lines of running
+   * processes are visible to every user of the machine). With a private link that makes a new room,
+   * the password that room will ask for.
+   */
+  password?: string;
 }
 
 export type ParsedCommand =
@@ -42,10 +49,19 @@ const ReceiveOptionsSchema = z.object({
   count: z.coerce.number().int('must be a whole number').positive('must be at least 1').optional(),
 });
 
+/** The environment a peer command reads, at the end of its --help. */
+const PEER_ENVIRONMENT_HELP = [
+  'Environment:',
+  '  DUET_SERVER         the server when the link names none (like --server)',
+  "  DUET_ROOM_PASSWORD  the room's password (kept out of the command line, which others can see)",
+  "  DUET_DEBUG=1        the call core's log on stderr",
+].join('\n');
+
 const SERVER_HELP = `signaling server (default: the link's, else $DUET_SERVER, else ${DEFAULT_SERVER})`;
 
 function peerOptions(command: Command): Command {
   return command
+    .addHelpText('after', `\n${PEER_ENVIRONMENT_HELP}`)
     .requiredOption('-r, --room <link>', 'room link (https://…/?room=NAME) or room name')
     .option('-s, --server <url>', SERVER_HELP)
     .option('-n, --name <name>', 'your name as others see it (default: user@host)')
@@ -60,7 +76,13 @@ function peerArgs(raw: unknown, env: ParseIo['env']): PeerArgs {
     name: options.name ?? defaultDisplayName(),
     json: options.json,
     ...(options.wait === undefined ? {} : { waitMs: options.wait * 1000 }),
+    ...roomPassword(env),
   };
+}
+
+function roomPassword(env: ParseIo['env']): { password?: string } {
+  const password = env.DUET_ROOM_PASSWORD;
+  return password ? { password: parseOr(RoomPasswordSchema, password, 'DUET_ROOM_PASSWORD') } : {};
 }
 
 /** Each path must name a readable regular file now (a typo fails at once, not after the call). */

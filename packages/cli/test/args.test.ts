@@ -44,6 +44,18 @@ describe('duet argument parsing', () => {
     });
   });
 
+  it('takes the room password from DUET_ROOM_PASSWORD only, and refuses one that is too long', async () => {
+    const withPassword = await parse(['chat', '--room', 'den'], { DUET_ROOM_PASSWORD: 'sesame 芝麻' });
+    expect(withPassword.command).toMatchObject({ command: 'chat', peer: { password: 'sesame 芝麻' } });
+    const without = await parse(['chat', '--room', 'den']);
+    expect(without.command).toMatchObject({ command: 'chat' });
+    expect(without.command?.command === 'chat' && 'password' in without.command.peer).toBe(false);
+    const tooLong = await parse(['chat', '--room', 'den'], { DUET_ROOM_PASSWORD: 'x'.repeat(1000) });
+    expect(tooLong.code).toBe(EXIT.usage);
+    expect(tooLong.message).toContain('DUET_ROOM_PASSWORD');
+    expect(tooLong.message).not.toContain('xxxx');
+  });
+
   it('--server wins over the link, the link over DUET_SERVER, DUET_SERVER over the default', () => {
     const env = { DUET_SERVER: 'http://env.example' };
     expect(resolveTarget('http://link.example/?room=a', 'http://flag.example', env).server).toBe(

@@ -160,28 +160,30 @@ describe('a room that asks to join', { timeout: 90_000 }, () => {
       await member.join(room, 'Ann', { secret, create: true });
       await member.changeRoomSettings({ askToJoin: true });
       const link = `${guarded.url()}/?room=${room}#k=${secret}`;
-      /** Answer the next knock as it arrives. */
-      const answerNext = (admit: boolean) =>
-        new Promise<void>((resolve) => {
-          const off = member.on('change', ({ room: view }) => {
-            const knock = view?.knocks[0];
+      /** Answer `name`'s knock as it arrives (an earlier knock may still be listed for a moment). */
+      const answer = (name: string, admit: boolean) =>
+        new Promise<void>((resolve, reject) => {
+          const check = (): void => {
+            const knock = member.snapshot.room?.knocks.find((k) => k.name === name);
             if (knock) {
               off();
-              void member.answerKnock(knock.knockId, admit).then(resolve);
+              member.answerKnock(knock.knockId, admit).then(resolve, reject);
             }
-          });
+          };
+          const off = member.on('change', check);
+          check();
         });
       const receive = (name: string) =>
         duet(guarded, ['receive', '--room', link, '--name', name, '--wait', '1']);
 
-      const denied = answerNext(false);
+      const denied = answer('Eve', false);
       const eve = receive('Eve');
       expect(await eve.next('knocking')).toEqual({ event: 'knocking', room, timeoutSeconds: 4 });
       await denied;
       expect(await eve.exited).toBe(EXIT.declined);
       expect(await eve.next('error')).toMatchObject({ message: expect.stringContaining('a member said no') });
 
-      const admitted = answerNext(true);
+      const admitted = answer('Bob', true);
       const bob = receive('Bob');
       await bob.next('knocking');
       await admitted;
@@ -193,6 +195,37 @@ describe('a room that asks to join', { timeout: 90_000 }, () => {
       await ignored.next('knocking');
       expect(await ignored.exited).toBe(EXIT.noAnswer);
       expect(await ignored.next('error')).toMatchObject({ message: expect.stringContaining('in time') });
+    } finally {
+      member.dispose();
+      await guarded.close();
+    }
+  }, 60_000);
+
+  it('a room password comes from DUET_ROOM_PASSWORD: missing or wrong is a usage error, right joins', async () => {
+    const guarded = await startServer({ openRooms: false });
+    const member = createTerminalClient(guarded.url());
+    try {
+      const room = nextRoom();
+      const secret = randomBytes(16).toString('base64url');
+      await member.join(room, 'Ann', { secret, create: true, password: 'sesame 芝麻' });
+      const link = `${guarded.url()}/?room=${room}#k=${secret}`;
+      const receive = (password?: string) =>
+        duet(
+          guarded,
+          ['receive', '--room', link, '--name', 'Bob', '--wait', '1'],
+          password === undefined ? {} : { DUET_ROOM_PASSWORD: password },
+        );
+      const without = receive();
+      expect(await without.exited).toBe(EXIT.usage);
+      expect(await without.next('error')).toMatchObject({
+        message: expect.stringContaining('DUET_ROOM_PASSWORD'),
+      });
+      const wrong = receive('open sesame');
+      expect(await wrong.exited).toBe(EXIT.usage);
+      expect(await wrong.next('error')).toMatchObject({ message: expect.stringContaining('is not right') });
+      const right = receive('sesame 芝麻');
+      expect(await right.next('joined')).toMatchObject({ room, name: 'Bob' });
+      expect(await right.exited).toBe(EXIT.noAnswer);
     } finally {
       member.dispose();
       await guarded.close();

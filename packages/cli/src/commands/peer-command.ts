@@ -57,6 +57,7 @@ export async function runPeerCommand(
       policy,
       reporter,
       ...(args.waitMs === undefined ? {} : { waitMs: args.waitMs }),
+      ...(args.password === undefined ? {} : { password: args.password }),
     });
     return body({ client, watch, reporter, io, peer });
   };

@@ -17,6 +17,8 @@ export interface OpenPeerOptions {
   name: string;
   policy: CallPolicy;
   reporter: Reporter;
+  /** The room's password (DUET_ROOM_PASSWORD). */
+  password?: string;
   /** Give up (no answer) when no call is up after this long; default: wait for ever. */
   waitMs?: number;
   /** Bound on reaching the signaling server. */
@@ -64,11 +66,10 @@ export async function joinRoom(client: DuetClient, options: OpenPeerOptions): Pr
   try {
     // A private room's link carries its secret; with it, the room is made if nobody is in it yet
     // (as the web app does for a link whose room ended).
-    await client.join(
-      target.room,
-      name,
-      target.secret === null ? {} : { secret: target.secret, create: true },
-    );
+    await client.join(target.room, name, {
+      ...(target.secret === null ? {} : { secret: target.secret, create: true }),
+      ...(options.password === undefined ? {} : { password: options.password }),
+    });
   } catch (error) {
     throw joinFailure(target.room, error);
   } finally {
@@ -94,6 +95,17 @@ export function joinFailure(room: string, error: unknown): CliFailure {
       return new CliFailure(EXIT.noAnswer, `nobody let you into room "${room}" in time`);
     case 'room_closed':
       return new CliFailure(EXIT.peerLeft, `room "${room}" ended while you waited: everyone left`);
+    case 'password_required':
+      return new CliFailure(EXIT.usage, `room "${room}" has a password: set DUET_ROOM_PASSWORD`);
+    case 'wrong_password':
+      return new CliFailure(EXIT.usage, `the password for room "${room}" is not right (DUET_ROOM_PASSWORD)`);
+    case 'too_many_attempts': {
+      const seconds = Math.ceil(((error as DuetError).retryAfterMs ?? 60_000) / 1000);
+      return new CliFailure(
+        EXIT.failed,
+        `too many password attempts for room "${room}": try again in ${seconds} s`,
+      );
+    }
     default:
       return new CliFailure(EXIT.failed, `could not join room "${room}": ${message(error)}`);
   }
