@@ -1,3 +1,4 @@
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDuetServer, type DuetServer } from '@duet/server';
 import { DuetError } from '../src/errors.js';
@@ -24,6 +25,40 @@ function client(storage: StorageLike = new MemoryStorage()): SignalingClient {
   const c = new SignalingClient({ url: server!.url(), storage, transports: ['websocket'] });
   clients.push(c);
   return c;
+}
+
+/**
+ * A TCP relay on loopback to `port`. `swallowOpenConnections()` makes the connections open now a
+ * black hole (their bytes are dropped both ways, nothing is closed); later connections pass.
+ */
+async function blackHoleRelay(
+  port: string,
+): Promise<{ url: string; swallowOpenConnections(): void; close(): void }> {
+  const open = new Set<{ client: Socket; upstream: Socket; silent: boolean }>();
+  const relay = createServer((client) => {
+    const upstream = connect(Number(port), '127.0.0.1');
+    const link = { client, upstream, silent: false };
+    open.add(link);
+    client.on('data', (chunk) => link.silent || upstream.write(chunk));
+    upstream.on('data', (chunk) => link.silent || client.write(chunk));
+    const end = () => {
+      open.delete(link);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const { port: relayPort } = relay.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${relayPort}`,
+    swallowOpenConnections: () => open.forEach((link) => (link.silent = true)),
+    close: () => {
+      open.forEach((link) => link.client.destroy());
+      relay.close();
+    },
+  };
 }
 
 afterEach(async () => {
@@ -76,6 +111,34 @@ describe('SignalingClient', () => {
     const session = await resumed;
     expect(session.self.id).toBe(first.self.id);
     expect(alice.connection).toBe('connected');
+  });
+
+  it('checks its connection when asked, and reconnects at once when the path died without a word', async () => {
+    await start();
+    // A TCP relay to the server that can turn into a black hole, as a path does when the network
+    // changes under a phone: nothing arrives, nothing is refused, nothing closes.
+    const path = await blackHoleRelay(new URL(server!.url()).port);
+    try {
+      const alice = new SignalingClient({
+        url: path.url,
+        storage: new MemoryStorage(),
+        transports: ['websocket'],
+      });
+      clients.push(alice);
+      await alice.connect();
+      const first = await alice.join('r', 'Alice');
+      expect(await alice.checkConnection(2000)).toBe(true);
+      path.swallowOpenConnections();
+      const resumed = alice.waitFor('session');
+      expect(await alice.checkConnection(300)).toBe(false);
+      // Reconnected (a new connection passes) and resumed, without waiting 15 + 10 s for the heartbeat.
+      const session = await resumed;
+      expect(session.self.id).toBe(first.self.id);
+      expect(alice.connection).toBe('connected');
+      expect(await alice.checkConnection(2000)).toBe(true);
+    } finally {
+      path.close();
+    }
   });
 
   it('takes its seat back after a page reload in the same tab (stored token)', async () => {

@@ -281,6 +281,18 @@ export class CallLink extends Emitter<CallLinkEvents> {
     }
   }
 
+  /**
+   * The server is reachable again after a lost connection. A call whose path is still broken
+   * restarts ICE now: the offer of the restart made meanwhile may have gone into the dead connection
+   * (a network change kills both at once), and waiting for its timeout costs seconds of silence.
+   */
+  signalingRestored(): void {
+    if (this.current?.connectionState === 'interrupted') {
+      this.options.log('the server is back while the connection is broken: restarting ICE');
+      this.current.restartIce();
+    }
+  }
+
   /** Restart ICE on the running connection (new ICE credentials and candidates, the same DTLS transport). */
   restartIce(): void {
     this.current?.restartIce();

@@ -268,6 +268,11 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     }
   }
 
+  /** Where the connection is: connecting, connected, interrupted (ICE is recovering), failed, closed. */
+  get connectionState(): SessionState {
+    return this.state;
+  }
+
   /** Restart ICE now (new credentials, new candidates). Negotiation follows by itself. */
   restartIce(): void {
     if (this.state === 'closed') {

@@ -515,6 +515,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       this.restoreForgottenCall();
     }
     this.prepareConnection();
+    this.link?.signalingRestored();
     this.publish();
   }
 
@@ -653,6 +654,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         this.dispatch({ type: 'media-connected', at: Date.now() });
       } else if (state === 'interrupted') {
         this.dispatch({ type: 'media-interrupted' });
+        // The path broke, perhaps with the network under us: the ICE restart needs the server now.
+        void this.signaling.checkConnection();
       } else if (state === 'failed') {
         this.notify({
           kind: 'error',

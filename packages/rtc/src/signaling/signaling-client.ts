@@ -64,6 +64,11 @@ export interface RoomAccess {
 
 /** A join whose connection dropped before the answer is sent again, this many times in all. */
 const JOIN_ATTEMPTS = 3;
+/**
+ * How long `checkConnection` waits for the server: a live connection answers within a round trip
+ * (and a busy server's queue); a dead one never does.
+ */
+const CONNECTION_CHECK_MS = 3000;
 
 /**
  * What the call core needs of a signaling client: `DuetClient` takes any object of this shape, so
@@ -82,6 +87,7 @@ export type SignalingPort = Pick<
   | 'hangup'
   | 'restoreCall'
   | 'refreshIceServers'
+  | 'checkConnection'
   | 'signal'
   | 'close'
   | 'on'
@@ -333,6 +339,31 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   /** Fresh STUN/TURN servers (new short-lived TURN credentials). */
   refreshIceServers(): Promise<ResponseOf<'ice:refresh'>> {
     return this.request('ice:refresh', {});
+  }
+
+  /**
+   * Make sure the connection to the server is alive, now. A network change (a phone leaving Wi-Fi,
+   * an address that went away) kills the WebSocket without a word, and Socket.IO notices only when
+   * the server's heartbeat is missed: up to pingInterval + pingTimeout (25 s), while the call needs
+   * the server at once for its ICE restart. So when the call's path breaks, ask the server something
+   * small with a short bound; without an answer, close the transport, and Socket.IO reconnects (and
+   * the session resumes) right away. Resolves true when the connection answered.
+   */
+  async checkConnection(timeoutMs = CONNECTION_CHECK_MS): Promise<boolean> {
+    if (!this.socket.connected) {
+      return false;
+    }
+    try {
+      const socket = this.socket.timeout(timeoutMs) as unknown as {
+        emitWithAck(event: 'ice:refresh', payload: RequestOf<'ice:refresh'>): Promise<unknown>;
+      };
+      await socket.emitWithAck('ice:refresh', {});
+      return true;
+    } catch {
+      // (A transport that closed meanwhile ignores this.)
+      this.socket.io.engine.close();
+      return false;
+    }
   }
 
   /** Fire and forget (ICE candidates are many and independent); refusals come as `protocol:error`. */

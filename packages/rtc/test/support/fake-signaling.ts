@@ -217,6 +217,11 @@ export class FakeSignaling extends Emitter<SignalingEvents> implements Signaling
     return { iceServers: this.server.iceServers, iceServersExpireAt: this.server.iceServersExpireAt };
   }
 
+  /** The fake server always answers (a test drops the connection with its own controls). */
+  async checkConnection(): Promise<boolean> {
+    return this.connection === 'connected';
+  }
+
   signal(callId: string, to: string, data: SignalData): void {
     this.record('signal', { callId, to, data });
     if (!this.down) {
