@@ -29,99 +29,17 @@
  * otherwise fails loudly instead of testing the wrong thing). Needs root, iproute2, nftables, coturn;
  * skipped with the reason otherwise. Every namespace and process is removed in the fixtures' teardown.
  */
-import { randomBytes } from 'node:crypto';
-import { test as base, expect } from '@playwright/test';
 import { startCall } from './chat-helpers.js';
+import { expect, test, type LabFixtures } from './lab-fixtures.js';
 import {
-  createNatLab,
   iceReport,
   LAB_SERVER_IP,
   labUnavailableReason,
   pathState,
-  recordPeerConnections,
   type IceReport,
-  type LabServer,
-  type NatKind,
   type NatLab,
 } from './netns.js';
 import { Person } from './person.js';
-
-interface LabFixtures {
-  /** The NAT of site a and of site b; set per describe with test.use. */
-  natKinds: readonly [NatKind, NatKind];
-  /** Extra environment for the lab's Duet server; set per describe with test.use. */
-  labServerEnv: Record<string, string>;
-  lab: NatLab;
-  labServer: LabServer;
-  /** Open Duet as `name` in a new Chromium inside site `site`'s client namespace and join the room. */
-  labJoin: (site: 0 | 1, name: string) => Promise<Person>;
-}
-
-const test = base.extend<LabFixtures>({
-  natKinds: [['symmetric', 'symmetric'], { option: true }],
-
-  lab: async ({ natKinds }, use) => {
-    const lab = await createNatLab(natKinds);
-    try {
-      await use(lab);
-    } finally {
-      await lab.dispose();
-    }
-  },
-
-  labServerEnv: [{}, { option: true }],
-
-  labServer: async ({ lab, labServerEnv }, use, testInfo) => {
-    const server = await lab.startServer(labServerEnv);
-    let unexpectedExit: string | null;
-    try {
-      await use(server);
-    } finally {
-      unexpectedExit = server.unexpectedExit();
-      await server.stop();
-      if (testInfo.status !== testInfo.expectedStatus || unexpectedExit) {
-        await testInfo.attach('lab-server.log', { body: server.log(), contentType: 'text/plain' });
-      }
-    }
-    if (unexpectedExit) {
-      throw new Error(`the lab's Duet server ${unexpectedExit} during the test`);
-    }
-  },
-
-  labJoin: async ({ lab, labServer }, use, testInfo) => {
-    const room = `lab-${randomBytes(4).toString('hex')}`;
-    const people: Person[] = [];
-    await use(async (site, name) => {
-      const browser = await lab.launchChromium(lab.sites[site], labServer.origin);
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
-      await context.addInitScript(recordPeerConnections);
-      const person = new Person(name, room, await context.newPage(), context);
-      people.push(person);
-      await person.submitJoin(labServer.origin);
-      await person.expectInRoom();
-      return person;
-    });
-    const failed = testInfo.status !== testInfo.expectedStatus;
-    for (const person of people) {
-      if (failed) {
-        await testInfo.attach(`${person.name}.png`, {
-          body: await person.page.screenshot().catch(() => Buffer.alloc(0)),
-          contentType: 'image/png',
-        });
-        const report = await person.page.evaluate(iceReport).catch(() => null);
-        await testInfo.attach(`${person.name}-ice.json`, {
-          body: JSON.stringify(report, null, 2),
-          contentType: 'application/json',
-        });
-        await testInfo.attach(`${person.name}-console.txt`, {
-          body: person.consoleLog(),
-          contentType: 'text/plain',
-        });
-      }
-      await person.context.close().catch(() => undefined);
-    }
-  },
-});
 
 // Each test builds five namespaces, measures two NATs, starts the server and turnserver and two
 // Chromiums, and calls: ~35 s on an idle 2-core machine, over the default 60 s when other browser

@@ -110,8 +110,17 @@ export interface NatLab {
   probeNat(site: LabSite): Promise<NatProbe>;
   /** The built Duet server in the internet namespace, with `env` on top of the lab's TURN settings. */
   startServer(env?: Record<string, string>): Promise<LabServer>;
-  /** Chromium (the suite's flags) in the site's client namespace, with `origin` treated as secure. */
-  launchChromium(site: LabSite, origin: string): Promise<Browser>;
+  /**
+   * Chromium (the suite's flags, and `extraArgs`) in the site's client namespace, with `origin`
+   * treated as secure.
+   */
+  launchChromium(site: LabSite, origin: string, extraArgs?: readonly string[]): Promise<Browser>;
+  /**
+   * Delay the site's traffic to and from the TURN server by `oneWayMs` each way (udp-delay-relay.ts
+   * behind an nftables redirect in the internet namespace). Before the site's first TURN packet:
+   * flows that already exist keep their path.
+   */
+  delayTurn(site: LabSite, oneWayMs: number): Promise<void>;
   /** The relay guard as loaded in the internet namespace (`nft list table`), once a server started. */
   relayGuardRules(): Promise<string>;
   /** Close the browsers, stop the server, kill whatever still runs in the namespaces, delete them. */
@@ -277,8 +286,9 @@ export async function createNatLab(nat: readonly [NatKind, NatKind]): Promise<Na
       sites: [sites[0]!, sites[1]!],
       probeNat: (site) => probeNat(internetNetns, site),
       startServer: (env = {}) => startLabServer(internetNetns, env, processes),
+      delayTurn: (site, oneWayMs) => startDelayRelay(internetNetns, site, oneWayMs, processes),
       relayGuardRules: () => inNetns(internetNetns, 'nft', ['list', 'table', 'inet', 'duet_turn_guard']),
-      launchChromium: async (site, origin) => {
+      launchChromium: async (site, origin, extraArgs = []) => {
         const browser = await chromium.launch({
           executablePath: LAB_BROWSER,
           args: [
@@ -286,6 +296,7 @@ export async function createNatLab(nat: readonly [NatKind, NatKind]): Promise<Na
             ...CHROMIUM_ARGS.filter((arg) => arg !== '--allow-loopback-in-peer-connection'),
             // The app is plain HTTP on a non-localhost address: allow the camera there anyway.
             `--unsafely-treat-insecure-origin-as-secure=${origin}`,
+            ...extraArgs,
           ],
           env: { ...process.env, DUET_LAB_NETNS: site.clientNetns, DUET_LAB_CHROMIUM: CHROMIUM_PATH },
           timeout: 30_000,
@@ -411,6 +422,47 @@ async function startLabServer(
       processes.delete(child);
     },
   };
+}
+
+/** The port the delay relay listens on, next to the TURN server's. */
+const DELAY_RELAY_PORT = LAB_TURN_PORT + 1;
+const DELAY_RELAY = fileURLToPath(new URL('./udp-delay-relay.ts', import.meta.url));
+
+async function startDelayRelay(
+  netns: string,
+  site: LabSite,
+  oneWayMs: number,
+  processes: Set<ChildProcess>,
+): Promise<void> {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', netns, process.execPath, '--import', 'tsx', DELAY_RELAY,
+      LAB_SERVER_IP, String(DELAY_RELAY_PORT), LAB_SERVER_IP, String(LAB_TURN_PORT), String(oneWayMs)],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  ); // prettier-ignore
+  processes.add(child);
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  await withDeadline(
+    new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => line === 'listening' && resolve());
+      child.once('exit', (code) => reject(new Error(`the delay relay exited (${code}): ${stderr}`)));
+    }),
+    SERVER_START_TIMEOUT_MS,
+    'the delay relay did not start',
+  );
+  await inNetns(
+    netns,
+    'nft',
+    ['-f', '-'],
+    `table ip duet_delay {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    ip saddr ${site.wanIp} ip daddr ${LAB_SERVER_IP} udp dport ${LAB_TURN_PORT} redirect to :${DELAY_RELAY_PORT}
+  }
+}
+`,
+  );
 }
 
 /**
