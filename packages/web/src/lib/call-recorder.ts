@@ -1,6 +1,9 @@
 import { AudioMixer } from './audio-mixer.js';
 import { CanvasCompositor, type Tile } from './canvas-compositor.js';
+import { createLogger } from './logger.js';
 import { finalizeWebm } from './webm-finalize.js';
+
+const log = createLogger('recording');
 
 /** What the recording shows and plays, read again whenever the call changes. */
 export interface RecordingSources {
@@ -65,7 +68,12 @@ export class CallRecorder {
     this.format = format;
     this.sources = sources;
     this.compositor = new CanvasCompositor({ tiles: () => this.sources.tiles });
-    this.mixer = new AudioMixer();
+    try {
+      this.mixer = new AudioMixer();
+    } catch (error) {
+      this.compositor.stop();
+      throw error;
+    }
     try {
       this.mixer.update(sources.audio);
       const video = this.compositor.stream.getVideoTracks();
@@ -119,7 +127,9 @@ export class CallRecorder {
     }
     try {
       return await finalizeWebm(recorded);
-    } catch {
+    } catch (error) {
+      // Without duration and cues it still plays from the start; better than no file.
+      log.warn('could not write the recording’s duration and cues', error);
       return recorded;
     }
   }
