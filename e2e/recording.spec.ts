@@ -4,6 +4,7 @@
  * one audio stream, the duration written (Chromium's MediaRecorder leaves it out), cues for seeking,
  * frames that decode, and sound in it. Prints
  *   {"metric":"recording_duration_s","value":…,"expected_s":…,"recorded_span_s":…,"frames":…,"max_volume_db":…,"bytes":…}
+ *   {"metric":"recording_remote_voice_max_volume_db","value":…}
  *   {"metric":"picture_in_picture_enabled","value":true|false}
  */
 import { execFile } from 'node:child_process';
@@ -93,6 +94,10 @@ test('a 10 s recording: the peer sees the mark while it lasts, and the file is a
   await alice.expectListed('Bob', 'Free');
   await startCall(alice, bob);
   await alice.expectRemoteMediaFlowing();
+  // Bob stays muted throughout: the sound in Alice's file is her own voice, and in Bob's file it can
+  // only be Alice's, through the call. Both halves of the mix are proven that way.
+  await bob.button('Mute microphone').click();
+  await expect(alice.page.getByTestId('remote-muted')).toBeVisible();
 
   const record = alice.button('Record');
   const stop = alice.button('Stop recording');
@@ -154,11 +159,11 @@ test('a 10 s recording: the peer sees the mark while it lasts, and the file is a
     expect(Math.abs(result.durationS - spanS)).toBeLessThan(1);
     expect(result.cues).toBe(true);
     expect(result.videoFrames).toBeGreaterThan(0);
-    // Chromium's fake microphones play a beep: both voices mixed are far from silence.
+    // Chromium's fake microphone plays a beep: Alice's own voice is in the file.
     expect(result.maxVolumeDb).toBeGreaterThan(-40);
   });
 
-  await test.step('Bob records too; his hang-up stops it, and the file is offered in the room', async () => {
+  await test.step('Bob (muted) records too; his hang-up stops it, the file is offered in the room and has Alice’s voice', async () => {
     await bob.button('Record').click();
     await expect(alice.page.getByTestId('peer-recording')).toHaveText('Bob is recording this call');
     await bob.page.waitForTimeout(2000);
@@ -171,6 +176,9 @@ test('a 10 s recording: the peer sees the mark while it lasts, and the file is a
     expect(result.streams).toEqual(['audio', 'video']);
     expect(result.durationS).toBeGreaterThan(1);
     expect(result.videoFrames).toBeGreaterThan(0);
+    // Bob's microphone is muted: this sound came from Alice, mixed in from the call.
+    expect(result.maxVolumeDb).toBeGreaterThan(-40);
+    printMetric({ metric: 'recording_remote_voice_max_volume_db', value: result.maxVolumeDb });
   });
 });
 

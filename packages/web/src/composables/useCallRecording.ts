@@ -62,7 +62,7 @@ function createCallRecording(duet: Duet, youLabel: () => string): CallRecording 
   let recorded: { callId: string; peerName: string; startedAt: Date } | null = null;
 
   function sources(): RecordingSources {
-    const { call, local } = duet.snapshot.value;
+    const { call, local, self } = duet.snapshot.value;
     return {
       tiles: [
         {
@@ -70,7 +70,8 @@ function createCallRecording(duet: Duet, youLabel: () => string): CallRecording 
           label: call?.peer.name ?? '',
           showVideo: Boolean(call && (call.remoteMedia.camera || call.remoteMedia.screen)),
         },
-        { stream: local.stream, label: youLabel(), showVideo: local.camera || local.screen },
+        // Our own name, not "You": the file is watched later, perhaps by someone else.
+        { stream: local.stream, label: self?.name ?? youLabel(), showVideo: local.camera || local.screen },
       ],
       audio: [call?.remoteStream ?? null, local.stream],
     };
