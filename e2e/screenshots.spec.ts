@@ -63,3 +63,17 @@ test('mobile: room and in call', async ({ join }) => {
   await alice.expectRemoteMediaFlowing();
   await shoot(alice.page, 'in-call-mobile.png');
 });
+
+test('desktop: the peer records the call', async ({ join }) => {
+  const alice = await join('Alice', { viewport: DESKTOP });
+  const bob = await join('Bob', { viewport: DESKTOP });
+  await alice.expectListed('Bob', 'Free');
+  await alice.callPerson('Bob');
+  await bob.expectIncomingCall('Alice');
+  await bob.accept();
+  await bob.expectConnected();
+  await alice.button('Record').click();
+  await expect(bob.page.getByTestId('peer-recording')).toBeVisible();
+  await bob.expectRemoteMediaFlowing();
+  await shoot(bob.page, 'recording-indicator.png');
+});

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The tests need Debian's Chromium and Firefox ESR (never a downloaded browser build), coturn,
 # nftables + iproute2 for the NAT lab (network namespaces), and redis-server + haproxy for the
-# scale-out tests (several Duet processes sharing a Redis, behind a reverse proxy).
+# scale-out tests (several Duet processes sharing a Redis, behind a reverse proxy), and ffmpeg, whose
+# ffprobe checks the call recordings the browser makes.
 # Installs them when missing and we are root; otherwise names the one command that does.
 set -euo pipefail
 
-PACKAGES=(chromium firefox-esr coturn nftables iproute2 redis-server haproxy)
-BINARIES=(/usr/bin/chromium /usr/bin/firefox-esr /usr/bin/turnserver /usr/sbin/nft /usr/sbin/ip /usr/bin/redis-server /usr/sbin/haproxy)
+PACKAGES=(chromium firefox-esr coturn nftables iproute2 redis-server haproxy ffmpeg)
+BINARIES=(/usr/bin/chromium /usr/bin/firefox-esr /usr/bin/turnserver /usr/sbin/nft /usr/sbin/ip /usr/bin/redis-server /usr/sbin/haproxy /usr/bin/ffprobe)
 
 missing=()
 for i in "${!BINARIES[@]}"; do

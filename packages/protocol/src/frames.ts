@@ -89,10 +89,18 @@ export const ByeBodySchema = z.object({ kind: z.literal('bye') });
  */
 export const MediaBodySchema = z.object({ kind: z.literal('media'), state: MediaStateSchema });
 
+/**
+ * The sender is (or is no longer) recording the call on its own device. Sent on every change and
+ * once per opened channel, like `media`, so a peer that reloaded still sees the indicator: being
+ * recorded is something the other party must always know, not only when the news happened to reach it.
+ */
+export const RecordingBodySchema = z.object({ kind: z.literal('recording'), active: z.boolean() });
+
 export const BodySchema = z.discriminatedUnion('kind', [
   ByeBodySchema,
   CallKeyBodySchema,
   MediaBodySchema,
+  RecordingBodySchema,
   ChatBodySchema,
   FileOfferBodySchema,
   FileAcceptBodySchema,

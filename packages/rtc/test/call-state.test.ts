@@ -226,4 +226,23 @@ describe('the facts of a call kept in its state', () => {
     const ended = transition(withStream, { type: 'remote-ended', callId, reason: 'hangup' }).state;
     expect(ended).toEqual(endedBy('hangup'));
   });
+
+  it('holds whether the peer records while the call is live (through a reconnect), and not after', () => {
+    const recording = transition(connected, { type: 'remote-recording', active: true }).state;
+    expect(recording).toEqual({ ...connected, remoteRecording: true });
+    const down = transition(recording, { type: 'media-interrupted' }).state;
+    expect(down).toMatchObject({ phase: 'reconnecting', remoteRecording: true });
+    expect(transition(down, { type: 'remote-recording', active: false }).state).toEqual({
+      ...down,
+      remoteRecording: false,
+    });
+    // Not before the call is accepted (nothing of the peer is shown then), nor after it ended.
+    expect(transition(outgoing, { type: 'remote-recording', active: true })).toEqual({
+      state: outgoing,
+      effects: [],
+    });
+    const ended = transition(recording, { type: 'remote-ended', callId, reason: 'hangup' }).state;
+    expect(ended).toEqual(endedBy('hangup'));
+    expect(transition(ended, { type: 'remote-recording', active: true }).state).toBe(ended);
+  });
 });

@@ -171,6 +171,41 @@ describe('DuetClient with a fake signaling server', () => {
     expect(alice.client.snapshot.call?.outcome).toBe('hangup');
   }, 30_000);
 
+  it('tells the peer, peer to peer, while we record; the mark goes when recording stops and with the call', async () => {
+    const { alice, bob } = await twoInARoom();
+    expect(() => alice.client.setRecording(true)).toThrow(expect.objectContaining({ reason: 'not_in_call' }));
+    await alice.client.call(bob.signaling.userId);
+    await until(bob.client, (s) => s.call?.phase === 'incoming');
+    await bob.client.accept();
+    await until(alice.client, (s) => s.call?.phase === 'connected' && s.dataChannelOpen);
+    await until(bob.client, (s) => s.call?.phase === 'connected' && s.dataChannelOpen);
+    expect(bob.client.snapshot.call?.peerRecording).toBe(false);
+
+    // With the server down, so the news can only have come over the data channel.
+    alice.signaling.down = true;
+    bob.signaling.down = true;
+    alice.client.setRecording(true);
+    expect(alice.client.snapshot.call?.recording).toBe(true);
+    await until(bob.client, (s) => s.call?.peerRecording === true);
+    expect(alice.client.snapshot.call?.peerRecording).toBe(false);
+    expect(bob.client.snapshot.call?.recording).toBe(false);
+
+    alice.client.setRecording(false);
+    await until(bob.client, (s) => s.call?.peerRecording === false);
+
+    // Recording again, then the call ends: nothing of it is left for the next call.
+    alice.client.setRecording(true);
+    await until(bob.client, (s) => s.call?.peerRecording === true);
+    alice.signaling.down = false;
+    bob.signaling.down = false;
+    await alice.client.hangup();
+    await until(bob.client, (s) => s.call?.phase === 'ended');
+    expect(bob.client.snapshot.call?.peerRecording).toBe(false);
+    expect(alice.client.snapshot.call?.recording).toBe(false);
+    // Stopping without a call is no error (the recorder stops after the hang-up).
+    expect(() => alice.client.setRecording(false)).not.toThrow();
+  }, 30_000);
+
   it("the caller's offer reaches the ringing callee, which sends nothing until Accept and then answers at once", async () => {
     const { server, alice, bob } = await twoInARoom();
     await alice.client.call(bob.signaling.userId);

@@ -55,6 +55,8 @@ export interface CallLinkEvents extends Record<string, unknown> {
   bye: undefined;
   /** The peer's microphone/camera/screen state, told over the data channel. */
   'remote-media': MediaState;
+  /** The peer started or stopped recording the call, told over the data channel. */
+  'remote-recording': boolean;
   /** The data channel is (again) open and in sync: a peer that reloaded needs our state anew. */
   synced: undefined;
   /**
@@ -180,6 +182,9 @@ export class CallLink extends Emitter<CallLinkEvents> {
       }
       if (body.kind === 'media') {
         this.emit('remote-media', body.state);
+      }
+      if (body.kind === 'recording') {
+        this.emit('remote-recording', body.active);
       }
       if (body.kind === 'call-key' && !this.options.caller) {
         this.key = body.key;

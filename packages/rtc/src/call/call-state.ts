@@ -55,6 +55,8 @@ interface MediaFacts {
   remoteMedia?: MediaState;
   /** The peer's audio and video, once tracks arrive. */
   remoteStream?: MediaStream;
+  /** The peer says it is recording the call (it ends with the call, so a new call starts without it). */
+  remoteRecording?: boolean;
 }
 
 export type CallState =
@@ -98,6 +100,8 @@ export type CallEvent =
   | { type: 'media-connected'; at?: number }
   /** The peer told us its microphone/camera/screen state. */
   | { type: 'remote-media'; state: MediaState }
+  /** The peer told us it started (true) or stopped (false) recording the call. */
+  | { type: 'remote-recording'; active: boolean }
   /** The peer's stream gained a track (the same stream object every time, per connection). */
   | { type: 'remote-stream'; stream: MediaStream }
   | { type: 'media-interrupted' }
@@ -211,6 +215,7 @@ export function transition(state: CallState, event: CallEvent): Transition {
       return { state: { ...state, peer: event.peer }, effects: [] };
     case 'remote-media':
     case 'remote-stream':
+    case 'remote-recording':
       if (state.phase !== 'connecting' && state.phase !== 'connected' && state.phase !== 'reconnecting') {
         return same;
       }
@@ -218,7 +223,9 @@ export function transition(state: CallState, event: CallEvent): Transition {
         state:
           event.type === 'remote-media'
             ? { ...state, remoteMedia: event.state }
-            : { ...state, remoteStream: event.stream },
+            : event.type === 'remote-stream'
+              ? { ...state, remoteStream: event.stream }
+              : { ...state, remoteRecording: event.active },
         effects: [],
       };
     case 'remote-ended':

@@ -24,6 +24,10 @@ export interface CallView {
   remoteMedia: MediaState;
   /** The peer's audio and video, once tracks arrive. */
   remoteStream: MediaStream | null;
+  /** The peer says it is recording this call (shown for as long as it lasts). */
+  peerRecording: boolean;
+  /** We told the peer we are recording this call (`DuetClient.setRecording`). */
+  recording: boolean;
   /** When the media first connected (ms since epoch), for the call timer. */
   connectedAt: number | null;
   /** When the ring times out (ms since epoch), while outgoing/incoming. */

@@ -159,6 +159,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   /** The peer's stream as the connection made it while the call rang (the call state takes it once accepted). */
   private ringingRemoteStream: MediaStream | null = null;
   private lastSentMediaState: MediaState | null = null;
+  /** We told the peer we record this call (the recorder itself lives in the UI). */
+  private recording = false;
   private roomView: RoomView = { self: null, room: null };
   private knocking: ClientSnapshot['knocking'] = null;
   private current: ClientSnapshot;
@@ -360,6 +362,29 @@ export class DuetClient extends Emitter<DuetClientEvents> {
 
   async hangup(): Promise<void> {
     this.dispatch({ type: 'hangup' });
+  }
+
+  /**
+   * Tell the peer we start (or stop) recording the call, over the data channel: it shows a
+   * "recording" indicator for as long as it lasts. Call it before the recorder starts, so the peer
+   * knows before anything is kept. The recording itself is the UI's (MediaRecorder); the core only
+   * carries the fact, repeats it on every reopened channel, and forgets it when the call ends.
+   * Throws a DuetError without a running call.
+   */
+  setRecording(active: boolean): void {
+    const link = this.link;
+    if (!link || !isAccepted(this.callState)) {
+      if (!active) {
+        return;
+      }
+      throw new DuetError('not_in_call', 'There is no call to record.');
+    }
+    if (this.recording === active) {
+      return;
+    }
+    this.recording = active;
+    link.messenger.send({ kind: 'recording', active });
+    this.publish();
   }
 
   /** Forget an ended call so the UI returns to the room. */
@@ -647,8 +672,12 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     });
     link.on('bye', () => this.dispatch({ type: 'remote-ended', callId, reason: 'hangup' }));
     link.on('remote-media', (state) => this.dispatch({ type: 'remote-media', state }));
+    link.on('remote-recording', (active) => this.dispatch({ type: 'remote-recording', active }));
     // Once per (re)opened data channel: a peer that reloaded starts from its defaults.
-    link.on('synced', () => this.sendMediaState(true));
+    link.on('synced', () => {
+      this.sendMediaState(true);
+      link.messenger.send({ kind: 'recording', active: this.recording });
+    });
     link.on('state', (state) => {
       if (state === 'connected') {
         this.dispatch({ type: 'media-connected', at: Date.now() });
@@ -757,6 +786,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.heldSignals = [];
     this.ringingRemoteStream = null;
     this.chatRead = 0;
+    this.recording = false;
     void this.devices.attach(null);
   }
 
@@ -827,7 +857,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       connection: this.signaling.connection,
       self: this.roomView.self,
       room: this.roomView.room,
-      call: viewOfCall(this.callState, this.roomView.room),
+      call: viewOfCall(this.callState, this.roomView.room, this.recording),
       local: this.devices.state,
       stats: this.sampler?.latest ?? null,
       statsHistory: this.sampler?.history ?? [],

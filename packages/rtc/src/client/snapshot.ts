@@ -8,7 +8,7 @@ import type { CallView } from './client-types.js';
  * the peer's name as the room knows it now) sit in one place and not in the client's plumbing.
  */
 
-export function viewOfCall(call: CallState, room: RoomSnapshot | null): CallView | null {
+export function viewOfCall(call: CallState, room: RoomSnapshot | null, recording = false): CallView | null {
   if (call.phase === 'idle') {
     return null;
   }
@@ -28,6 +28,8 @@ export function viewOfCall(call: CallState, room: RoomSnapshot | null): CallView
       screen: false,
     },
     remoteStream: (live ? call.remoteStream : undefined) ?? null,
+    peerRecording: (live ? call.remoteRecording : undefined) ?? false,
+    recording: live && recording,
     connectedAt: (live ? call.connectedAt : undefined) ?? null,
     ringsUntil: (ringing ? call.ringsUntil : undefined) ?? null,
     outcome: call.phase === 'ended' ? call.outcome : null,

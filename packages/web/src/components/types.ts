@@ -6,6 +6,12 @@ export interface CallControlsApi {
   focusChat(): void;
 }
 
+/** What the video stage offers its parent through a template ref (`defineExpose`). */
+export interface CallStageApi {
+  /** The peer's video element (for picture-in-picture); null in a data-only call. */
+  remoteVideo(): HTMLVideoElement | null;
+}
+
 /** The call screen's side panels; one is open at a time. */
 export type CallPanel = 'settings' | 'stats' | 'people';
 

@@ -65,6 +65,8 @@ export interface Duet {
   toggleMicrophone(): void;
   toggleCamera(): Promise<void>;
   toggleScreenShare(): Promise<void>;
+  /** Tell the peer we (no longer) record the call; false (and a notice) without a call. */
+  setRecording(active: boolean): boolean;
   /**
    * The client's own `media`, `chat` and `files`, guarded: each method returns whether it worked
    * (a promise of it for the asynchronous ones) and a failure becomes a notice. For a chat message
@@ -392,6 +394,15 @@ export function createDuet(client: DuetClient): Duet {
     },
     async toggleScreenShare() {
       await (client.snapshot.local.screen ? media.stopScreenShare() : media.startScreenShare());
+    },
+    setRecording(active) {
+      try {
+        client.setRecording(active);
+        return true;
+      } catch (error) {
+        fail(error, { action: 'other', peerName: currentPeerName() });
+        return false;
+      }
     },
     media,
     chat,
