@@ -1,4 +1,10 @@
-import { CONTROL_CHANNEL, FILE_CHANNEL_LABEL, type MediaState, type SignalData } from '@duet/protocol';
+import {
+  CONTROL_CHANNEL,
+  FILE_CHANNEL_LABEL,
+  type BodyOf,
+  type MediaState,
+  type SignalData,
+} from '@duet/protocol';
 import { CallSession, type PeerConnectionFactory, type SessionState } from './call-session.js';
 import { Chat } from '../data/chat.js';
 import { Emitter } from '../emitter.js';
@@ -55,6 +61,8 @@ export interface CallLinkEvents extends Record<string, unknown> {
   bye: undefined;
   /** The peer's microphone/camera/screen state, told over the data channel. */
   'remote-media': MediaState;
+  /** How the peer's outgoing video is doing (its quality policy), told over the data channel. */
+  'remote-quality': BodyOf<'quality'>;
   /** The data channel is (again) open and in sync: a peer that reloaded needs our state anew. */
   synced: undefined;
   /**
@@ -180,6 +188,9 @@ export class CallLink extends Emitter<CallLinkEvents> {
       }
       if (body.kind === 'media') {
         this.emit('remote-media', body.state);
+      }
+      if (body.kind === 'quality') {
+        this.emit('remote-quality', body);
       }
       if (body.kind === 'call-key' && !this.options.caller) {
         this.key = body.key;
