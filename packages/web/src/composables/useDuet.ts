@@ -7,11 +7,13 @@ import {
   type FileControls,
   type MediaControls,
   type Notice,
+  type QualityMode,
   type VerificationControls,
   type RoomAccess,
 } from '@duet/rtc';
 import { inject, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
 import { createLogger } from '../lib/logger.js';
+import { writeQualityMode } from '../lib/quality-setting.js';
 import { describeCallEnd, describeFailure, type FailureContext, type Message } from '../lib/messages.js';
 import { createNoticeQueue, type NoticeTone, type UiNotice } from '../lib/notice-queue.js';
 
@@ -65,6 +67,8 @@ export interface Duet {
   toggleMicrophone(): void;
   toggleCamera(): Promise<void>;
   toggleScreenShare(): Promise<void>;
+  /** The video quality setting (Settings): applied at once, remembered for later calls and visits. */
+  setQualityMode(mode: QualityMode): void;
   /**
    * The client's own `media`, `chat` and `files`, guarded: each method returns whether it worked
    * (a promise of it for the asynchronous ones) and a failure becomes a notice. For a chat message
@@ -392,6 +396,10 @@ export function createDuet(client: DuetClient): Duet {
     },
     async toggleScreenShare() {
       await (client.snapshot.local.screen ? media.stopScreenShare() : media.startScreenShare());
+    },
+    setQualityMode(mode) {
+      client.quality.setMode(mode);
+      writeQualityMode(mode);
     },
     media,
     chat,
