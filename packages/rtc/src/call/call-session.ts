@@ -469,6 +469,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       return;
     }
     this.startScaled = await this.tuning.setStartScale(scale);
+    // The connection may have come up while the scale was being written (the writes queue behind
+    // the quality policy's): then its `connected` found nothing to undo, so schedule it here.
+    this.scheduleFullResolution();
   }
 
   /** Full resolution a while after the connection is up (and the scaled start went out). */
