@@ -11,20 +11,26 @@ import type { Person } from './person.js';
 /** Data saver's step: at most 240 lines at 15 fps and 300 kbit/s (packages/rtc/src/media/quality-policy.ts). */
 const SAVER = { maxHeight: 240, maxFramerate: 15, maxBitrate: 300_000 };
 
-/** What Alice's video sender is set to, read back from the real RTCRtpSender. */
-function videoEncoding(): {
-  maxBitrate?: number;
-  maxFramerate?: number;
-  scaleResolutionDownBy?: number;
-} | null {
-  const encoding = window.__duet?.quality.senderParameters()?.video?.encodings[0];
+/**
+ * What the video sender is set to, read back from the real RTCRtpSender, and the most lines it can
+ * send: the camera's height over the sender's scale.
+ */
+function videoEncoding(): { maxBitrate?: number; maxFramerate?: number; maxLines: number } | null {
+  const duet = window.__duet;
+  const encoding = duet?.quality.senderParameters()?.video?.encodings[0];
+  const camera = duet?.snapshot.local.stream?.getVideoTracks()[0]?.getSettings().height ?? 0;
   return encoding
     ? {
         maxBitrate: encoding.maxBitrate,
         maxFramerate: encoding.maxFramerate,
-        scaleResolutionDownBy: encoding.scaleResolutionDownBy,
+        maxLines: Math.floor(camera / (encoding.scaleResolutionDownBy ?? 1)),
       }
     : null;
+}
+
+/** The height the camera captures (Data saver also asks the camera for less). */
+function cameraHeight(): number {
+  return window.__duet?.snapshot.local.stream?.getVideoTracks()[0]?.getSettings().height ?? 0;
 }
 
 function audioPriority(): { priority?: string; networkPriority?: string } | null {
@@ -49,10 +55,10 @@ test('Data saver chosen in Settings during a call limits the video really sent; 
     await alice.button('Settings').click();
     await expect(alice.page.getByRole('radio', { name: 'Auto', exact: true })).toBeChecked();
     expect(await alice.page.evaluate(() => window.__duet!.snapshot.quality.mode)).toBe('auto');
-    // The top step: a 720p camera goes out unscaled once the start scale ends (2 s after connecting).
+    // The top step: the 720p camera goes out unscaled once the start scale ends (2 s after connecting).
     await expect
       .poll(() => alice.page.evaluate(videoEncoding), { message: "Alice's video sender under Auto" })
-      .toEqual({ maxBitrate: 2_500_000, maxFramerate: 30, scaleResolutionDownBy: 1 });
+      .toEqual({ maxBitrate: 2_500_000, maxFramerate: 30, maxLines: 720 });
     await expect
       .poll(() => decodedHeight(bob), {
         message: 'Bob decodes more than 240 lines of Alice',
@@ -70,10 +76,11 @@ test('Data saver chosen in Settings during a call limits the video really sent; 
   });
 
   await test.step("Alice's sender is limited, and Bob decodes the smaller picture", async () => {
-    // Chromium's fake camera captures 1280x720 here: 720 / 240 = 3.
     await expect
       .poll(() => alice.page.evaluate(videoEncoding), { message: "Alice's video sender under Data saver" })
-      .toEqual({ maxBitrate: SAVER.maxBitrate, maxFramerate: SAVER.maxFramerate, scaleResolutionDownBy: 3 });
+      .toEqual({ maxBitrate: SAVER.maxBitrate, maxFramerate: SAVER.maxFramerate, maxLines: SAVER.maxHeight });
+    // Chromium's fake camera captures whatever is asked: Data saver asks for 240 lines.
+    expect(await alice.page.evaluate(cameraHeight)).toBe(SAVER.maxHeight);
     await expect
       .poll(() => decodedHeight(bob), { message: 'Bob decodes at most 240 lines of Alice', timeout: 15_000 })
       .toBeLessThanOrEqual(SAVER.maxHeight);
@@ -85,10 +92,7 @@ test('Data saver chosen in Settings during a call limits the video really sent; 
       })
       .toBeLessThanOrEqual(SAVER.maxHeight);
     // Only Alice chose it: Bob still sends at Auto's top step.
-    expect(await bob.page.evaluate(videoEncoding)).toMatchObject({
-      maxBitrate: 2_500_000,
-      scaleResolutionDownBy: 1,
-    });
+    expect(await bob.page.evaluate(videoEncoding)).toMatchObject({ maxBitrate: 2_500_000, maxLines: 720 });
   });
 
   await test.step('the statistics panel shows the step, and the setting is remembered', async () => {

@@ -5,6 +5,7 @@ import {
   LOWEST_STEP,
   QUALITY_POLICY,
   VIDEO_STEPS,
+  captureLimit,
   changeMode,
   initialQuality,
   isQualityMode,
@@ -330,5 +331,15 @@ describe('what the senders get', () => {
     [1080, 180, 6],
   ])('a %s-line source within %i lines is scaled down by %f', (height, max, scale) => {
     expect(scaleFor(height, max)).toBe(scale);
+  });
+});
+
+describe('what the camera captures', () => {
+  it.each([
+    ['auto', null],
+    ['saver', { maxHeight: 240, maxFrameRate: 15 }],
+    ['high', null],
+  ] as const)('%s: %j', (mode, limit) => {
+    expect(captureLimit(mode)).toEqual(limit);
   });
 });

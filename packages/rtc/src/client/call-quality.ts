@@ -3,6 +3,7 @@ import type { StatsSummary } from '../media/media-types.js';
 import {
   CEILING,
   VIDEO_STEPS,
+  captureLimit,
   changeMode,
   initialQuality,
   nextQuality,
@@ -43,6 +44,8 @@ export interface CallQualityOptions {
   send: (body: QualityBody) => void;
   /** The view changed. */
   changed: () => void;
+  /** Cap the camera for the mode (MediaController.limitCapture); resolves once applied. */
+  capture?: (limit: ReturnType<typeof captureLimit>) => Promise<void>;
 }
 
 /** A limit that says something about the connection (a busy CPU is the device's, not the network's). */
@@ -83,6 +86,9 @@ export class CallQuality {
     }
     this.state = next;
     this.options.apply(this.settings());
+    // Once the camera captured the new size, the scale for it (the sender's parameters otherwise
+    // follow at the next sample).
+    void this.options.capture?.(captureLimit(mode)).then(() => this.options.apply(this.settings()));
     this.update();
   }
 

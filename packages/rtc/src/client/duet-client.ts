@@ -271,6 +271,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         }
       },
       changed: () => this.publish(),
+      capture: (limit) => this.devices.limitCapture(limit),
     });
     this.quality = {
       setMode: (mode) => this.callQuality.setMode(mode),

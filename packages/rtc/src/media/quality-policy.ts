@@ -255,6 +255,19 @@ export function senderSettings(mode: QualityMode, step: number): SenderSettings 
   };
 }
 
+/**
+ * What the camera should capture in a mode: Data saver captures no more than it sends (its step is
+ * its ceiling, and Auto's lower steps come and go too often to reopen the camera for each); the
+ * others capture the camera's default and let the sender scale.
+ */
+export function captureLimit(mode: QualityMode): { maxHeight: number; maxFrameRate: number } | null {
+  if (mode !== 'saver') {
+    return null;
+  }
+  const rung = VIDEO_STEPS[CEILING.saver] ?? THUMBNAIL;
+  return { maxHeight: rung.maxHeight, maxFrameRate: rung.maxFramerate };
+}
+
 /** `scaleResolutionDownBy` that brings a source of `sourceHeight` within `maxHeight` (never up). */
 export function scaleFor(sourceHeight: number | null, maxHeight: number): number {
   if (sourceHeight === null || sourceHeight <= maxHeight || maxHeight <= 0) {
