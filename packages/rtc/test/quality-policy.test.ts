@@ -13,6 +13,7 @@ import {
   pressureOf,
   scaleFor,
   senderSettings,
+  stepDown,
   type QualityMode,
   type QualityState,
 } from '../src/media/quality-policy.js';
@@ -57,6 +58,23 @@ function run(
 const times = <T>(n: number, value: T): T[] => Array.from({ length: n }, () => value);
 const last = (states: QualityState[]): QualityState => states.at(-1)!;
 
+describe('how far down', () => {
+  // [step, reason, estimate, next]
+  it.each([
+    [0, 'bandwidth', 5000, 1],
+    [0, 'bandwidth', 1000, 1],
+    [0, 'bandwidth', 699, 2],
+    [0, 'bandwidth', 350, 3],
+    [0, 'bandwidth', 79, LOWEST_STEP],
+    [0, 'bandwidth', null, 1],
+    [0, 'loss', 100, 1],
+    [2, 'rtt', 100, 3],
+    [3, 'bandwidth', 1000, 4],
+  ] as const)('from step %i, %s with an estimate of %s kbit/s: step %i', (step, reason, kbps, next) => {
+    expect(stepDown(step, reason, kbps)).toBe(next);
+  });
+});
+
 describe('what counts as pressure on the current step', () => {
   // [name, sample patch, step, rtt, reason]
   const rows: Array<[string, Partial<SendingStats>, number, number | null, ReturnType<typeof pressureOf>]> = [
@@ -97,7 +115,7 @@ describe('auto: stepping down under pressure', () => {
     [
       'three bad samples step down once',
       settled(0),
-      times(QUALITY_POLICY.downAfter, good({ availableKbps: 500 })),
+      times(QUALITY_POLICY.downAfter, good({ availableKbps: 1000 })),
       40,
       1,
       'bandwidth',
@@ -113,17 +131,33 @@ describe('auto: stepping down under pressure', () => {
     [
       'the hold after a step: no second step at once',
       settled(0),
-      times(QUALITY_POLICY.downAfter + QUALITY_POLICY.holdSamples, good({ availableKbps: 100 })),
+      times(QUALITY_POLICY.downAfter + QUALITY_POLICY.holdSamples, good({ lossPercent: 9 })),
       40,
       1,
-      'bandwidth',
+      'loss',
     ],
     [
       'sustained pressure walks down the ladder, one step per hold and count',
       settled(0),
-      times(3 * (QUALITY_POLICY.downAfter + QUALITY_POLICY.holdSamples), good({ availableKbps: 100 })),
+      times(3 * (QUALITY_POLICY.downAfter + QUALITY_POLICY.holdSamples), good({ limitation: 'bandwidth' })),
       40,
       3,
+      'bandwidth',
+    ],
+    [
+      'an estimate far below the step goes straight to the step it carries',
+      settled(0),
+      times(QUALITY_POLICY.downAfter, good({ availableKbps: 350 })),
+      40,
+      3,
+      'bandwidth',
+    ],
+    [
+      'an estimate below every step goes to the lowest',
+      settled(1),
+      times(QUALITY_POLICY.downAfter, good({ availableKbps: 50 })),
+      40,
+      LOWEST_STEP,
       'bandwidth',
     ],
     ['a long queue steps down too', settled(2), times(QUALITY_POLICY.downAfter, good()), 800, 3, 'rtt'],

@@ -5,7 +5,7 @@ import type { SendingStats } from './media-types.js';
  * step of the ladder to send at, whether to suggest turning the camera off). It never touches
  * WebRTC; media/sender-tuning.ts applies its decisions with `RTCRtpSender.setParameters`.
  *
- *   step s ──(pressure for DOWN_AFTER samples)──▶ step s+1, hold HOLD_SAMPLES
+ *   step s ──(pressure for DOWN_AFTER samples)──▶ step s+1 (or the step the estimate carries), hold
  *   step s ──(calm for upAfter samples)─────────▶ step s−1 (not above the mode's ceiling), hold
  *   lowest ──(pressure for VIDEO_OFF_AFTER more)▶ suggest video off, until calm again
  *
@@ -196,7 +196,7 @@ export function nextQuality(state: QualityState, sample: SendingStats, rttMs: nu
       const failedProbe = base.sinceUp !== null;
       return {
         ...base,
-        step: state.step + 1,
+        step: stepDown(state.step, limitedBy, sample.availableKbps),
         limitedBy,
         pressure: 0,
         calm: 0,
@@ -230,6 +230,20 @@ export function nextQuality(state: QualityState, sample: SendingStats, rttMs: nu
     hold: P.holdSamples,
     sinceUp: 0,
   };
+}
+
+/**
+ * The step to go down to: one step, or, when the bandwidth estimate says how far off it is, straight
+ * to the best step the estimate carries (a link that dropped to a third should not take three rounds
+ * of pressure and hold, about 20 s, to get there).
+ */
+export function stepDown(step: number, reason: LimitReason, availableKbps: number | null): number {
+  const next = Math.min(LOWEST_STEP, step + 1);
+  if (reason !== 'bandwidth' || availableKbps === null) {
+    return next;
+  }
+  const fits = VIDEO_STEPS.findIndex((rung) => rung.minKbps <= availableKbps);
+  return Math.max(next, fits === -1 ? LOWEST_STEP : fits);
 }
 
 /** What the applier writes to the senders for a mode and step. Bitrates in bit/s, as WebRTC wants. */
