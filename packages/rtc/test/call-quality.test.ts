@@ -1,6 +1,6 @@
 import { BodySchema } from '@duet/protocol';
 import { describe, expect, it } from 'vitest';
-import { CallQuality, type QualityBody } from '../src/client/call-quality.js';
+import { CallQuality, blameOf, type QualityBody } from '../src/client/call-quality.js';
 import type { SendingStats, StatsSummary } from '../src/media/media-types.js';
 import { QUALITY_POLICY, type SenderSettings } from '../src/media/quality-policy.js';
 
@@ -104,5 +104,30 @@ describe('CallQuality', () => {
     quality.remote({ ...PEER_OK, limitedBy: 'rtt' });
     quality.begin();
     expect(quality.view).toMatchObject({ mode: 'high', step: 0, peer: null, blame: null });
+  });
+});
+
+describe('whose connection (blameOf)', () => {
+  const side = (patch: Partial<QualityBody> = {}): QualityBody => ({ ...PEER_OK, ...patch });
+  const congested = side({ step: 3, reduced: true, limitedBy: 'bandwidth' });
+  const lossy = side({ step: 2, reduced: true, limitedBy: 'loss' });
+  const slowRtt = side({ step: 1, reduced: true, limitedBy: 'rtt' });
+  const cpu = side({ step: 1, reduced: true, limitedBy: 'cpu' });
+  const frozen = side({ step: 5, reduced: true, limitedBy: 'bandwidth', videoOff: true });
+  // [name, self, peer, blame]
+  it.each([
+    ['both fine', side(), side(), null],
+    ['an older peer that says nothing', side(), null, null],
+    ['our uplink congested', congested, side(), 'self'],
+    ["the peer's packets lost", side(), lossy, 'peer'],
+    ['both congested', congested, lossy, 'both'],
+    // A queue on our uplink lengthens the peer's RTT too: that is not the peer's connection.
+    ['our congestion beats the peer’s long RTT', congested, slowRtt, 'self'],
+    ['a long RTT alone is weak evidence, but evidence', slowRtt, side(), 'self'],
+    ['long RTTs on both sides', slowRtt, slowRtt, 'both'],
+    ['a busy processor is not a connection', cpu, side(), null],
+    ['video the peer cannot carry at all', side(), frozen, 'peer'],
+  ] as const)('%s', (_name, self, peer, blame) => {
+    expect(blameOf(self, peer)).toBe(blame);
   });
 });

@@ -105,7 +105,7 @@ describe('auto: stepping down under pressure', () => {
   const rows: Array<[string, QualityState, SendingStats[], number, number, string | null]> = [
     ['one bad sample is not enough', settled(0), [good({ limitation: 'bandwidth' })], 40, 0, 'bandwidth'],
     [
-      'two bad samples are not enough',
+      'one bad sample short is not enough',
       settled(0),
       times(QUALITY_POLICY.downAfter - 1, good({ availableKbps: 500 })),
       40,
@@ -113,7 +113,7 @@ describe('auto: stepping down under pressure', () => {
       'bandwidth',
     ],
     [
-      'three bad samples step down once',
+      'enough bad samples step down once',
       settled(0),
       times(QUALITY_POLICY.downAfter, good({ availableKbps: 1000 })),
       40,
@@ -123,7 +123,7 @@ describe('auto: stepping down under pressure', () => {
     [
       'a good sample between bad ones resets the count',
       settled(0),
-      [good({ lossPercent: 9 }), good({ lossPercent: 9 }), good(), good({ lossPercent: 9 })],
+      [good({ lossPercent: 9 }), good(), good({ lossPercent: 9 })],
       40,
       0,
       'loss',
@@ -184,9 +184,26 @@ describe('auto: stepping down under pressure', () => {
     expect(end.limitedBy).toBe(limitedBy);
   });
 
-  it('steps down exactly on the third bad sample', () => {
+  it('steps down exactly on the second bad sample', () => {
     const steps = run(settled(0), times(3, good({ limitation: 'bandwidth' }))).map((s) => s.step);
-    expect(steps).toEqual([0, 0, 1]);
+    expect(steps).toEqual([0, 1, 1]);
+  });
+
+  it('goes as far down as the lowest estimate of the run of pressure (the estimate swings)', () => {
+    const end = last(run(settled(0), [good({ availableKbps: 300 }), good({ availableKbps: 450 })]));
+    expect(end.step).toBe(3);
+  });
+
+  it('remembers why it went down until back at the ceiling', () => {
+    let state = last(run(settled(0), times(QUALITY_POLICY.downAfter, good({ availableKbps: 600 }))));
+    expect(state).toMatchObject({ step: 2, reducedBy: 'bandwidth' });
+    // The hold ends with no pressure at step 2: nothing limits it now, but it is still down for a reason.
+    state = last(run(state, times(QUALITY_POLICY.holdSamples + 1, good({ availableKbps: 600 }))));
+    expect(state).toMatchObject({ step: 2, limitedBy: null, reducedBy: 'bandwidth' });
+    state = last(run(state, times(QUALITY_POLICY.upAfter, good())));
+    expect(state).toMatchObject({ step: 1, reducedBy: 'bandwidth' });
+    state = last(run(state, times(QUALITY_POLICY.holdSamples + QUALITY_POLICY.upAfter, good())));
+    expect(state).toMatchObject({ step: 0, reducedBy: null });
   });
 });
 

@@ -50,6 +50,28 @@ export interface CallQualityOptions {
 
 /** A limit that says something about the connection (a busy CPU is the device's, not the network's). */
 const networkLimit = (limit: LimitReason | null): boolean => limit !== null && limit !== 'cpu';
+/**
+ * A limit that points at one direction of the path, the sender's: its bandwidth estimate and the loss
+ * of its packets. Round-trip time does not: a queue on either side's uplink lengthens both sides' RTT.
+ */
+const directional = (limit: LimitReason | null): boolean => limit === 'bandwidth' || limit === 'loss';
+
+/**
+ * Whose connection holds the call back. Each side's evidence is strong (a directional limit, or
+ * video it cannot carry at all) or weak (a long RTT, a step down for a reason that passed). Strong
+ * evidence on either side decides alone: a congested uplink also lengthens the other side's RTT,
+ * which must not make it "both".
+ */
+export function blameOf(self: QualityBody, peer: QualityBody | null): QualityBlame {
+  const strong = (side: QualityBody) => directional(side.limitedBy) || side.videoOff;
+  // Down for a reason not given (an older peer) counts; down for the processor does not.
+  const weak = (side: QualityBody) =>
+    networkLimit(side.limitedBy) || (side.reduced && side.limitedBy === null);
+  const judge = strong(self) || (peer !== null && strong(peer)) ? strong : weak;
+  const us = judge(self);
+  const them = peer !== null && judge(peer);
+  return us && them ? 'both' : us ? 'self' : them ? 'peer' : null;
+}
 
 /**
  * The quality policy's driver for the client: it keeps the policy's state, feeds it each stats
@@ -147,14 +169,16 @@ export class CallQuality {
     this.options.send(body);
   }
 
+  /** What we tell the peer. `limitedBy`: what holds the video back now, else what put it down. */
   private body(): QualityBody {
-    const { step, mode, limitedBy, suggestVideoOff } = this.state;
+    const { step, mode, limitedBy, reducedBy, suggestVideoOff } = this.state;
+    const reduced = step > CEILING[mode];
     return {
       kind: 'quality',
       step,
       steps: VIDEO_STEPS.length,
-      reduced: step > CEILING[mode],
-      limitedBy,
+      reduced,
+      limitedBy: limitedBy ?? (reduced ? reducedBy : null),
       videoOff: suggestVideoOff,
     };
   }
@@ -162,9 +186,6 @@ export class CallQuality {
   private build(): QualityView {
     const { mode, step, limitedBy, suggestVideoOff } = this.state;
     const rung = VIDEO_STEPS[step];
-    const self = networkLimit(limitedBy) || suggestVideoOff || step > CEILING[mode];
-    const peer =
-      this.peer !== null && (networkLimit(this.peer.limitedBy) || this.peer.videoOff || this.peer.reduced);
     return {
       mode,
       step,
@@ -174,7 +195,7 @@ export class CallQuality {
       limitedBy,
       suggestVideoOff,
       peer: this.peer,
-      blame: self && peer ? 'both' : self ? 'self' : peer ? 'peer' : null,
+      blame: blameOf(this.body(), this.peer),
     };
   }
 }

@@ -72,8 +72,11 @@ export const QUALITY_POLICY = {
   rttMs: { pressure: 500, calm: 300 },
   /** Before stepping up, the estimate must exceed the higher step's minimum by this factor. */
   upHeadroom: 1.25,
-  /** Consecutive samples (about a second each) of pressure before stepping down. */
-  downAfter: 3,
+  /**
+   * Consecutive samples (about a second each, longer on a busy machine) of pressure before stepping
+   * down: two, so one odd sample does not count; the hold and the calm needed keep it from flapping.
+   */
+  downAfter: 2,
   /** Consecutive calm samples before stepping up (doubled after a failed step up, up to the max). */
   upAfter: 10,
   maxUpAfter: 80,
@@ -99,8 +102,12 @@ export interface QualityState {
   limitedBy: LimitReason | null;
   /** Even the lowest step cannot be held: the UI suggests turning the camera off. */
   suggestVideoOff: boolean;
+  /** Why the last step down happened, while below the ceiling: what keeps the video down. */
+  reducedBy: LimitReason | null;
   /** Consecutive samples of pressure / calm. */
   pressure: number;
+  /** The lowest bandwidth estimate of the current run of pressure (null: none known). */
+  pressureKbps: number | null;
   calm: number;
   /** Samples left that are not judged. */
   hold: number;
@@ -116,7 +123,9 @@ export function initialQuality(mode: QualityMode = 'auto'): QualityState {
     step: CEILING[mode],
     limitedBy: null,
     suggestVideoOff: false,
+    reducedBy: null,
     pressure: 0,
+    pressureKbps: null,
     calm: 0,
     hold: QUALITY_POLICY.startHold,
     upAfter: QUALITY_POLICY.upAfter,
@@ -177,7 +186,7 @@ export function nextQuality(state: QualityState, sample: SendingStats, rttMs: nu
   const held = sinceUp !== null && sinceUp > P.probeWindow;
   const base: QualityState = held ? { ...state, upAfter: P.upAfter, sinceUp: null } : { ...state, sinceUp };
   if (sample.videoKbps <= 0) {
-    return { ...base, limitedBy: null, suggestVideoOff: false, pressure: 0, calm: 0 };
+    return { ...base, limitedBy: null, suggestVideoOff: false, pressure: 0, pressureKbps: null, calm: 0 };
   }
   const limitedBy = pressureOf(sample, state.step, rttMs);
   if (state.hold > 0) {
@@ -189,16 +198,20 @@ export function nextQuality(state: QualityState, sample: SendingStats, rttMs: nu
   }
   if (limitedBy !== null) {
     const pressure = state.pressure + 1;
+    // The estimate swings (probes, bursts): the lowest of the run says best what the path carries.
+    const pressureKbps = lowest(state.pressure > 0 ? state.pressureKbps : null, sample.availableKbps);
     if (state.step < LOWEST_STEP) {
       if (pressure < P.downAfter) {
-        return { ...base, limitedBy, pressure, calm: 0 };
+        return { ...base, limitedBy, pressure, pressureKbps, calm: 0 };
       }
       const failedProbe = base.sinceUp !== null;
       return {
         ...base,
-        step: stepDown(state.step, limitedBy, sample.availableKbps),
+        step: stepDown(state.step, limitedBy, pressureKbps),
         limitedBy,
+        reducedBy: limitedBy,
         pressure: 0,
+        pressureKbps: null,
         calm: 0,
         hold: P.holdSamples,
         upAfter: failedProbe ? Math.min(P.maxUpAfter, base.upAfter * 2) : base.upAfter,
@@ -206,7 +219,7 @@ export function nextQuality(state: QualityState, sample: SendingStats, rttMs: nu
       };
     }
     const suggestVideoOff = state.suggestVideoOff || pressure >= P.videoOffAfter;
-    return { ...base, limitedBy, suggestVideoOff, pressure, calm: 0 };
+    return { ...base, limitedBy, suggestVideoOff, pressure, pressureKbps, calm: 0 };
   }
   if (!calmFor(sample, state.step, rttMs)) {
     // The band between pressure and calm: neither counter moves on, neither resets the other.
@@ -214,22 +227,29 @@ export function nextQuality(state: QualityState, sample: SendingStats, rttMs: nu
   }
   const calm = state.calm + 1;
   if (calm < base.upAfter) {
-    return { ...base, limitedBy: null, pressure: 0, calm };
+    return { ...base, limitedBy: null, pressure: 0, pressureKbps: null, calm };
   }
   // Calm long enough: the suggestion goes away; at the ceiling there is nowhere further up.
   if (state.step <= ceiling) {
-    return { ...base, limitedBy: null, suggestVideoOff: false, pressure: 0, calm };
+    return { ...base, limitedBy: null, suggestVideoOff: false, pressure: 0, pressureKbps: null, calm };
   }
+  const step = state.step - 1;
   return {
     ...base,
-    step: state.step - 1,
+    step,
     limitedBy: null,
     suggestVideoOff: false,
+    reducedBy: step > ceiling ? state.reducedBy : null,
     pressure: 0,
+    pressureKbps: null,
     calm: 0,
     hold: P.holdSamples,
     sinceUp: 0,
   };
+}
+
+function lowest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
 /**
