@@ -82,12 +82,12 @@ describe('CallQuality', () => {
 
   it('our own pressure blames our connection; the peer’s report blames theirs', () => {
     const { quality } = setup();
-    const bad = summary({ limitation: 'bandwidth' });
+    const bad = summary({ limitation: 'bandwidth', availableKbps: null });
     for (let i = 0; i < QUALITY_POLICY.startHold + QUALITY_POLICY.downAfter; i++) {
       quality.sample(bad);
     }
     expect(quality.view).toMatchObject({ step: 1, limitedBy: 'bandwidth', blame: 'self' });
-    quality.remote({ ...PEER_OK, step: 3, reduced: true, limitedBy: 'loss' });
+    quality.remote({ ...PEER_OK, step: 1, reduced: true, limitedBy: 'loss' });
     expect(quality.view.blame).toBe('both');
 
     const other = setup().quality;
@@ -120,7 +120,9 @@ describe('whose connection (blameOf)', () => {
     ['an older peer that says nothing', side(), null, null],
     ['our uplink congested', congested, side(), 'self'],
     ["the peer's packets lost", side(), lossy, 'peer'],
-    ['both congested', congested, lossy, 'both'],
+    ['both congested, ours worse (further down)', congested, lossy, 'self'],
+    ['both congested, theirs worse', lossy, congested, 'peer'],
+    ['both congested alike', congested, congested, 'both'],
     // A queue on our uplink lengthens the peer's RTT too: that is not the peer's connection.
     ['our congestion beats the peer’s long RTT', congested, slowRtt, 'self'],
     ['a long RTT alone is weak evidence, but evidence', slowRtt, side(), 'self'],

@@ -79,14 +79,35 @@ describe('what counts as pressure on the current step', () => {
   // [name, sample patch, step, rtt, reason]
   const rows: Array<[string, Partial<SendingStats>, number, number | null, ReturnType<typeof pressureOf>]> = [
     ['a healthy sender', {}, 0, 40, null],
-    ['the encoder held back by bandwidth', { limitation: 'bandwidth' }, 3, 40, 'bandwidth'],
+    [
+      'the encoder held back by bandwidth',
+      { limitation: 'bandwidth', availableKbps: 600 },
+      3,
+      40,
+      'bandwidth',
+    ],
+    [
+      'the encoder held back by bandwidth, the estimate unknown',
+      { limitation: 'bandwidth', availableKbps: null },
+      3,
+      40,
+      'bandwidth',
+    ],
+    // The estimate is far above the step's 500 kbit/s cap: it is our cap that holds the encoder back.
+    ['the encoder held back by our own cap', { limitation: 'bandwidth', availableKbps: 2000 }, 3, 40, null],
     ['an estimate below the step minimum', { availableKbps: 1100 }, 0, 40, 'bandwidth'],
     ['the same estimate, enough for a lower step', { availableKbps: 1100 }, 1, 40, null],
     ['loss at the pressure threshold', { lossPercent: QUALITY_POLICY.lossPercent.pressure }, 2, 40, 'loss'],
     ['loss just under it', { lossPercent: 4.9 }, 2, 40, null],
     ['a queue: RTT at the threshold', {}, 2, QUALITY_POLICY.rttMs.pressure, 'rtt'],
     ['the encoder short of CPU', { limitation: 'cpu' }, 2, 40, 'cpu'],
-    ['bandwidth wins over loss and RTT', { limitation: 'bandwidth', lossPercent: 20 }, 2, 900, 'bandwidth'],
+    [
+      'bandwidth wins over loss and RTT',
+      { limitation: 'bandwidth', availableKbps: 700, lossPercent: 20 },
+      2,
+      900,
+      'bandwidth',
+    ],
     [
       'unknown figures are no pressure',
       { availableKbps: null, lossPercent: null, limitation: null },
@@ -103,7 +124,14 @@ describe('what counts as pressure on the current step', () => {
 describe('auto: stepping down under pressure', () => {
   // [name, start state, samples, rtt, expected step after them, expected limitedBy]
   const rows: Array<[string, QualityState, SendingStats[], number, number, string | null]> = [
-    ['one bad sample is not enough', settled(0), [good({ limitation: 'bandwidth' })], 40, 0, 'bandwidth'],
+    [
+      'one bad sample is not enough',
+      settled(0),
+      [good({ limitation: 'bandwidth', availableKbps: null })],
+      40,
+      0,
+      'bandwidth',
+    ],
     [
       'one bad sample short is not enough',
       settled(0),
@@ -139,7 +167,10 @@ describe('auto: stepping down under pressure', () => {
     [
       'sustained pressure walks down the ladder, one step per hold and count',
       settled(0),
-      times(3 * (QUALITY_POLICY.downAfter + QUALITY_POLICY.holdSamples), good({ limitation: 'bandwidth' })),
+      times(
+        3 * (QUALITY_POLICY.downAfter + QUALITY_POLICY.holdSamples),
+        good({ limitation: 'bandwidth', availableKbps: null }),
+      ),
       40,
       3,
       'bandwidth',
@@ -185,7 +216,9 @@ describe('auto: stepping down under pressure', () => {
   });
 
   it('steps down exactly on the second bad sample', () => {
-    const steps = run(settled(0), times(3, good({ limitation: 'bandwidth' }))).map((s) => s.step);
+    const steps = run(settled(0), times(3, good({ limitation: 'bandwidth', availableKbps: null }))).map(
+      (s) => s.step,
+    );
     expect(steps).toEqual([0, 1, 1]);
   });
 
@@ -257,7 +290,10 @@ describe('auto: stepping back up when it clears, with hysteresis', () => {
     state = last(
       run(
         state,
-        times(QUALITY_POLICY.holdSamples + QUALITY_POLICY.downAfter, good({ limitation: 'bandwidth' })),
+        times(
+          QUALITY_POLICY.holdSamples + QUALITY_POLICY.downAfter,
+          good({ limitation: 'bandwidth', availableKbps: null }),
+        ),
       ),
     );
     expect(state.step).toBe(3);
@@ -272,7 +308,9 @@ describe('auto: stepping back up when it clears, with hysteresis', () => {
     let state = last(run(settled(1), times(up, good())));
     expect(state.step).toBe(0);
     state = last(run(state, times(QUALITY_POLICY.probeWindow + 5, good())));
-    state = last(run(state, times(QUALITY_POLICY.downAfter, good({ limitation: 'bandwidth' }))));
+    state = last(
+      run(state, times(QUALITY_POLICY.downAfter, good({ limitation: 'bandwidth', availableKbps: null }))),
+    );
     expect(state).toMatchObject({ step: 1, upAfter: up });
   });
 
@@ -322,14 +360,18 @@ describe('modes', () => {
   });
 
   it('data saver adapts below its ceiling and never above it', () => {
-    const down = last(run(settled(4, 'saver'), times(3, good({ limitation: 'bandwidth' }))));
+    const down = last(
+      run(settled(4, 'saver'), times(3, good({ limitation: 'bandwidth', availableKbps: null }))),
+    );
     expect(down.step).toBe(5);
     const up = last(run(down, times(QUALITY_POLICY.holdSamples + 3 * QUALITY_POLICY.upAfter, good())));
     expect(up.step).toBe(4);
   });
 
   it('high never steps (the user asked for the picture as it is), but still names the limit', () => {
-    const end = last(run(settled(0, 'high'), times(30, good({ limitation: 'bandwidth' }))));
+    const end = last(
+      run(settled(0, 'high'), times(30, good({ limitation: 'bandwidth', availableKbps: null }))),
+    );
     expect(end).toMatchObject({ step: 0, limitedBy: 'bandwidth', suggestVideoOff: false });
   });
 

@@ -60,7 +60,7 @@ const directional = (limit: LimitReason | null): boolean => limit === 'bandwidth
  * Whose connection holds the call back. Each side's evidence is strong (a directional limit, or
  * video it cannot carry at all) or weak (a long RTT, a step down for a reason that passed). Strong
  * evidence on either side decides alone: a congested uplink also lengthens the other side's RTT,
- * which must not make it "both".
+ * which must not make it "both". When both have it, the side further down the ladder is named.
  */
 export function blameOf(self: QualityBody, peer: QualityBody | null): QualityBlame {
   const strong = (side: QualityBody) => directional(side.limitedBy) || side.videoOff;
@@ -69,7 +69,15 @@ export function blameOf(self: QualityBody, peer: QualityBody | null): QualityBla
     networkLimit(side.limitedBy) || (side.reduced && side.limitedBy === null);
   const judge = strong(self) || (peer !== null && strong(peer)) ? strong : weak;
   const us = judge(self);
-  const them = peer !== null && judge(peer);
+  if (peer === null) {
+    return us ? 'self' : null;
+  }
+  const them = judge(peer);
+  if (us && them && self.step !== peer.step) {
+    // Both estimates dropped: a congested uplink also delays the other side's congestion feedback,
+    // which then lowers that side's estimate too. The side pushed further down is the bottleneck.
+    return self.step > peer.step ? 'self' : 'peer';
+  }
   return us && them ? 'both' : us ? 'self' : them ? 'peer' : null;
 }
 

@@ -72,6 +72,8 @@ export const QUALITY_POLICY = {
   rttMs: { pressure: 500, calm: 300 },
   /** Before stepping up, the estimate must exceed the higher step's minimum by this factor. */
   upHeadroom: 1.25,
+  /** An estimate this far above the step's own cap means the encoder's `bandwidth` limit is our cap's. */
+  capHeadroom: 1.5,
   /**
    * Consecutive samples (about a second each, longer on a busy machine) of pressure before stepping
    * down: two, so one odd sample does not count; the hold and the calm needed keep it from flapping.
@@ -141,10 +143,23 @@ export function changeMode(state: QualityState, mode: QualityMode): QualityState
   return { ...initialQuality(mode), hold: QUALITY_POLICY.holdSamples };
 }
 
+/**
+ * The encoder says `bandwidth` when its target rate is low for the resolution, and the target is the
+ * lower of the estimate and our own `maxBitrate`: at a low step our cap alone makes it say so. Only
+ * an estimate near or below the cap makes it the network's word.
+ */
+function networkBandwidthLimit(sample: SendingStats, step: number): boolean {
+  const cap = VIDEO_STEPS[step]?.maxBitrateKbps ?? 0;
+  return (
+    sample.limitation === 'bandwidth' &&
+    (sample.availableKbps === null || sample.availableKbps < cap * QUALITY_POLICY.capHeadroom)
+  );
+}
+
 /** Why this sample says the current step cannot be held, or null. */
 export function pressureOf(sample: SendingStats, step: number, rttMs: number | null): LimitReason | null {
   const need = VIDEO_STEPS[step]?.minKbps ?? 0;
-  if (sample.limitation === 'bandwidth' || (sample.availableKbps !== null && sample.availableKbps < need)) {
+  if (networkBandwidthLimit(sample, step) || (sample.availableKbps !== null && sample.availableKbps < need)) {
     return 'bandwidth';
   }
   if (sample.lossPercent !== null && sample.lossPercent >= QUALITY_POLICY.lossPercent.pressure) {
@@ -162,7 +177,8 @@ export function pressureOf(sample: SendingStats, step: number, rttMs: number | n
 /** Whether this sample leaves room for the step above `step` (unknown figures do not object). */
 export function calmFor(sample: SendingStats, step: number, rttMs: number | null): boolean {
   const above = VIDEO_STEPS[step - 1];
-  const limited = sample.limitation !== null && sample.limitation !== 'none';
+  const limited =
+    sample.limitation === 'cpu' || sample.limitation === 'other' || networkBandwidthLimit(sample, step);
   return (
     !limited &&
     (sample.availableKbps === null ||
