@@ -15,9 +15,14 @@ import {
   type NatKind,
   type NatLab,
 } from './netns.js';
+import { fixCameraSize } from './media.js';
 import { Person } from './person.js';
 
 export { expect } from '@playwright/test';
+
+export interface LabJoinOptions {
+  camera?: { width: number; height: number };
+}
 
 export interface LabFixtures {
   /** The NAT of site a and of site b; set per describe with test.use. */
@@ -27,10 +32,10 @@ export interface LabFixtures {
   lab: NatLab;
   labServer: LabServer;
   /**
-   * Open Duet as `name` in a new Chromium inside site `site`'s client namespace (with extra Chromium
-   * flags, if given) and join the room.
+   * Open Duet as `name` in a new Chromium inside site `site`'s client namespace and join the room;
+   * `camera`: every camera track scaled to this size (media.ts's fixCameraSize).
    */
-  labJoin: (site: 0 | 1, name: string, chromiumArgs?: readonly string[]) => Promise<Person>;
+  labJoin: (site: 0 | 1, name: string, options?: LabJoinOptions) => Promise<Person>;
 }
 
 export const test = base.extend<LabFixtures>({
@@ -67,10 +72,13 @@ export const test = base.extend<LabFixtures>({
   labJoin: async ({ lab, labServer }, use, testInfo) => {
     const room = `lab-${randomBytes(4).toString('hex')}`;
     const people: Person[] = [];
-    await use(async (site, name, chromiumArgs = []) => {
-      const browser = await lab.launchChromium(lab.sites[site], labServer.origin, chromiumArgs);
+    await use(async (site, name, options = {}) => {
+      const browser = await lab.launchChromium(lab.sites[site], labServer.origin);
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
       await context.addInitScript(recordPeerConnections);
+      if (options.camera) {
+        await context.addInitScript(fixCameraSize, options.camera);
+      }
       const person = new Person(name, room, await context.newPage(), context);
       people.push(person);
       await person.submitJoin(labServer.origin);

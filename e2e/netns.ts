@@ -110,11 +110,8 @@ export interface NatLab {
   probeNat(site: LabSite): Promise<NatProbe>;
   /** The built Duet server in the internet namespace, with `env` on top of the lab's TURN settings. */
   startServer(env?: Record<string, string>): Promise<LabServer>;
-  /**
-   * Chromium (the suite's flags, and `extraArgs`) in the site's client namespace, with `origin`
-   * treated as secure.
-   */
-  launchChromium(site: LabSite, origin: string, extraArgs?: readonly string[]): Promise<Browser>;
+  /** Chromium (the suite's flags) in the site's client namespace, with `origin` treated as secure. */
+  launchChromium(site: LabSite, origin: string): Promise<Browser>;
   /**
    * Delay the site's traffic to and from the TURN server by `oneWayMs` each way (udp-delay-relay.ts
    * behind an nftables redirect in the internet namespace). Before the site's first TURN packet:
@@ -288,7 +285,7 @@ export async function createNatLab(nat: readonly [NatKind, NatKind]): Promise<Na
       startServer: (env = {}) => startLabServer(internetNetns, env, processes),
       delayTurn: (site, oneWayMs) => startDelayRelay(internetNetns, site, oneWayMs, processes),
       relayGuardRules: () => inNetns(internetNetns, 'nft', ['list', 'table', 'inet', 'duet_turn_guard']),
-      launchChromium: async (site, origin, extraArgs = []) => {
+      launchChromium: async (site, origin) => {
         const browser = await chromium.launch({
           executablePath: LAB_BROWSER,
           args: [
@@ -296,7 +293,6 @@ export async function createNatLab(nat: readonly [NatKind, NatKind]): Promise<Na
             ...CHROMIUM_ARGS.filter((arg) => arg !== '--allow-loopback-in-peer-connection'),
             // The app is plain HTTP on a non-localhost address: allow the camera there anyway.
             `--unsafely-treat-insecure-origin-as-secure=${origin}`,
-            ...extraArgs,
           ],
           env: { ...process.env, DUET_LAB_NETNS: site.clientNetns, DUET_LAB_CHROMIUM: CHROMIUM_PATH },
           timeout: 30_000,

@@ -96,11 +96,28 @@ export const MediaBodySchema = z.object({ kind: z.literal('media'), state: Media
  */
 export const RecordingBodySchema = z.object({ kind: z.literal('recording'), active: z.boolean() });
 
+/**
+ * How the sender's outgoing video is doing, so the peer knows whose connection holds the call back
+ * and why the picture it receives froze or got blurry. `step` indexes the sender's video ladder
+ * (0 best, `steps - 1` lowest); `reduced` says the network, not the user's setting, put it there;
+ * `limitedBy` is what holds it back now; `videoOff` that even the lowest step cannot be carried and
+ * the sender was asked to turn its camera off (the call keeps its audio).
+ */
+export const QualityBodySchema = z.object({
+  kind: z.literal('quality'),
+  step: z.number().int().min(0).max(15),
+  steps: z.number().int().min(1).max(16),
+  reduced: z.boolean(),
+  limitedBy: z.enum(['bandwidth', 'loss', 'rtt', 'cpu']).nullable(),
+  videoOff: z.boolean(),
+});
+
 export const BodySchema = z.discriminatedUnion('kind', [
   ByeBodySchema,
   CallKeyBodySchema,
   MediaBodySchema,
   RecordingBodySchema,
+  QualityBodySchema,
   ChatBodySchema,
   FileOfferBodySchema,
   FileAcceptBodySchema,

@@ -58,4 +58,12 @@ export { deriveSas, sasInput, SAS_ITERATIONS, SAS_LENGTH, type Sas } from './ver
 export { SAS_SYMBOLS, type SasSymbol } from './verify/sas-emoji.js';
 export type { VerificationStatus } from './verify/verification.js';
 export type * from './media/media-types.js';
+export type { QualityView, QualityBlame, QualityBody } from './client/call-quality.js';
+export {
+  QUALITY_MODES,
+  VIDEO_STEPS,
+  isQualityMode,
+  type QualityMode,
+  type LimitReason,
+} from './media/quality-policy.js';
 export type * from './files/transfer-types.js';

@@ -578,3 +578,40 @@ describe('MediaController serialization and stop', () => {
     expect(devices.live()).toHaveLength(0);
   });
 });
+
+describe('the capture limit (Data saver)', () => {
+  const LIMIT = { maxHeight: 240, maxFrameRate: 15 };
+  const CAPPED = { width: { ideal: 427 }, height: { ideal: 240 }, frameRate: { ideal: 15 } };
+
+  it('applies to the running camera at once, and lifting it restores the default', async () => {
+    const { media } = await started();
+    const camera = asFake(media.currentTracks().video)!;
+    await media.limitCapture(LIMIT);
+    expect(camera.appliedConstraints.at(-1)).toMatchObject(CAPPED);
+    await media.limitCapture(null);
+    expect(camera.appliedConstraints.at(-1)).toMatchObject({
+      height: { ideal: 720 },
+      frameRate: { ideal: 30 },
+    });
+  });
+
+  it('applies to a camera opened later, with the chosen device still asked for', async () => {
+    const { media, devices } = setup();
+    await media.limitCapture(LIMIT);
+    await media.start();
+    expect(devices.userMediaCalls.at(-1)?.video).toMatchObject(CAPPED);
+    const other = devices.userMediaCalls.length;
+    await media.setCameraEnabled(false);
+    await media.setCameraEnabled(true);
+    expect(devices.userMediaCalls.length).toBeGreaterThan(other);
+    expect(devices.userMediaCalls.at(-1)?.video).toMatchObject({
+      ...CAPPED,
+      deviceId: { exact: media.state.cameraId },
+    });
+  });
+
+  it('without a camera there is nothing to apply, and no failure', async () => {
+    const { media } = setup();
+    await expect(media.limitCapture(LIMIT)).resolves.toBeUndefined();
+  });
+});

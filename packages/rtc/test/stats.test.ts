@@ -487,7 +487,42 @@ describe('summarizeStats', () => {
       localCandidateType: null,
       remoteCandidateType: null,
       quality: 'unknown',
+      sending: {
+        availableKbps: null,
+        lossPercent: null,
+        videoKbps: 0,
+        frameWidth: null,
+        frameHeight: null,
+        framesPerSecond: null,
+        limitation: null,
+      },
     } satisfies StatsSummary);
+  });
+
+  it('reads the sending side: the estimate, the loss the peer reports, the encoder and its limit', () => {
+    const current = chromium(1);
+    current.set('OT01V8765', {
+      ...current.get('OT01V8765')!,
+      framesPerSecond: 15,
+      qualityLimitationReason: 'bandwidth',
+    });
+    current.set('RIV8765', {
+      id: 'RIV8765',
+      type: 'remote-inbound-rtp',
+      kind: 'video',
+      timestamp: T0 + 1000,
+      roundTripTime: 0.05,
+      fractionLost: 0.0625,
+    });
+    expect(summarizeStats(current, chromium(0), 0).sending).toEqual({
+      availableKbps: 2500,
+      lossPercent: 6.25,
+      videoKbps: 500,
+      frameWidth: 1280,
+      frameHeight: 720,
+      framesPerSecond: 15,
+      limitation: 'bandwidth',
+    });
   });
 });
 

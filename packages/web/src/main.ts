@@ -4,6 +4,7 @@ import App from './App.vue';
 import { createDuet, DUET_KEY } from './composables/useDuet.js';
 import { applyDocumentLocale, i18n } from './i18n/index.js';
 import { createLogger } from './lib/logger.js';
+import { readQualityMode } from './lib/quality-setting.js';
 import { readSetting, STORAGE_KEYS, writeSetting } from './lib/storage.js';
 import { IndexedDbFileStore } from './lib/received-file-store.js';
 import { keptCertificates } from './lib/certificate-store.js';
@@ -64,6 +65,9 @@ const client = new DuetClient({
         ),
       }),
 });
+
+// The user's video quality setting from an earlier visit (Auto when none).
+client.quality.setMode(readQualityMode());
 
 // For e2e tests and debugging from the console. Read-only: a test cannot swap the client out.
 Object.defineProperty(window, '__duet', {

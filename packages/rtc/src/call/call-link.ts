@@ -1,4 +1,10 @@
-import { CONTROL_CHANNEL, FILE_CHANNEL_LABEL, type MediaState, type SignalData } from '@duet/protocol';
+import {
+  CONTROL_CHANNEL,
+  FILE_CHANNEL_LABEL,
+  type BodyOf,
+  type MediaState,
+  type SignalData,
+} from '@duet/protocol';
 import { CallSession, type PeerConnectionFactory, type SessionState } from './call-session.js';
 import { Chat } from '../data/chat.js';
 import { Emitter } from '../emitter.js';
@@ -57,6 +63,8 @@ export interface CallLinkEvents extends Record<string, unknown> {
   'remote-media': MediaState;
   /** The peer started or stopped recording the call, told over the data channel. */
   'remote-recording': boolean;
+  /** How the peer's outgoing video is doing (its quality policy), told over the data channel. */
+  'remote-quality': BodyOf<'quality'>;
   /** The data channel is (again) open and in sync: a peer that reloaded needs our state anew. */
   synced: undefined;
   /**
@@ -185,6 +193,9 @@ export class CallLink extends Emitter<CallLinkEvents> {
       }
       if (body.kind === 'recording') {
         this.emit('remote-recording', body.active);
+      }
+      if (body.kind === 'quality') {
+        this.emit('remote-quality', body);
       }
       if (body.kind === 'call-key' && !this.options.caller) {
         this.key = body.key;

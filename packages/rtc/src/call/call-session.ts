@@ -1,6 +1,8 @@
 import type { SignalData } from '@duet/protocol';
 import { Emitter } from '../emitter.js';
 import type { TrackSink } from '../media/media-types.js';
+import type { SenderSettings } from '../media/quality-policy.js';
+import { SenderTuning } from '../media/sender-tuning.js';
 import { parseFingerprints } from '../verify/fingerprints.js';
 
 /*
@@ -106,6 +108,8 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   private readonly channels = new Map<string, RTCDataChannel>();
   private readonly remoteStream: MediaStream | null;
   private readonly pendingTracks = new Map<'audio' | 'video', MediaStreamTrack | null>();
+  /** The only writer of the senders' parameters (the start scale and the quality policy's step). */
+  private readonly tuning: SenderTuning;
   private pendingCandidates: RTCIceCandidateInit[] = [];
   private signalQueue: Promise<void> = Promise.resolve();
   private makingOffer = false;
@@ -133,6 +137,14 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     this.pc = options.createPeerConnection(options.configuration);
     this.currentEpoch = options.epoch ?? null;
     this.answerHeld = this.options.holdAnswer && !this.options.initiator;
+    // Until our tracks are on the transceivers (the callee: once the offer made them) there is
+    // nothing of ours to tune.
+    const sender = (kind: 'audio' | 'video') =>
+      this.transceiversReady && this.state !== 'closed' ? this.transceiverFor(kind)?.sender : undefined;
+    this.tuning = new SenderTuning(
+      { audio: () => sender('audio'), video: () => sender('video') },
+      (message, detail) => this.log(message, detail),
+    );
     // Build our own remote stream from tracks: `event.streams` depends on the sender's msid, which
     // not every browser sets when tracks are swapped in with replaceTrack.
     this.remoteStream = typeof MediaStream === 'undefined' ? null : new MediaStream();
@@ -264,6 +276,9 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
         this.scaleWhenCameraComes = false;
         await this.scaleDownStart();
         this.scheduleFullResolution();
+      } else if (kind === 'video' && track) {
+        // Another source height: the quality step's scale follows it.
+        await this.tuning.refresh();
       }
     }
   }
@@ -271,6 +286,20 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
   /** Where the connection is: connecting, connected, interrupted (ICE is recovering), failed, closed. */
   get connectionState(): SessionState {
     return this.state;
+  }
+
+  /**
+   * The quality policy's settings for our senders (media/quality-policy.ts); null: the browser's
+   * own. Applied now and kept for the rest of this connection (also after a track change).
+   */
+  setQuality(settings: SenderSettings | null): Promise<boolean> {
+    return this.tuning.setTarget(settings);
+  }
+
+  /** What our senders are set to now (`getParameters()`), for diagnostics and tests. */
+  senderParameters(): { audio: RTCRtpSendParameters | null; video: RTCRtpSendParameters | null } {
+    const parameters = (kind: 'audio' | 'video') => this.transceiverFor(kind)?.sender.getParameters() ?? null;
+    return { audio: parameters('audio'), video: parameters('video') };
   }
 
   /** Restart ICE now (new credentials, new candidates). Negotiation follows by itself. */
@@ -296,6 +325,7 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       return;
     }
     this.state = 'closed';
+    this.tuning.close();
     clearTimeout(this.disconnectedTimer);
     clearTimeout(this.fullResolutionTimer);
     clearTimeout(this.restartTimer);
@@ -443,7 +473,10 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
     if (!sender || scale === 1) {
       return;
     }
-    this.startScaled = await this.setScale(sender, scale);
+    this.startScaled = await this.tuning.setStartScale(scale);
+    // The connection may have come up while the scale was being written (the writes queue behind
+    // the quality policy's): then its `connected` found nothing to undo, so schedule it here.
+    this.scheduleFullResolution();
   }
 
   /** Full resolution a while after the connection is up (and the scaled start went out). */
@@ -464,27 +497,8 @@ export class CallSession extends Emitter<CallSessionEvents> implements TrackSink
       return;
     }
     this.startScaled = false;
-    const sender = this.transceiverFor('video')?.sender;
-    if (sender && this.state !== 'closed') {
-      await this.setScale(sender, 1);
-    }
-  }
-
-  private async setScale(sender: RTCRtpSender, scale: number): Promise<boolean> {
-    try {
-      const parameters = sender.getParameters();
-      if (parameters.encodings.length === 0) {
-        return false;
-      }
-      for (const encoding of parameters.encodings) {
-        encoding.scaleResolutionDownBy = scale;
-      }
-      await sender.setParameters(parameters);
-      return true;
-    } catch (error) {
-      // Not fatal either way: the encoder then adapts the resolution by itself.
-      this.log('could not set the video resolution scale', error);
-      return false;
+    if (this.state !== 'closed') {
+      await this.tuning.setStartScale(1);
     }
   }
 

@@ -6,6 +6,8 @@ import type { FileSink, TransferView } from '../files/transfer-types.js';
 import type { MediaController } from '../media/media-controller.js';
 import type { MessengerStats } from '../data/messenger.js';
 import type { VerificationView } from './call-verification.js';
+import type { QualityView } from './call-quality.js';
+import type { QualityMode } from '../media/quality-policy.js';
 
 /** Phases of the current call as the UI shows them (see call-state.ts for the machine). */
 export type CallPhase = 'outgoing' | 'incoming' | 'connecting' | 'connected' | 'reconnecting' | 'ended';
@@ -66,6 +68,8 @@ export interface ClientSnapshot {
   verification: VerificationView | null;
   /** Waiting to be let into a room that asks newcomers to knock: since when, and for how long at most. */
   knocking: { since: number; timeoutMs: number } | null;
+  /** The video quality setting, the step we send at, what limits it, and what the peer says of its own. */
+  quality: QualityView;
 }
 
 /** One-off things the UI should tell the user about (a toast or an announcement). */
@@ -127,6 +131,16 @@ export interface FileControls {
 }
 
 /** `client.verification`: the user's verdict on the call's short authentication string. */
+export interface QualityControls {
+  /** The user's quality setting (Auto, Data saver, High); kept across calls, applied at once. */
+  setMode(mode: QualityMode): void;
+  /**
+   * What the current connection's senders are set to (`RTCRtpSender.getParameters()`), null
+   * outside a call: for diagnostics and tests.
+   */
+  senderParameters(): { audio: RTCRtpSendParameters | null; video: RTCRtpSendParameters | null } | null;
+}
+
 export interface VerificationControls {
   /** Both see the same symbols (true), or they do not (false). Throws without a call. */
   confirm(match: boolean): void;

@@ -27,6 +27,7 @@ import {
   type StorageLike,
 } from '../signaling/signaling-client.js';
 import { CallFiles } from './call-files.js';
+import { CallQuality } from './call-quality.js';
 import { CallVerification } from './call-verification.js';
 import { KnownPeers } from '../verify/known-peers.js';
 import type {
@@ -37,6 +38,7 @@ import type {
   FileControls,
   MediaControls,
   Notice,
+  QualityControls,
   VerificationControls,
 } from './client-types.js';
 import { IceConfig } from './ice-config.js';
@@ -128,6 +130,8 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   readonly files: FileControls;
   /** The current call's short authentication string: the user's verdict on it. */
   readonly verification: VerificationControls;
+  /** The video quality setting (and, for tests, what the senders are set to). */
+  readonly quality: QualityControls;
 
   private readonly signaling: SignalingPort;
   private readonly devices: MediaController;
@@ -146,6 +150,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
   private readonly knownPeers: KnownPeers;
   private readonly certificates: () => RTCCertificate[] | undefined;
   private sampler: StatsSampler | null = null;
+  private readonly callQuality: CallQuality;
   /** Chat messages from the peer the user has seen (the rest are unread). */
   private chatRead = 0;
   private readonly storage: StorageLike | undefined;
@@ -258,6 +263,21 @@ export class DuetClient extends Emitter<DuetClientEvents> {
         }
         this.callVerification.confirm(match);
       },
+    };
+    this.callQuality = new CallQuality({
+      apply: (settings) => void this.link?.session?.setQuality(settings),
+      send: (body) => {
+        // A data-only call sends no video (and its terminal peer shows none).
+        if (this.link && 'media' in this.callState && !isDataOnly(this.callState.media)) {
+          this.link.messenger.send(body);
+        }
+      },
+      changed: () => this.publish(),
+      capture: (limit) => this.devices.limitCapture(limit),
+    });
+    this.quality = {
+      setMode: (mode) => this.callQuality.setMode(mode),
+      senderParameters: () => this.link?.session?.senderParameters() ?? null,
     };
     this.current = this.buildSnapshot();
     this.wireSignaling();
@@ -673,10 +693,12 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     link.on('bye', () => this.dispatch({ type: 'remote-ended', callId, reason: 'hangup' }));
     link.on('remote-media', (state) => this.dispatch({ type: 'remote-media', state }));
     link.on('remote-recording', (active) => this.dispatch({ type: 'remote-recording', active }));
+    link.on('remote-quality', (body) => this.callQuality.remote(body));
     // Once per (re)opened data channel: a peer that reloaded starts from its defaults.
     link.on('synced', () => {
       this.sendMediaState(true);
       link.messenger.send({ kind: 'recording', active: this.recording });
+      this.callQuality.resend();
     });
     link.on('state', (state) => {
       if (state === 'connected') {
@@ -702,7 +724,12 @@ export class DuetClient extends Emitter<DuetClientEvents> {
     this.sampler = new StatsSampler({
       getStats: () => link.session?.getStats() ?? Promise.resolve(new Map() as unknown as RTCStatsReport),
     });
-    this.sampler.on('sample', () => this.publish());
+    this.callQuality.begin();
+    // The quality policy judges each sample and the senders follow (see client/call-quality.ts).
+    this.sampler.on('sample', (sample) => {
+      this.callQuality.sample(sample);
+      this.publish();
+    });
     this.sampler.start();
 
     const early = this.earlySignals;
@@ -868,6 +895,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       lastCallFiles: this.callFiles.lastCallFiles,
       verification: this.callVerification?.view ?? null,
       knocking: this.knocking,
+      quality: this.callQuality.view,
     };
   }
 

@@ -18,6 +18,32 @@ export const DEFAULT_VIDEO: MediaTrackConstraints = {
   frameRate: { ideal: 30 },
 };
 
+/** A cap on what the camera captures (see `MediaController.limitCapture`). */
+export interface CaptureLimit {
+  maxHeight: number;
+  maxFrameRate: number;
+}
+
+/**
+ * The camera constraints under a capture limit. `ideal`, not `max`: a camera that cannot go that low
+ * still opens (a `max` it cannot meet is an OverconstrainedError), and the sender's parameters bound
+ * what goes out anyway. 16:9 like the default.
+ */
+export function capped(
+  constraints: MediaTrackConstraints,
+  limit: CaptureLimit | null,
+): MediaTrackConstraints {
+  if (!limit) {
+    return constraints;
+  }
+  return {
+    ...constraints,
+    width: { ideal: Math.round((limit.maxHeight * 16) / 9) },
+    height: { ideal: limit.maxHeight },
+    frameRate: { ideal: limit.maxFrameRate },
+  };
+}
+
 export function defaultCreateStream(tracks: MediaStreamTrack[]): MediaStream | null {
   return 'MediaStream' in globalThis ? new MediaStream(tracks) : null;
 }

@@ -3,6 +3,7 @@ import { Emitter } from '../emitter.js';
 import { DuetError, type MediaErrorReason } from '../errors.js';
 import {
   DEFAULT_VIDEO,
+  capped,
   defaultCreateStream,
   deviceIdOf,
   deviceOptions,
@@ -14,6 +15,7 @@ import {
   sameOptions,
   sameState,
   withDevice,
+  type CaptureLimit,
   type DeviceIds,
   type Kind,
   type Wanted,
@@ -76,6 +78,8 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
   private readonly createStream: (tracks: MediaStreamTrack[]) => MediaStream | null;
   private readonly audioConstraints: MediaTrackConstraints;
   private readonly videoConstraints: MediaTrackConstraints;
+  /** The Data saver's cap on the camera (see `limitCapture`). */
+  private captureLimit: CaptureLimit | null = null;
 
   private mic: MediaStreamTrack | null = null;
   private camera: MediaStreamTrack | null = null;
@@ -117,6 +121,25 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
   /** What the UI shows. A fresh object on every change, announced with `change`. */
   get state(): LocalMediaState {
     return this.snapshot;
+  }
+
+  /**
+   * Cap what the camera captures (the Data saver setting), or lift the cap (null): applied to the
+   * running camera at once and to every camera opened later. Capturing more than the call sends
+   * costs the device CPU and battery for a picture the sender then scales down again. A camera that
+   * refuses is no failure: the sender's parameters still bound what goes out.
+   */
+  async limitCapture(limit: CaptureLimit | null): Promise<void> {
+    this.captureLimit = limit;
+    const camera = this.camera;
+    if (!camera || typeof camera.applyConstraints !== 'function') {
+      return;
+    }
+    try {
+      await camera.applyConstraints(capped(this.videoConstraints, limit));
+    } catch {
+      // See above: the sender's parameters still hold.
+    }
   }
 
   /**
@@ -582,7 +605,7 @@ export class MediaController extends Emitter<{ change: LocalMediaState; 'screen-
     try {
       stream = await devices.getUserMedia({
         audio: want.audio ? withDevice(this.audioConstraints, ids.audio) : false,
-        video: want.video ? withDevice(this.videoConstraints, ids.video) : false,
+        video: want.video ? withDevice(capped(this.videoConstraints, this.captureLimit), ids.video) : false,
       });
     } catch (error) {
       this.check(epoch);

@@ -66,4 +66,23 @@ export interface StatsSummary {
   localCandidateType: 'host' | 'srflx' | 'prflx' | 'relay' | null;
   remoteCandidateType: 'host' | 'srflx' | 'prflx' | 'relay' | null;
   quality: 'good' | 'fair' | 'poor' | 'unknown';
+  /** What we send: the inputs of the quality policy (media/quality-policy.ts). */
+  sending: SendingStats;
+}
+
+/** Why the browser's encoder sends less than asked (`qualityLimitationReason`). */
+export type LimitationReason = 'none' | 'bandwidth' | 'cpu' | 'other';
+
+/** The outgoing side of a stats sample. Null where the browser does not say. */
+export interface SendingStats {
+  /** The congestion controller's estimate of what the path carries (`availableOutgoingBitrate`). */
+  availableKbps: number | null;
+  /** Loss of our packets as the peer reports it (RTCP `fractionLost`), video's where there is video. */
+  lossPercent: number | null;
+  /** Payload bitrate of our video; 0 while the camera is off. */
+  videoKbps: number;
+  frameWidth: number | null;
+  frameHeight: number | null;
+  framesPerSecond: number | null;
+  limitation: LimitationReason | null;
 }

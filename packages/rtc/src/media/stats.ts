@@ -1,5 +1,5 @@
 import { Emitter } from '../emitter.js';
-import type { StatsSummary } from './media-types.js';
+import type { LimitationReason, SendingStats, StatsSummary } from './media-types.js';
 
 /** Anything shaped like an `RTCStatsReport` (a read-only Map of id → stats): the real one, or a `Map` in tests. */
 export interface StatsReportLike {
@@ -223,6 +223,50 @@ function lossPercent(inbound: readonly Stat[], previous: StatsReportLike | null)
   return expected > 0 ? (lost / expected) * 100 : null;
 }
 
+function limitation(stat: Stat | undefined): LimitationReason | null {
+  const reason = str(stat, 'qualityLimitationReason');
+  return reason === 'none' || reason === 'bandwidth' || reason === 'cpu' || reason === 'other'
+    ? reason
+    : null;
+}
+
+/** The busiest outgoing stream of a kind (the one carrying the call after a renegotiation). */
+function mainOut(streams: readonly Stat[], kind: 'audio' | 'video'): Stat | undefined {
+  let best: Stat | undefined;
+  for (const stat of streams) {
+    if (kindOf(stat) === kind && (!best || (num(stat, 'bytesSent') ?? 0) > (num(best, 'bytesSent') ?? 0))) {
+      best = stat;
+    }
+  }
+  return best;
+}
+
+/**
+ * The outgoing side: what the quality policy watches. Loss comes from the peer's RTCP receiver
+ * reports (`remote-inbound-rtp`), the only place the sender learns what got lost on its way out.
+ */
+function sending(
+  all: readonly Stat[],
+  outbound: readonly Stat[],
+  pair: Stat | undefined,
+  previous: StatsReportLike | null,
+): SendingStats {
+  const video = mainOut(outbound, 'video');
+  const remote = all.filter((s) => s.type === 'remote-inbound-rtp');
+  const report = remote.find((s) => kindOf(s) === 'video') ?? remote.find((s) => kindOf(s) === 'audio');
+  const fractionLost = num(report, 'fractionLost');
+  const available = num(pair, 'availableOutgoingBitrate');
+  return {
+    availableKbps: available === undefined ? null : available / 1000,
+    lossPercent: fractionLost === undefined ? null : fractionLost * 100,
+    videoKbps: video ? ((perSecond(video, previous, 'bytesSent') ?? 0) * 8) / 1000 : 0,
+    frameWidth: num(video, 'frameWidth') ?? null,
+    frameHeight: num(video, 'frameHeight') ?? null,
+    framesPerSecond: num(video, 'framesPerSecond') ?? null,
+    limitation: limitation(video),
+  };
+}
+
 /**
  * Reduce a `getStats()` report to what the UI shows. Pure. Rates (bitrates, loss, decoded frame
  * rate fallback) compare `current` with `previous` over the interval between their timestamps, so
@@ -281,6 +325,7 @@ export function summarizeStats(
     localCandidateType,
     remoteCandidateType,
     quality: rateQuality(rttMs, packetLossPercent),
+    sending: sending(all, outbound, pair, previous),
   };
 }
 

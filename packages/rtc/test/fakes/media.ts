@@ -12,6 +12,8 @@ export class FakeMediaStreamTrack extends EventTarget {
   readyState: MediaStreamTrackState = 'live';
   contentHint = '';
   stopCalls = 0;
+  /** What `applyConstraints` was given, in order. */
+  readonly appliedConstraints: MediaTrackConstraints[] = [];
 
   constructor(
     readonly kind: 'audio' | 'video',
@@ -24,6 +26,11 @@ export class FakeMediaStreamTrack extends EventTarget {
 
   getSettings(): MediaTrackSettings {
     return this.deviceId === undefined ? {} : { deviceId: this.deviceId };
+  }
+
+  applyConstraints(constraints: MediaTrackConstraints): Promise<void> {
+    this.appliedConstraints.push(constraints);
+    return Promise.resolve();
   }
 
   /** Like browsers, stopping on purpose does not fire `ended`. */

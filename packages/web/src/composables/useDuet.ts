@@ -7,11 +7,13 @@ import {
   type FileControls,
   type MediaControls,
   type Notice,
+  type QualityMode,
   type VerificationControls,
   type RoomAccess,
 } from '@duet/rtc';
 import { inject, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
 import { createLogger } from '../lib/logger.js';
+import { writeQualityMode } from '../lib/quality-setting.js';
 import { describeCallEnd, describeFailure, type FailureContext, type Message } from '../lib/messages.js';
 import { createNoticeQueue, type NoticeTone, type UiNotice } from '../lib/notice-queue.js';
 
@@ -67,6 +69,8 @@ export interface Duet {
   toggleScreenShare(): Promise<void>;
   /** Tell the peer we (no longer) record the call; false (and a notice) without a call. */
   setRecording(active: boolean): boolean;
+  /** The video quality setting (Settings): applied at once, remembered for later calls and visits. */
+  setQualityMode(mode: QualityMode): void;
   /**
    * The client's own `media`, `chat` and `files`, guarded: each method returns whether it worked
    * (a promise of it for the asynchronous ones) and a failure becomes a notice. For a chat message
@@ -403,6 +407,10 @@ export function createDuet(client: DuetClient): Duet {
         fail(error, { action: 'other', peerName: currentPeerName() });
         return false;
       }
+    },
+    setQualityMode(mode) {
+      client.quality.setMode(mode);
+      writeQualityMode(mode);
     },
     media,
     chat,

@@ -10,6 +10,8 @@ export const STORAGE_KEYS = {
   name: 'duet.name',
   locale: 'duet.locale',
   audioOnly: 'duet.audioOnly',
+  /** The video quality setting: `auto` (also when absent or unknown), `saver` or `high`. */
+  quality: 'duet.quality',
   /** Per tab (sessionStorage): the call core's log lines go to the console (`?debug` in the address). */
   debug: 'duet.debug',
 } as const;
