@@ -11,6 +11,7 @@ export { createReporter, outputMode, ProgressGate, type Reporter } from './outpu
 export { formatBytes, formatEta, formatLine, formatSpeed, formatSymbols } from './output/format.js';
 export { chooseTargetPath } from './files/target-path.js';
 export { DiskSink } from './files/disk-sink.js';
+export { DiskFile } from './files/disk-file.js';
 export {
   NodePeerConnection,
   createNodePeerConnection,

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseTargetPath, DiskSink } from '../src/index.js';
+import { chooseTargetPath, DiskFile, DiskSink } from '../src/index.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'duet-cli-files-'));
 
@@ -70,5 +70,53 @@ describe('DiskSink', () => {
     await forced.write(new Uint8Array([1, 2, 3]));
     await forced.close();
     expect([...readFileSync(target)]).toEqual([1, 2, 3]);
+  });
+});
+
+describe('DiskSink under a slow disk', () => {
+  it('keeps the order of many batches and their bytes exact across batch edges', async () => {
+    const dir = fresh();
+    const target = join(dir, 'many.bin');
+    const sink = new DiskSink(target, true);
+    const hash = createHash('sha256');
+    // Odd sizes so chunks straddle the 1 MiB batches; more batches than the sink holds at once.
+    for (let i = 0; i < 120; i++) {
+      const chunk = new Uint8Array(65_536 + 7 * i).fill(i);
+      hash.update(chunk);
+      await sink.write(chunk);
+    }
+    await sink.close();
+    expect(createHash('sha256').update(readFileSync(target)).digest('hex')).toBe(hash.digest('hex'));
+  });
+});
+
+describe('DiskFile', () => {
+  it('reads slices of the file as a Blob does, never past its ends', async () => {
+    const dir = fresh();
+    const path = join(dir, 'source.bin');
+    const bytes = randomBytes(3 * 1024 * 1024 + 5);
+    writeFileSync(path, bytes);
+    // Compared as Buffers: Vitest's deep equality walks megabytes slowly.
+    const same = (a: ArrayBuffer, b: Uint8Array) => Buffer.from(a).equals(b);
+    const file = await DiskFile.open(path);
+    expect(file.size).toBe(bytes.byteLength);
+    expect(file).toBeInstanceOf(Blob);
+    expect(
+      same(await file.slice(1_000_000, 2_500_000).arrayBuffer(), bytes.subarray(1_000_000, 2_500_000)),
+    ).toBe(true);
+    expect(same(await file.slice(-5).arrayBuffer(), bytes.subarray(-5))).toBe(true);
+    expect(file.slice(10, 5).size).toBe(0);
+    expect(file.slice(0, 10).slice(2, 4).size).toBe(2);
+    expect(same(await file.slice(0, 10).slice(2, 4).arrayBuffer(), bytes.subarray(2, 4))).toBe(true);
+    expect(same(await new Response(file.stream()).arrayBuffer(), bytes)).toBe(true);
+  });
+
+  it('fails a read when the file shrank under it', async () => {
+    const dir = fresh();
+    const path = join(dir, 'shrinks.bin');
+    writeFileSync(path, new Uint8Array(1000));
+    const file = await DiskFile.open(path);
+    writeFileSync(path, new Uint8Array(10));
+    await expect(file.arrayBuffer()).rejects.toThrow(/shorter/);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createFastSha256State, createSha256Hasher } from '../src/files/hashing.js';
+import { createFastSha256State } from '../src/files/fast-sha256.js';
+import { createSha256Hasher } from '../src/files/hashing.js';
 
 /** Odd-sized pieces of one buffer, as a transfer's chunks and slices cut it. */
 function pieces(bytes: Uint8Array): Uint8Array[] {

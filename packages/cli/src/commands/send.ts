@@ -1,14 +1,14 @@
-import { openAsBlob } from 'node:fs';
 import { basename } from 'node:path';
 import { isTransferFinal, type TransferView } from '@duet/rtc';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import { DiskFile } from '../files/disk-file.js';
 import { TransferReport } from '../files/transfer-report.js';
 import { wireCounters } from '../rtc/node-peer-connection.js';
 import type { PeerContext } from './peer-command.js';
 
 /**
  * `duet send`: offer every file at once (the peer accepts each), stream them from disk — a Blob
- * over the file (`fs.openAsBlob`), which the core reads a slice at a time, never whole — and wait
+ * over the file (DiskFile), which the core reads a slice at a time, never whole — and wait
  * until each is verified or refused. Then hang up.
  */
 export async function sendFiles(context: PeerContext, files: readonly string[]): Promise<ExitCode> {
@@ -18,7 +18,7 @@ export async function sendFiles(context: PeerContext, files: readonly string[]):
   const ids: string[] = [];
   try {
     for (const file of files) {
-      ids.push(client.files.send(await openAsBlob(file), basename(file)));
+      ids.push(client.files.send(await DiskFile.open(file), basename(file)));
     }
     const finished = await watch.until((snapshot) =>
       ids.every((id) => isFinal(snapshot.transfers.find((t) => t.id === id))),

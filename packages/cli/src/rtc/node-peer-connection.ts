@@ -2,6 +2,7 @@ import { FILE_CHANNEL_LABEL } from '@duet/protocol';
 import { PeerConnection, type RtcConfig } from 'node-datachannel';
 import { RTCPeerConnection as PolyfillPeerConnection } from 'node-datachannel/polyfill';
 import type { PeerConnectionFactory } from '@duet/rtc';
+import { youngGarbage } from './young-garbage.js';
 
 /*
  * node-datachannel's W3C polyfill differs from a browser's RTCPeerConnection in the few places the
@@ -17,6 +18,8 @@ import type { PeerConnectionFactory } from '@duet/rtc';
  *   instead); the core asks "has the peer's description come?" with a null check.
  * - `restartIce()` throws "Not implemented". An ICE restart is an optimisation: when a connection
  *   fails, the call link builds a new one anyway (a new epoch). So here it does nothing.
+ * - Every received binary message is a fresh ArrayBuffer that V8 is slow to free: the bytes are
+ *   counted for young-garbage.ts, which collects them every few MiB.
  */
 
 /** Largest data-channel message we accept: Chromium's, so chunks are sized alike both ways. */
@@ -50,6 +53,14 @@ let counter = 0;
  */
 export const wireCounters = { fileBytesSent: 0 };
 
+/** A received message's bytes, for young-garbage.ts. */
+function countReceived(event: MessageEvent): void {
+  const data: unknown = event.data;
+  if (data instanceof ArrayBuffer) {
+    youngGarbage.received(data.byteLength);
+  }
+}
+
 /** The core's view of an RTCPeerConnection, backed by libdatachannel. */
 export class NodePeerConnection extends PolyfillPeerConnection {
   private readonly native: PeerConnection;
@@ -64,6 +75,9 @@ export class NodePeerConnection extends PolyfillPeerConnection {
     const native = new PeerConnection(`duet-${++counter}`, config);
     super({ iceServers: [], peerConnection: native });
     this.native = native;
+    this.addEventListener('datachannel', (event) => {
+      (event as RTCDataChannelEvent).channel.addEventListener('message', countReceived);
+    });
   }
 
   override get localDescription(): RTCSessionDescription {

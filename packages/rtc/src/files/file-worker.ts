@@ -7,7 +7,8 @@ import type {
   WorkerSendSettings,
 } from './file-worker-messages.js';
 import { FlowControl } from './flow-control.js';
-import { createFastSha256State, HashedOnce, type Sha256State } from './hashing.js';
+import { createFastSha256State, type Sha256State } from './fast-sha256.js';
+import { HashedOnce } from './hashing.js';
 import { runSendLoop } from './send-loop.js';
 import { MemorySink } from './sinks.js';
 import { SliceReader } from './slice-reader.js';

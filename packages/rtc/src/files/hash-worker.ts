@@ -1,4 +1,4 @@
-import { createFastSha256State, type Sha256State } from './hashing.js';
+import { createFastSha256State, type Sha256State } from './fast-sha256.js';
 
 /*
  * The worker's half of the worker-backed hasher (see worker-hasher.ts for the protocol and why):

@@ -1,6 +1,5 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { createSHA256 } from 'hash-wasm';
 import type { Hasher } from './transfer-types.js';
 
 /**
@@ -10,7 +9,7 @@ import type { Hasher } from './transfer-types.js';
  *
  * It runs on the calling thread (~40–150 MB/s a core). To keep hashing off the thread that sends,
  * pass a `createHasher` that forwards chunks to a worker (`createWorkerHasherFactory` in
- * worker-hasher.ts, which the web app uses, and whose worker hashes with {@link createFastSha256State}):
+ * worker-hasher.ts, which the web app uses, and whose worker hashes with `createFastSha256State`, fast-sha256.ts):
  * `update` may return a promise, and the transfer engine awaits it and keeps the order.
  */
 export function createSha256Hasher(): Hasher {
@@ -27,40 +26,6 @@ export function createSha256Hasher(): Hasher {
       finished = true;
       return Promise.resolve(bytesToHex(state.digest()));
     },
-  };
-}
-
-/** A synchronous streaming SHA-256, as the hash worker holds one per transfer. */
-export interface Sha256State {
-  update(bytes: Uint8Array): void;
-  digestHex(): string;
-}
-
-let wasmUnavailable = false;
-
-/**
- * hash-wasm's SHA-256 (hand-tuned WebAssembly, streaming; 4–5× @noble/hashes on this machine's
- * cores, see bench/README.md) where WebAssembly may be compiled — Duet's CSP allows it with
- * 'wasm-unsafe-eval' — and @noble/hashes where it may not (an older engine, a stricter CSP).
- * Both compute the same digest; only the speed differs.
- */
-export async function createFastSha256State(): Promise<Sha256State> {
-  if (!wasmUnavailable) {
-    try {
-      const hasher = await createSHA256();
-      hasher.init();
-      return {
-        update: (bytes) => void hasher.update(bytes),
-        digestHex: () => hasher.digest('hex'),
-      };
-    } catch {
-      wasmUnavailable = true;
-    }
-  }
-  const state = sha256.create();
-  return {
-    update: (bytes) => void state.update(bytes),
-    digestHex: () => bytesToHex(state.digest()),
   };
 }
 
