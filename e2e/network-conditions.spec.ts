@@ -9,6 +9,7 @@
  * 3. 20 % loss for 5 s: no hang-up, no new peer connection, media back soon after;
  * 4. a network change (Alice's address moves, every socket on the old one dies): media back, on the
  *    same peer connection (ICE restart), without a new call.
+ * And with Firefox ESR on the lossy side (lab-firefox.ts), against Chromium: the 20 % loss burst.
  *
  * How each condition is made (impairment.ts): `tbf` for bandwidth and nftables `numgen random` for
  * loss on Alice's router; the delay by a user-space UDP relay in front of the TURN server, through
@@ -23,8 +24,10 @@ import { startCall } from './chat-helpers.js';
 import { clearSite, impairSite, moveClient } from './impairment.js';
 import { expect, test } from './lab-fixtures.js';
 import { sampleMedia, type MediaSample } from './media-probe.js';
-import { labUnavailableReason } from './netns.js';
-import type { Person } from './person.js';
+import { labUnavailableReason, recordPeerConnections } from './netns.js';
+import { FirefoxPerson } from './firefox.js';
+import { launchLabFirefox } from './lab-firefox.js';
+import type { Participant } from './person.js';
 import { printMetric } from './transfer-helpers.js';
 
 /** Added to each direction of Alice's media: 150 ms more round trip. */
@@ -59,8 +62,8 @@ test.beforeAll(() => {
   test.skip(reason !== null, `NAT lab unavailable: ${reason ?? ''}`);
 });
 
-const sample = async (person: Person): Promise<MediaSample> => {
-  const s = await person.page.evaluate(sampleMedia);
+const sample = async (person: Participant): Promise<MediaSample> => {
+  const s = await person.evaluate(sampleMedia, undefined);
   if (!s) {
     throw new Error(`${person.name}'s page has no peer connection`);
   }
@@ -99,7 +102,9 @@ async function timeUntil<T>(
 }
 
 /** What arrived at each person over ~1 s: video frames decoded and audio packets received. */
-async function arrivals(people: Person[]): Promise<Array<{ name: string; frames: number; packets: number }>> {
+async function arrivals(
+  people: Participant[],
+): Promise<Array<{ name: string; frames: number; packets: number }>> {
   const before = await Promise.all(people.map(sample));
   await new Promise((resolve) => setTimeout(resolve, SAMPLE_EVERY_MS));
   const after = await Promise.all(people.map(sample));
@@ -115,11 +120,12 @@ const flowing = (seen: Array<{ frames: number; packets: number }>): boolean =>
   seen.every((side) => side.frames > 0 && side.packets > 0);
 
 /** ICE restarts both people's calls have made so far (their Duet logs say each one). */
-async function iceRestarts(people: Person[]): Promise<number> {
+async function iceRestarts(people: Participant[]): Promise<number> {
   const counts = await Promise.all(
     people.map((person) =>
-      person.page.evaluate(
+      person.evaluate(
         () => (window.__duet?.diagnostics().log ?? []).filter((line) => line.includes('ICE restart')).length,
+        undefined,
       ),
     ),
   );
@@ -127,12 +133,14 @@ async function iceRestarts(people: Person[]): Promise<number> {
 }
 
 /** Run `body`; when it fails, attach each person's Duet log (ICE restarts, reconnects) to the test. */
-async function attachLogsOnFailure<T>(people: Person[], body: () => Promise<T>): Promise<T> {
+async function attachLogsOnFailure<T>(people: Participant[], body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (error) {
     for (const person of people) {
-      const log = await person.page.evaluate(() => window.__duet?.diagnostics().log ?? []).catch(() => []);
+      const log = await person
+        .evaluate(() => window.__duet?.diagnostics().log ?? [], undefined)
+        .catch(() => []);
       const path = test.info().outputPath(`${person.name}-duet-log.txt`);
       await writeFile(path, log.join('\n'));
       await test.info().attach(`${person.name}-duet-log.txt`, { path, contentType: 'text/plain' });
@@ -317,4 +325,48 @@ test('a call on a bad network: 400 kbit/s, 150 ms, 3 % loss for a minute; a loss
       );
     }
   });
+});
+
+test('Firefox on the lossy side: a 20 % loss burst, no hang-up, the same connection, media back', async ({
+  lab,
+  labServer,
+  labJoin,
+}) => {
+  const alice = await labJoin(0, 'Alice');
+  const firefox = await launchLabFirefox(lab.sites[1]);
+  try {
+    const page = await firefox.browser.newPage();
+    await page.evaluateOnNewDocument(recordPeerConnections);
+    const bob = new FirefoxPerson('Bob', alice.room, page, page.browserContext());
+    await bob.submitJoin(labServer.origin);
+    await bob.expectInRoom();
+    const people = [alice, bob];
+    await alice.expectListed('Bob', 'Free');
+    await startCall(alice, bob);
+    await alice.expectRemoteMediaFlowing();
+    await bob.expectRemoteMediaFlowing();
+    const connections = await Promise.all(people.map(async (p) => (await sample(p)).peerConnections));
+
+    await impairSite(lab.sites[1], { lossPercent: BURST.lossPercent });
+    await new Promise((resolve) => setTimeout(resolve, BURST.forMs));
+    await clearSite(lab.sites[1]);
+    const recovered = await attachLogsOnFailure(people, () =>
+      timeUntil('media after the burst', () => arrivals(people), flowing, BURST_RECOVERY_WITHIN_MS),
+    );
+    printMetric({
+      metric: 'loss_burst_recovery_s',
+      value: seconds(recovered.ms),
+      loss_percent: BURST.lossPercent,
+      lossy_side: 'firefox',
+    });
+    await alice.expectConnected();
+    await bob.expectConnected();
+    for (const [i, person] of people.entries()) {
+      expect((await sample(person)).peerConnections, `${person.name}: the same peer connection`).toBe(
+        connections[i],
+      );
+    }
+  } finally {
+    await firefox.close();
+  }
 });

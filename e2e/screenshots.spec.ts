@@ -77,3 +77,17 @@ test('desktop: the peer records the call', async ({ join }) => {
   await bob.expectRemoteMediaFlowing();
   await shoot(bob.page, 'recording-indicator.png');
 });
+
+test('desktop: the video quality setting in a call', async ({ join }) => {
+  const alice = await join('Alice', { viewport: DESKTOP });
+  const bob = await join('Bob', { viewport: DESKTOP });
+  await alice.expectListed('Bob', 'Free');
+  await alice.callPerson('Bob');
+  await bob.expectIncomingCall('Alice');
+  await bob.accept();
+  await alice.expectConnected();
+  await alice.expectRemoteMediaFlowing();
+  await alice.button('Settings').click();
+  await expect(alice.page.getByTestId('quality-setting')).toBeVisible();
+  await shoot(alice.page, 'quality-setting.png');
+});
