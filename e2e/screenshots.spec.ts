@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
+import { startCall } from './chat-helpers.js';
 import { expect, test } from './fixtures.js';
 
 const DESKTOP = { width: 1280, height: 800 };
@@ -68,10 +69,7 @@ test('desktop: the peer records the call', async ({ join }) => {
   const alice = await join('Alice', { viewport: DESKTOP });
   const bob = await join('Bob', { viewport: DESKTOP });
   await alice.expectListed('Bob', 'Free');
-  await alice.callPerson('Bob');
-  await bob.expectIncomingCall('Alice');
-  await bob.accept();
-  await bob.expectConnected();
+  await startCall(alice, bob);
   await alice.button('Record').click();
   await expect(bob.page.getByTestId('peer-recording')).toBeVisible();
   await bob.expectRemoteMediaFlowing();
@@ -82,10 +80,7 @@ test('desktop: the video quality setting in a call', async ({ join }) => {
   const alice = await join('Alice', { viewport: DESKTOP });
   const bob = await join('Bob', { viewport: DESKTOP });
   await alice.expectListed('Bob', 'Free');
-  await alice.callPerson('Bob');
-  await bob.expectIncomingCall('Alice');
-  await bob.accept();
-  await alice.expectConnected();
+  await startCall(alice, bob);
   await alice.expectRemoteMediaFlowing();
   await alice.button('Settings').click();
   await expect(alice.page.getByTestId('quality-setting')).toBeVisible();
