@@ -98,6 +98,25 @@ describe('CallQuality', () => {
     expect(other.view.blame).toBeNull();
   });
 
+  it('logs each step change with the figures that made it, and nothing while the step holds', () => {
+    const lines: string[] = [];
+    const quality = new CallQuality({
+      apply: () => {},
+      send: () => {},
+      changed: () => {},
+      log: (line) => lines.push(line),
+    });
+    quality.begin();
+    const short = summary({ availableKbps: 321, videoKbps: 239, frameHeight: 720, limitation: 'none' });
+    for (let i = 0; i < QUALITY_POLICY.startHold + QUALITY_POLICY.downAfter + 2; i++) {
+      quality.sample(short);
+    }
+    expect(lines).toEqual([
+      'video step 0 (1080p) → 3 (360p), down for bandwidth: estimate 321 kbit/s, sending 239 kbit/s at 720p, ' +
+        'loss 0 %, RTT 40 ms, encoder limited by none',
+    ]);
+  });
+
   it('a new call forgets the peer and the steps, keeps the mode', () => {
     const { quality } = setup();
     quality.setMode('high');

@@ -9,14 +9,24 @@ import {
   changeMode,
   initialQuality,
   isQualityMode,
+  appLimited,
+  calmFor,
+  nextFloor,
   nextQuality,
   pressureOf,
   scaleFor,
   senderSettings,
   stepDown,
+  stepUp,
   type QualityMode,
   type QualityState,
 } from '../src/media/quality-policy.js';
+
+/**
+ * A calm sample whose estimate says nothing of the steps above (unknown, as in Firefox): calm moves
+ * one step at a time. With GOOD's estimate the policy goes straight to the top.
+ */
+const CALM_ONE_STEP: Partial<SendingStats> = { availableKbps: null };
 
 /** A healthy sender: plenty of estimate, no loss, the encoder unconstrained. */
 const GOOD: SendingStats = {
@@ -75,16 +85,102 @@ describe('how far down', () => {
   });
 });
 
+describe('how far up', () => {
+  // [step, ceiling, estimate, next]
+  it.each([
+    [3, 0, null, 2],
+    [3, 0, 500, 2],
+    // The estimate carries a higher step with headroom: straight there.
+    [3, 0, 1200, 1],
+    [3, 0, 1500, 0],
+    [5, 0, 5000, 0],
+    // Never above the mode's ceiling.
+    [5, 4, 5000, 4],
+    // An estimate that carries nothing higher still means one step (calm came from elsewhere).
+    [3, 0, 100, 2],
+  ] as const)(
+    'from step %i (ceiling %i) with an estimate of %s kbit/s: step %i',
+    (step, ceiling, kbps, next) => {
+      expect(stepUp(step, ceiling, kbps)).toBe(next);
+    },
+  );
+});
+
+describe('the round-trip floor', () => {
+  it.each([
+    [null, null, null],
+    [null, 150, 150],
+    [150, 120, 120],
+    [150, 400, 150 + QUALITY_POLICY.floorRiseMs],
+    [150, 151, 151],
+    [150, null, 150],
+  ] as const)('floor %s, RTT %s: floor %s', (floor, rtt, next) => {
+    expect(nextFloor(floor, rtt)).toBe(next);
+  });
+
+  it('a long path is not a queue: 300 ms steady from the start never steps down', () => {
+    const end = last(run(settled(2), times(30, good()), 300));
+    expect(end).toMatchObject({ step: 0, limitedBy: null, floorRttMs: 300 });
+  });
+
+  it('a queue above the floor steps down', () => {
+    const start = nextQuality(settled(2), good(), 40);
+    const end = last(
+      run(start, times(QUALITY_POLICY.downAfter, good()), 50 + QUALITY_POLICY.queueMs.pressure),
+    );
+    expect(end).toMatchObject({ step: 3, limitedBy: 'rtt' });
+  });
+});
+
+describe('when the encoder leaves the estimate nothing to measure', () => {
+  // [name, sample patch, step, app-limited]
+  it.each([
+    ['a still picture at 60 of 150 kbit/s, estimate 314', { videoKbps: 60, availableKbps: 314 }, 5, true],
+    ['sending what the estimate allows', { videoKbps: 250, availableKbps: 314 }, 3, false],
+    ['sending its cap', { videoKbps: 480, availableKbps: 5000 }, 3, false],
+    ['well under its cap, the estimate unknown', { videoKbps: 100, availableKbps: null }, 3, true],
+  ] as const)('%s: %s', (_name, patch, step, limited) => {
+    expect(appLimited(good(patch), step)).toBe(limited);
+  });
+
+  it('an estimate too low for the step above is still calm when the encoder does not use it', () => {
+    expect(calmFor(good({ videoKbps: 60, availableKbps: 314, limitation: 'bandwidth' }), 5, 0)).toBe(true);
+    expect(calmFor(good({ videoKbps: 250, availableKbps: 314, limitation: 'bandwidth' }), 3, 0)).toBe(false);
+  });
+
+  // The regression this guards against (a call over a 150 ms relay stuck at 180 lines): at the start
+  // the estimate is libwebrtc's 300 kbit/s and the encoder, fitting under it, says `bandwidth`.
+  it('the start-up estimate puts the ceiling where the estimate fits, and no lower', () => {
+    const startup = good({ availableKbps: 310, videoKbps: 190, frameHeight: 270, limitation: 'bandwidth' });
+    const states = run(initialQuality('auto'), times(40, startup), 155);
+    expect(states.map((s) => s.step).filter((step, i, all) => step !== all[i - 1])).toEqual([0, 3]);
+  });
+
+  it('from the lowest step, a calm path with an unused estimate climbs back', () => {
+    const still = good({ availableKbps: 314, videoKbps: 60, frameHeight: 180, limitation: 'bandwidth' });
+    const end = last(run(settled(LOWEST_STEP), times(QUALITY_POLICY.upAfter, still), 155));
+    expect(end.step).toBe(LOWEST_STEP - 1);
+  });
+});
+
 describe('what counts as pressure on the current step', () => {
-  // [name, sample patch, step, rtt, reason]
+  // [name, sample patch, step, queue above the floor, reason]
   const rows: Array<[string, Partial<SendingStats>, number, number | null, ReturnType<typeof pressureOf>]> = [
     ['a healthy sender', {}, 0, 40, null],
     [
-      'the encoder held back by bandwidth',
-      { limitation: 'bandwidth', availableKbps: 600 },
+      'the estimate short of the step, the encoder held back by bandwidth',
+      { limitation: 'bandwidth', availableKbps: 200 },
       3,
       40,
       'bandwidth',
+    ],
+    // The estimate carries the step: the encoder's limit is libwebrtc fitting the picture under it.
+    [
+      'the encoder held back by bandwidth, the estimate enough for the step',
+      { limitation: 'bandwidth', availableKbps: 600 },
+      3,
+      40,
+      null,
     ],
     [
       'the encoder held back by bandwidth, the estimate unknown',
@@ -99,11 +195,12 @@ describe('what counts as pressure on the current step', () => {
     ['the same estimate, enough for a lower step', { availableKbps: 1100 }, 1, 40, null],
     ['loss at the pressure threshold', { lossPercent: QUALITY_POLICY.lossPercent.pressure }, 2, 40, 'loss'],
     ['loss just under it', { lossPercent: 4.9 }, 2, 40, null],
-    ['a queue: RTT at the threshold', {}, 2, QUALITY_POLICY.rttMs.pressure, 'rtt'],
+    ['a queue at the threshold', {}, 2, QUALITY_POLICY.queueMs.pressure, 'rtt'],
+    ['a queue just under it', {}, 2, QUALITY_POLICY.queueMs.pressure - 1, null],
     ['the encoder short of CPU', { limitation: 'cpu' }, 2, 40, 'cpu'],
     [
       'bandwidth wins over loss and RTT',
-      { limitation: 'bandwidth', availableKbps: 700, lossPercent: 20 },
+      { limitation: 'bandwidth', availableKbps: 300, lossPercent: 20 },
       2,
       900,
       'bandwidth',
@@ -191,7 +288,14 @@ describe('auto: stepping down under pressure', () => {
       LOWEST_STEP,
       'bandwidth',
     ],
-    ['a long queue steps down too', settled(2), times(QUALITY_POLICY.downAfter, good()), 800, 3, 'rtt'],
+    [
+      'a long queue steps down too',
+      settled(2, 'auto', { floorRttMs: 40 }),
+      times(QUALITY_POLICY.downAfter, good()),
+      800,
+      3,
+      'rtt',
+    ],
     [
       'the start hold: the estimate ramps up from 300 kbit/s, not judged',
       initialQuality('auto'),
@@ -233,7 +337,7 @@ describe('auto: stepping down under pressure', () => {
     // The hold ends with no pressure at step 2: nothing limits it now, but it is still down for a reason.
     state = last(run(state, times(QUALITY_POLICY.holdSamples + 1, good({ availableKbps: 600 }))));
     expect(state).toMatchObject({ step: 2, limitedBy: null, reducedBy: 'bandwidth' });
-    state = last(run(state, times(QUALITY_POLICY.upAfter, good())));
+    state = last(run(state, times(QUALITY_POLICY.upAfter, good(CALM_ONE_STEP))));
     expect(state).toMatchObject({ step: 1, reducedBy: 'bandwidth' });
     state = last(run(state, times(QUALITY_POLICY.holdSamples + QUALITY_POLICY.upAfter, good())));
     expect(state).toMatchObject({ step: 0, reducedBy: null });
@@ -244,9 +348,10 @@ describe('auto: stepping back up when it clears, with hysteresis', () => {
   const up = QUALITY_POLICY.upAfter;
   // [name, start state, samples, expected step]
   const rows: Array<[string, QualityState, SendingStats[], number]> = [
-    ['calm for one sample less than needed: stays', settled(3), times(up - 1, good()), 3],
-    ['calm long enough: one step up', settled(3), times(up, good()), 2],
-    ['never above the ceiling', settled(0), times(3 * up, good()), 0],
+    ['calm for one sample less than needed: stays', settled(3), times(up - 1, good(CALM_ONE_STEP)), 3],
+    ['calm long enough: one step up', settled(3), times(up, good(CALM_ONE_STEP)), 2],
+    ['calm long enough with an estimate for the top: straight there', settled(3), times(up, good()), 0],
+    ['never above the ceiling', settled(0), times(3 * up, good(CALM_ONE_STEP)), 0],
     [
       'an estimate just above the higher step minimum is not enough (headroom)',
       settled(3),
@@ -268,13 +373,13 @@ describe('auto: stepping back up when it clears, with hysteresis', () => {
     [
       'the in-between band does not reset the calm count',
       settled(3),
-      [...times(up - 1, good()), good({ lossPercent: 3 }), good()],
+      [...times(up - 1, good(CALM_ONE_STEP)), good({ lossPercent: 3 }), good(CALM_ONE_STEP)],
       2,
     ],
     [
       'pressure resets the calm count',
       settled(3),
-      [...times(up - 1, good()), good({ lossPercent: 9 }), good()],
+      [...times(up - 1, good(CALM_ONE_STEP)), good({ lossPercent: 9 }), good(CALM_ONE_STEP)],
       3,
     ],
     ['the encoder still limited is not calm', settled(3), times(3 * up, good({ limitation: 'other' })), 3],
@@ -284,7 +389,7 @@ describe('auto: stepping back up when it clears, with hysteresis', () => {
   });
 
   it('a step up undone at once doubles the calm needed before the next try', () => {
-    let state = last(run(settled(3), times(up, good())));
+    let state = last(run(settled(3), times(up, good(CALM_ONE_STEP))));
     expect(state.step).toBe(2);
     // The higher step does not hold: back down after the hold and three bad samples.
     state = last(
@@ -298,16 +403,16 @@ describe('auto: stepping back up when it clears, with hysteresis', () => {
     );
     expect(state.step).toBe(3);
     expect(state.upAfter).toBe(2 * up);
-    state = last(run(state, times(QUALITY_POLICY.holdSamples + up, good())));
+    state = last(run(state, times(QUALITY_POLICY.holdSamples + up, good(CALM_ONE_STEP))));
     expect(state.step).toBe(3);
-    state = last(run(state, times(up, good())));
+    state = last(run(state, times(up, good(CALM_ONE_STEP))));
     expect(state.step).toBe(2);
   });
 
   it('a drop long after a step up is news, not a failed probe: the calm needed stays', () => {
-    let state = last(run(settled(1), times(up, good())));
+    let state = last(run(settled(1), times(up, good(CALM_ONE_STEP))));
     expect(state.step).toBe(0);
-    state = last(run(state, times(QUALITY_POLICY.probeWindow + 5, good())));
+    state = last(run(state, times(QUALITY_POLICY.probeWindow + 5, good(CALM_ONE_STEP))));
     state = last(
       run(state, times(QUALITY_POLICY.downAfter, good({ limitation: 'bandwidth', availableKbps: null }))),
     );
@@ -316,7 +421,7 @@ describe('auto: stepping back up when it clears, with hysteresis', () => {
 
   it('a step up that holds after a failed one brings the calm needed back to normal', () => {
     const failed = { ...settled(3), upAfter: 2 * up };
-    let state = last(run(failed, times(2 * up, good())));
+    let state = last(run(failed, times(2 * up, good(CALM_ONE_STEP))));
     expect(state).toMatchObject({ step: 2, upAfter: 2 * up });
     state = last(run(state, times(QUALITY_POLICY.probeWindow + 1, good({ availableKbps: 800 }))));
     expect(state).toMatchObject({ step: 2, upAfter: up });
@@ -338,7 +443,7 @@ describe('when even the lowest step cannot be held', () => {
     let state = last(run(settled(LOWEST_STEP), times(after, good({ availableKbps: 40 }))));
     state = nextQuality(state, good({ lossPercent: 3 }), 40);
     expect(state.suggestVideoOff).toBe(true);
-    const calm = run(state, times(QUALITY_POLICY.upAfter, good()));
+    const calm = run(state, times(QUALITY_POLICY.upAfter, good(CALM_ONE_STEP)));
     expect(calm.at(-2)!.suggestVideoOff).toBe(true);
     expect(last(calm)).toMatchObject({ suggestVideoOff: false, step: LOWEST_STEP - 1 });
   });

@@ -46,6 +46,8 @@ export interface CallQualityOptions {
   changed: () => void;
   /** Cap the camera for the mode (MediaController.limitCapture); resolves once applied. */
   capture?: (limit: ReturnType<typeof captureLimit>) => Promise<void>;
+  /** Where each step change is told, with the figures that made it (the diagnostics log). */
+  log?: (message: string) => void;
 }
 
 /** A limit that says something about the connection (a busy CPU is the device's, not the network's). */
@@ -79,6 +81,21 @@ export function blameOf(self: QualityBody, peer: QualityBody | null): QualityBla
     return self.step > peer.step ? 'self' : 'peer';
   }
   return us && them ? 'both' : us ? 'self' : them ? 'peer' : null;
+}
+
+/** One log line for a step change: where from and to, why, and the figures of the sample that moved it. */
+function describeStep(before: number, state: QualityState, stats: StatsSummary): string {
+  const { availableKbps, videoKbps, lossPercent, limitation, frameHeight } = stats.sending;
+  const height = (step: number) => VIDEO_STEPS[step]?.maxHeight ?? '?';
+  const why = state.step > before ? `down for ${state.limitedBy ?? 'pressure'}` : 'up after calm';
+  const known = (value: number | null, unit: string) =>
+    value === null ? '?' : `${Math.round(value)}${unit}`;
+  return (
+    `video step ${before} (${height(before)}p) → ${state.step} (${height(state.step)}p), ${why}: ` +
+    `estimate ${known(availableKbps, ' kbit/s')}, sending ${known(videoKbps, ' kbit/s')} at ` +
+    `${known(frameHeight, 'p')}, loss ${known(lossPercent, ' %')}, RTT ${known(stats.rttMs, ' ms')}, ` +
+    `encoder limited by ${limitation ?? '?'}`
+  );
 }
 
 /**
@@ -132,7 +149,11 @@ export class CallQuality {
 
   /** One stats sample: judge it, then apply (every time: a new connection or track gets it too). */
   sample(stats: StatsSummary): void {
+    const before = this.state.step;
     this.state = nextQuality(this.state, stats.sending, stats.rttMs);
+    if (this.state.step !== before) {
+      this.options.log?.(describeStep(before, this.state, stats));
+    }
     this.options.apply(this.settings());
     this.update();
   }

@@ -274,6 +274,7 @@ export class DuetClient extends Emitter<DuetClientEvents> {
       },
       changed: () => this.publish(),
       capture: (limit) => this.devices.limitCapture(limit),
+      log: scopedLog(this.log, 'quality'),
     });
     this.quality = {
       setMode: (mode) => this.callQuality.setMode(mode),

@@ -6,8 +6,17 @@ import type { SendingStats } from './media-types.js';
  * WebRTC; media/sender-tuning.ts applies its decisions with `RTCRtpSender.setParameters`.
  *
  *   step s ──(pressure for DOWN_AFTER samples)──▶ step s+1 (or the step the estimate carries), hold
- *   step s ──(calm for upAfter samples)─────────▶ step s−1 (not above the mode's ceiling), hold
+ *   step s ──(calm for upAfter samples)─────────▶ step s−1 (or the step the estimate carries,
+ *                                                 not above the mode's ceiling), hold
  *   lowest ──(pressure for VIDEO_OFF_AFTER more)▶ suggest video off, until calm again
+ *
+ * A step is a ceiling, not a target: under it libwebrtc still fits resolution and frame rate to its
+ * own bandwidth estimate. So the policy lowers the ceiling only when the path cannot carry the step
+ * (the estimate below the step's need, loss, a growing queue), never merely because the encoder runs
+ * below the ceiling: that is the browser adapting, and lowering the ceiling under it starves the
+ * estimate, which grows only with what is sent (libwebrtc caps it at 1.5× the acknowledged rate).
+ * For the same reason an encoder that does not use what it may send (a still picture, a small
+ * window) leaves the estimate silent about the step above: then a calm path is enough to try it.
  *
  * Hysteresis comes from three places: pressure and calm have separate thresholds with a band in
  * between that counts as neither; a change is followed by a hold in which samples are not judged
@@ -66,14 +75,26 @@ export const QUALITY_POLICY = {
    */
   lossPercent: { pressure: 5, calm: 2 },
   /**
-   * A growing queue before the bottleneck shows as RTT first (bufferbloat). 500 ms is past any
-   * ordinary path's propagation delay; under 300 ms is a conversation's comfortable bound.
+   * A growing queue before the bottleneck shows as RTT first (bufferbloat): the round trip above the
+   * lowest seen in the call. It is measured against the path's own floor, not as an absolute, so a
+   * long path (satellite, another continent, a TURN relay far away) is not taken for a congested one.
+   * 250 ms of queue is a buffer filling up; under 100 ms is a normal jitter buffer's worth.
    */
-  rttMs: { pressure: 500, calm: 300 },
+  queueMs: { pressure: 250, calm: 100 },
+  /**
+   * The floor rises by this much a sample towards the current round trip, so a move to a longer path
+   * (Wi-Fi to cellular, an ICE restart onto a relay) is absorbed in a minute or two instead of
+   * counting as a queue for the rest of the call.
+   */
+  floorRiseMs: 2,
   /** Before stepping up, the estimate must exceed the higher step's minimum by this factor. */
   upHeadroom: 1.25,
-  /** An estimate this far above the step's own cap means the encoder's `bandwidth` limit is our cap's. */
-  capHeadroom: 1.5,
+  /**
+   * Video sent below this share of what it may send (the lower of the step's cap and the estimate):
+   * the encoder does not use the room it has, so the estimate (bounded by what is sent) cannot show
+   * whether the step above fits, and a calm path is enough to try it.
+   */
+  appLimitedShare: 0.6,
   /**
    * Consecutive samples (about a second each, longer on a busy machine) of pressure before stepping
    * down: two, so one odd sample does not count; the hold and the calm needed keep it from flapping.
@@ -117,6 +138,8 @@ export interface QualityState {
   upAfter: number;
   /** Samples since the last step up while it is still on probation (see `probeWindow`), else null. */
   sinceUp: number | null;
+  /** The path's round-trip floor: the lowest RTT of the call, rising slowly (see `floorRiseMs`). */
+  floorRttMs: number | null;
 }
 
 export function initialQuality(mode: QualityMode = 'auto'): QualityState {
@@ -132,6 +155,7 @@ export function initialQuality(mode: QualityMode = 'auto'): QualityState {
     hold: QUALITY_POLICY.startHold,
     upAfter: QUALITY_POLICY.upAfter,
     sinceUp: null,
+    floorRttMs: null,
   };
 }
 
@@ -140,32 +164,46 @@ export function changeMode(state: QualityState, mode: QualityMode): QualityState
   if (mode === state.mode) {
     return state;
   }
-  return { ...initialQuality(mode), hold: QUALITY_POLICY.holdSamples };
+  return { ...initialQuality(mode), hold: QUALITY_POLICY.holdSamples, floorRttMs: state.floorRttMs };
+}
+
+/** The round-trip floor after this sample: down at once, up by at most `floorRiseMs`. */
+export function nextFloor(floorMs: number | null, rttMs: number | null): number | null {
+  if (rttMs === null) {
+    return floorMs;
+  }
+  return floorMs === null || rttMs < floorMs ? rttMs : Math.min(rttMs, floorMs + QUALITY_POLICY.floorRiseMs);
 }
 
 /**
- * The encoder says `bandwidth` when its target rate is low for the resolution, and the target is the
- * lower of the estimate and our own `maxBitrate`: at a low step our cap alone makes it say so. Only
- * an estimate near or below the cap makes it the network's word.
+ * Whether the path cannot carry the step for bandwidth. The estimate says so when the browser gives
+ * one; the encoder's `bandwidth` limit only when it does not (Firefox): where the estimate carries
+ * the step, that limit is libwebrtc fitting the picture under our ceiling, not the path refusing it.
  */
-function networkBandwidthLimit(sample: SendingStats, step: number): boolean {
-  const cap = VIDEO_STEPS[step]?.maxBitrateKbps ?? 0;
-  return (
-    sample.limitation === 'bandwidth' &&
-    (sample.availableKbps === null || sample.availableKbps < cap * QUALITY_POLICY.capHeadroom)
-  );
+function bandwidthShort(sample: SendingStats, step: number): boolean {
+  const need = VIDEO_STEPS[step]?.minKbps ?? 0;
+  return sample.availableKbps === null ? sample.limitation === 'bandwidth' : sample.availableKbps < need;
 }
 
-/** Why this sample says the current step cannot be held, or null. */
-export function pressureOf(sample: SendingStats, step: number, rttMs: number | null): LimitReason | null {
-  const need = VIDEO_STEPS[step]?.minKbps ?? 0;
-  if (networkBandwidthLimit(sample, step) || (sample.availableKbps !== null && sample.availableKbps < need)) {
+/** The encoder sends well below what it may (see `appLimitedShare`): the estimate cannot say more. */
+export function appLimited(sample: SendingStats, step: number): boolean {
+  const cap = VIDEO_STEPS[step]?.maxBitrateKbps ?? 0;
+  const room = sample.availableKbps === null ? cap : Math.min(cap, sample.availableKbps);
+  return sample.videoKbps < room * QUALITY_POLICY.appLimitedShare;
+}
+
+/**
+ * Why this sample says the current step cannot be held, or null. `queueMs`: the round trip above
+ * the path's floor (null when unknown).
+ */
+export function pressureOf(sample: SendingStats, step: number, queueMs: number | null): LimitReason | null {
+  if (bandwidthShort(sample, step)) {
     return 'bandwidth';
   }
   if (sample.lossPercent !== null && sample.lossPercent >= QUALITY_POLICY.lossPercent.pressure) {
     return 'loss';
   }
-  if (rttMs !== null && rttMs >= QUALITY_POLICY.rttMs.pressure) {
+  if (queueMs !== null && queueMs >= QUALITY_POLICY.queueMs.pressure) {
     return 'rtt';
   }
   if (sample.limitation === 'cpu') {
@@ -174,18 +212,24 @@ export function pressureOf(sample: SendingStats, step: number, rttMs: number | n
   return null;
 }
 
-/** Whether this sample leaves room for the step above `step` (unknown figures do not object). */
-export function calmFor(sample: SendingStats, step: number, rttMs: number | null): boolean {
+/**
+ * Whether this sample leaves room for the step above `step` (unknown figures do not object): no
+ * loss or queue to speak of, the encoder not short of CPU, and either an estimate with headroom
+ * over the higher step's need or an encoder that leaves the estimate nothing to measure.
+ */
+export function calmFor(sample: SendingStats, step: number, queueMs: number | null): boolean {
   const above = VIDEO_STEPS[step - 1];
-  const limited =
-    sample.limitation === 'cpu' || sample.limitation === 'other' || networkBandwidthLimit(sample, step);
+  const room =
+    above === undefined ||
+    (sample.availableKbps === null
+      ? sample.limitation !== 'bandwidth'
+      : sample.availableKbps >= above.minKbps * QUALITY_POLICY.upHeadroom || appLimited(sample, step));
   return (
-    !limited &&
-    (sample.availableKbps === null ||
-      above === undefined ||
-      sample.availableKbps >= above.minKbps * QUALITY_POLICY.upHeadroom) &&
+    room &&
+    sample.limitation !== 'cpu' &&
+    sample.limitation !== 'other' &&
     (sample.lossPercent === null || sample.lossPercent < QUALITY_POLICY.lossPercent.calm) &&
-    (rttMs === null || rttMs < QUALITY_POLICY.rttMs.calm)
+    (queueMs === null || queueMs < QUALITY_POLICY.queueMs.calm)
   );
 }
 
@@ -200,11 +244,15 @@ export function nextQuality(state: QualityState, sample: SendingStats, rttMs: nu
   // A step up that held through the probe window was a success: the calm needed is back to normal.
   const sinceUp = state.sinceUp === null ? null : state.sinceUp + 1;
   const held = sinceUp !== null && sinceUp > P.probeWindow;
-  const base: QualityState = held ? { ...state, upAfter: P.upAfter, sinceUp: null } : { ...state, sinceUp };
+  const floorRttMs = nextFloor(state.floorRttMs, rttMs);
+  const base: QualityState = held
+    ? { ...state, upAfter: P.upAfter, sinceUp: null, floorRttMs }
+    : { ...state, sinceUp, floorRttMs };
   if (sample.videoKbps <= 0) {
     return { ...base, limitedBy: null, suggestVideoOff: false, pressure: 0, pressureKbps: null, calm: 0 };
   }
-  const limitedBy = pressureOf(sample, state.step, rttMs);
+  const queueMs = rttMs === null || floorRttMs === null ? null : rttMs - floorRttMs;
+  const limitedBy = pressureOf(sample, state.step, queueMs);
   if (state.hold > 0) {
     return { ...base, limitedBy, hold: state.hold - 1 };
   }
@@ -237,7 +285,7 @@ export function nextQuality(state: QualityState, sample: SendingStats, rttMs: nu
     const suggestVideoOff = state.suggestVideoOff || pressure >= P.videoOffAfter;
     return { ...base, limitedBy, suggestVideoOff, pressure, pressureKbps, calm: 0 };
   }
-  if (!calmFor(sample, state.step, rttMs)) {
+  if (!calmFor(sample, state.step, queueMs)) {
     // The band between pressure and calm: neither counter moves on, neither resets the other.
     return { ...base, limitedBy: null };
   }
@@ -249,7 +297,7 @@ export function nextQuality(state: QualityState, sample: SendingStats, rttMs: nu
   if (state.step <= ceiling) {
     return { ...base, limitedBy: null, suggestVideoOff: false, pressure: 0, pressureKbps: null, calm };
   }
-  const step = state.step - 1;
+  const step = stepUp(state.step, ceiling, appLimited(sample, state.step) ? null : sample.availableKbps);
   return {
     ...base,
     step,
@@ -280,6 +328,21 @@ export function stepDown(step: number, reason: LimitReason, availableKbps: numbe
   }
   const fits = VIDEO_STEPS.findIndex((rung) => rung.minKbps <= availableKbps);
   return Math.max(next, fits === -1 ? LOWEST_STEP : fits);
+}
+
+/**
+ * The step to go up to after calm: one step, or, when the estimate has headroom over a higher one,
+ * straight to the best step it carries (after a limit lifts, the estimate recovers within seconds;
+ * climbing one step per calm period would take the better part of a minute). `availableKbps` null:
+ * the estimate says nothing (unknown, or the encoder leaves it nothing to measure): one step.
+ */
+export function stepUp(step: number, ceiling: number, availableKbps: number | null): number {
+  const next = step - 1;
+  const fits =
+    availableKbps === null
+      ? -1
+      : VIDEO_STEPS.findIndex((rung) => rung.minKbps * QUALITY_POLICY.upHeadroom <= availableKbps);
+  return Math.max(ceiling, fits === -1 ? next : Math.min(next, fits));
 }
 
 /** What the applier writes to the senders for a mode and step. Bitrates in bit/s, as WebRTC wants. */
