@@ -36,9 +36,11 @@ function findByName(arg: { selector: string; name: string }): Element | null {
   return null;
 }
 
-/** Someone using Duet in Firefox ESR. */
+/**
+ * Someone using Duet in a browser puppeteer-core drives: Firefox ESR, or a headed Chromium on a
+ * virtual display (background-tab.spec.ts: only a headed browser really puts a tab in the background).
+ */
 export class FirefoxPerson implements Participant {
-  readonly browserName = 'firefox';
   private readonly console: string[] = [];
 
   constructor(
@@ -46,6 +48,7 @@ export class FirefoxPerson implements Participant {
     readonly room: string,
     readonly page: Page,
     readonly context: BrowserContext,
+    readonly browserName: 'firefox' | 'chromium' = 'firefox',
   ) {
     page.setDefaultTimeout(TIMEOUT_MS);
     page.on('console', (message) => this.console.push(`[${message.type()}] ${message.text()}`));
