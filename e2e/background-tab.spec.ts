@@ -5,7 +5,7 @@
  * and launched without the three flags drivers add to stop background throttling. She opens another
  * tab in front of the call, as someone looking something up mid-call would; Bob (headless) stays.
  *
- * Checked while she is away (20 s): her page is really hidden (`visibilityState`), her audio and
+ * Checked while she is away (15 s): her page is really hidden (`visibilityState`), her audio and
  * video keep reaching Bob, his video keeps reaching her, the call stays connected on the same peer
  * connection, and a chat message from Bob is delivered (her hidden page acknowledges it). Back in
  * front: her remote video plays. Her page's timer rate is printed, not asserted: Chromium 156 does
@@ -28,7 +28,7 @@ import { printMetric } from './transfer-helpers.js';
 import { startXvfb, xvfbUnavailableReason, type VirtualDisplay } from './xvfb.js';
 
 /** Long enough for Chromium's background throttling to be in force and several stats rounds to pass. */
-const BACKGROUND_FOR_MS = 20_000;
+const BACKGROUND_FOR_MS = 15_000;
 const SAMPLE_EVERY_MS = 5_000;
 /** What drivers add to keep background tabs running at full speed; left out, the tab is throttled. */
 const UNTHROTTLING_FLAGS = [

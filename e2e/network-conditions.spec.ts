@@ -38,7 +38,7 @@ const BAD_FOR_MS = 60_000;
 const STEP_DOWN_WITHIN_MS = 15_000;
 const STEP_UP_WITHIN_MS = 30_000;
 /** How long the return to the full picture is waited for, to print it (not a bound of the issue's). */
-const FULL_RECOVERY_REPORTED_WITHIN_MS = 45_000;
+const FULL_RECOVERY_REPORTED_WITHIN_MS = 30_000;
 /**
  * At most this share of the audio played out may be concealment (NetEq making up samples for lost
  * or late packets) over the bad minute. 3 % random loss alone conceals about 3 % (less with Opus's
