@@ -15,8 +15,9 @@ export default defineConfig({
     hookTimeout: 20_000,
     pool: 'forks',
     // Vitest's default is one worker per core but one, which on CI's two cores is one: the files then
-    // run in series although most of their time is spent waiting on sockets, Redis and coturn. Three
-    // workers took the suite from ~330 s to ~170 s on two cores, with every test passing.
-    maxWorkers: 3,
+    // run in series although most of their time is spent waiting on sockets, Redis and coturn. Two
+    // workers, one a core: three took the suite from ~330 s to ~170 s, but on a machine loaded by
+    // other work as well, a Duet process then took over 20 s to start; two leave more room.
+    maxWorkers: 2,
   },
 });
