@@ -155,11 +155,14 @@ export class TestChannels extends ProviderEvents implements ChannelProvider {
     channel.send = ((data: string | ArrayBufferView) => {
       if (typeof data === 'string') {
         const header = FileChannelHeaderSchema.safeParse(parseJson(data));
-        if (header.success) {
-          const sent = this.tamperHeader?.(header.data) ?? header.data;
+        if (header.success && this.tamperHeader) {
+          const sent = this.tamperHeader(header.data);
           this.headers.push(sent);
           send(JSON.stringify(sent));
           return;
+        }
+        if (header.success) {
+          this.headers.push(header.data);
         }
         send(data);
         return;
