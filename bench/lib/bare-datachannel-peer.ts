@@ -25,6 +25,11 @@ const pc = new nodeDataChannel.PeerConnection(role ?? 'peer', { iceServers: [], 
 pc.onLocalDescription((sdp, type) => say({ kind: 'description', sdp, type }));
 pc.onLocalCandidate((candidate, mid) => say({ kind: 'candidate', candidate, mid }));
 
+// A candidate may come before the description it belongs to (the parent relays two processes'
+// lines as they come); libdatachannel throws on a candidate without a remote description, so they
+// wait for it.
+let described = false;
+const early: Array<{ candidate: string; mid: string }> = [];
 createInterface({ input: process.stdin }).on('line', (line) => {
   const message = JSON.parse(line) as {
     kind: string;
@@ -35,8 +40,16 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   };
   if (message.kind === 'description') {
     pc.setRemoteDescription(message.sdp!, message.type as 'offer' | 'answer');
+    described = true;
+    for (const { candidate, mid } of early.splice(0)) {
+      pc.addRemoteCandidate(candidate, mid);
+    }
   } else if (message.kind === 'candidate') {
-    pc.addRemoteCandidate(message.candidate!, message.mid!);
+    if (described) {
+      pc.addRemoteCandidate(message.candidate!, message.mid!);
+    } else {
+      early.push({ candidate: message.candidate!, mid: message.mid! });
+    }
   }
 });
 

@@ -155,14 +155,24 @@ export const EnvelopeSchema = z.discriminatedUnion('t', [
 ]);
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 
-/** The first (text) frame on a file channel. */
-export const FileChannelHeaderSchema = z.object({ v: Version, transferId: FrameIdSchema, offset: ByteCount });
+/**
+ * The first (text) frame on a file channel. `channelAcks: true`: this sender moves its window on the
+ * receiver's acks on the channel ({@link FileChannelAckSchema}), so a receiver that sends those may
+ * send its `file-ack` at a slower pace (docs/protocol.md, "file-ack"). Absent: pace by `file-ack`.
+ */
+export const FileChannelHeaderSchema = z.object({
+  v: Version,
+  transferId: FrameIdSchema,
+  offset: ByteCount,
+  channelAcks: z.literal(true).optional(),
+});
 export type FileChannelHeader = z.infer<typeof FileChannelHeaderSchema>;
 
 /**
  * A text frame the receiver may send back on a file channel: it stored `ack` bytes of the
  * transfer. A shortcut for the sender's window when both ends run the file in a worker (the
- * control channel's `file-ack`, which every receiver sends, lives on the page); a sender may ignore it.
+ * control channel's `file-ack`, which every receiver sends, lives on the page); a sender that says
+ * `channelAcks` in its header moves its window on it, any other may ignore it.
  */
 export const FileChannelAckSchema = z.object({ v: Version, ack: ByteCount });
 export type FileChannelAck = z.infer<typeof FileChannelAckSchema>;

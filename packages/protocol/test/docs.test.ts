@@ -120,9 +120,12 @@ describe('docs/protocol.md', () => {
       blocks.filter(
         (b) => typeof b === 'object' && b !== null && Object.keys(b).sort().join() === keys.join(),
       );
-    const headers = shaped(['offset', 'transferId', 'v']);
+    const headers = [
+      ...shaped(['offset', 'transferId', 'v']),
+      ...shaped(['channelAcks', 'offset', 'transferId', 'v']),
+    ];
     const acks = shaped(['ack', 'v']);
-    expect(headers.length).toBeGreaterThan(0);
+    expect(headers.length).toBeGreaterThan(1);
     expect(acks.length).toBeGreaterThan(0);
     for (const header of headers) {
       expect(accepts(FileChannelHeaderSchema, header), JSON.stringify(header)).toBe(true);

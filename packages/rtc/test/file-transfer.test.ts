@@ -209,7 +209,7 @@ describe('FileTransfers over real data channels', () => {
     // Chunks of 64 KiB, each byte sent once, and the send buffer never past high water + a chunk.
     expect(net.alice.opened).toHaveLength(1);
     expect(net.alice.opened[0]!.label).toBe(FILE_CHANNEL_LABEL);
-    expect(net.alice.headers).toEqual([{ v: 1, transferId: id, offset: 0 }]);
+    expect(net.alice.headers).toEqual([{ v: 1, transferId: id, offset: 0, channelAcks: true }]);
     expect(net.alice.largestChunk).toBe(64 * 1024);
     expect(net.alice.binaryChunks).toBe(12 * 16);
     expect(net.alice.binaryBytesSent).toBe(data.length);
@@ -642,7 +642,7 @@ describe('FileTransfers against a hostile peer', () => {
     bobLink.send({ kind: 'file-ack', transferId: id, offset: 3 * MiB });
     bobLink.send({ kind: 'file-resume', transferId: id, offset: 50 * MiB });
     await expect.poll(() => net.alice.headers.length).toBe(2);
-    expect(net.alice.headers[1]).toEqual({ v: 1, transferId: id, offset: window });
+    expect(net.alice.headers[1]).toEqual({ v: 1, transferId: id, offset: window, channelAcks: true });
     expect(alice.counters.ignoredBodies).toBe(1);
     await expect.poll(() => net.alice.binaryBytesSent).toBe(2 * window);
     expect(alice.counters.handlerErrors).toBe(0);

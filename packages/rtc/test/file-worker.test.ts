@@ -1,6 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileTransfers, type FileTransfersOptions } from '../src/files/file-transfers.js';
+import {
+  FILE_TRANSFER_DEFAULTS,
+  FileTransfers,
+  type FileTransfersOptions,
+} from '../src/files/file-transfers.js';
 import { serveFileWorker, type FileWorkerScope, type FromFileWorker } from '../src/files/file-worker.js';
 import type { ToFileWorker } from '../src/files/file-worker-messages.js';
 import type { TransferState, TransferView } from '../src/files/transfer-types.js';
@@ -34,10 +38,13 @@ afterEach(() => {
 function inThreadWorker(options: { ready?: boolean } = {}): {
   worker: FileWorker;
   toWorker: ToFileWorker[];
+  /** What the worker told the page. */
+  fromWorker: FromFileWorker[];
   /** Text frames the worker sent on channels it received (its acks to the sender's worker). */
   textsSentBack: string[];
 } {
   const toWorker: ToFileWorker[] = [];
+  const fromWorker: FromFileWorker[] = [];
   const textsSentBack: string[] = [];
   const workerListeners: Array<(event: { data: unknown }) => void> = [];
   const pageListeners: Array<(event: MessageEvent) => void> = [];
@@ -46,6 +53,7 @@ function inThreadWorker(options: { ready?: boolean } = {}): {
       if (message.op === 'ready' && options.ready === false) {
         return; // a worker that never starts
       }
+      fromWorker.push(message);
       queueMicrotask(() => pageListeners.forEach((l) => l({ data: message } as MessageEvent)));
     },
     addEventListener: (_type, listener) => void workerListeners.push(listener),
@@ -76,7 +84,7 @@ function inThreadWorker(options: { ready?: boolean } = {}): {
     return like;
   });
   worker.start();
-  return { worker, toWorker, textsSentBack };
+  return { worker, toWorker, fromWorker, textsSentBack };
 }
 
 async function setup(sides: { alice?: Partial<FileTransfersOptions>; bob?: Partial<FileTransfersOptions> }) {
@@ -137,15 +145,38 @@ describe('FileTransfers with the file worker', () => {
     expect(aliceWorker.toWorker.filter((m) => m.op === 'send')).toHaveLength(1);
     expect(bobWorker.toWorker.filter((m) => m.op === 'receive')).toHaveLength(1);
     expect(bobWorker.toWorker.filter((m) => m.op === 'write')).toHaveLength(0);
-    expect(ends.net.alice.headers).toEqual([{ v: 1, transferId: id, offset: 0 }]);
+    expect(ends.net.alice.headers).toEqual([{ v: 1, transferId: id, offset: 0, channelAcks: true }]);
     expect(ends.net.alice.binaryBytesSent).toBe(data.length);
-    // The receiving page saw progress through the middle, and acked on the control link.
+    // The receiving page saw progress through the middle, and acked on the control link: at its
+    // slow pace (at most every 250 ms, and the last), since the sender is paced by the channel's.
     expect(progress.some((b) => b > 0 && b < data.length)).toBe(true);
-    expect(ends.bobLink.sent.filter((b) => b.kind === 'file-ack').length).toBeGreaterThanOrEqual(12);
+    const fileAcks = ends.bobLink.sent.filter((b) => b.kind === 'file-ack');
+    expect(fileAcks.at(-1)).toEqual({ kind: 'file-ack', transferId: id, offset: data.length });
+    expect(fileAcks.length).toBeLessThan(data.length / FILE_TRANSFER_DEFAULTS.ackIntervalBytes);
     // The receiver's worker acked on the channel too (the sender's window moves without the pages).
     const channelAcks = bobWorker.textsSentBack.map((text) => JSON.parse(text) as { v: number; ack: number });
     expect(channelAcks.length).toBeGreaterThanOrEqual(12);
     expect(channelAcks.at(-1)).toEqual({ v: 1, ack: data.length });
+    // …while its page heard of it only for progress, not every 256 KiB.
+    const stored = bobWorker.fromWorker.filter((m) => m.op === 'stored');
+    expect(stored.length).toBeLessThan(channelAcks.length);
+  });
+
+  it('a sender whose header does not say channelAcks still gets a file-ack every 256 KiB', async () => {
+    const ends = await setup({
+      alice: { fileWorker: inThreadWorker().worker },
+      bob: { fileWorker: inThreadWorker().worker },
+    });
+    // What a sender from before `channelAcks` writes: it may be paced by the file-ack alone.
+    ends.net.alice.tamperHeader = ({ v, transferId, offset }) => ({ v, transferId, offset });
+    const data = randomBytes(4 * MiB);
+    const { received } = await transfer(ends, new Blob([data]));
+    expect(received.state).toBe('done');
+    // Every 256 KiB stored (the worker reports at least that often; a timer may report sooner).
+    const offsets = ends.bobLink.sent.flatMap((b) => (b.kind === 'file-ack' ? [b.offset] : []));
+    expect(offsets.at(-1)).toBe(data.length);
+    const gaps = offsets.map((offset, i) => offset - (offsets[i - 1] ?? 0));
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2 * FILE_TRANSFER_DEFAULTS.ackIntervalBytes);
   });
 
   it('resumes from what the worker stored when the channel closes mid-transfer (≤ 1 MiB sent twice)', async () => {

@@ -37,7 +37,7 @@ describe('OutgoingTransfer over a fake channel', () => {
     await expect.poll(() => channel.bytesSent).toBe(window);
     await settle(50);
     expect(channel.bytesSent).toBe(window);
-    expect(channel.headers).toEqual([{ v: 1, transferId: id, offset: 0 }]);
+    expect(channel.headers).toEqual([{ v: 1, transferId: id, offset: 0, channelAcks: true }]);
     expect(channel.binaryType).toBe('arraybuffer');
 
     peer.send({ kind: 'file-ack', transferId: id, offset: 256 * KiB });
@@ -67,6 +67,42 @@ describe('OutgoingTransfer over a fake channel', () => {
     peer.send({ kind: 'file-result', transferId: id, ok: true });
     await expect.poll(() => view(id).state).toBe('done');
     expect(view(id)).toMatchObject({ bytes: data.length, sha256: sha256(data) });
+  });
+
+  it("moves the window on the receiver's acks on the channel too; the final file-ack still ends it", async () => {
+    const ends = setup();
+    const { files, peer, view } = ends;
+    const data = randomBytes(2 * MiB);
+    const { id, channel } = await accepted(ends, data);
+    channel.open();
+    const window = FILE_TRANSFER_DEFAULTS.maxUnackedBytes;
+    await expect.poll(() => channel.bytesSent).toBe(window);
+
+    // What a receiving file worker sends back on the channel (file-worker.ts): the window moves.
+    channel.receive(JSON.stringify({ v: 1, ack: 512 * KiB }));
+    await expect.poll(() => channel.bytesSent).toBe(window + 512 * KiB);
+    await expect.poll(() => view(id).bytes).toBe(512 * KiB);
+    // Beyond what was sent, not an ack, or not JSON: ignored, the window stays.
+    channel.receive(JSON.stringify({ v: 1, ack: 2 * MiB }));
+    channel.receive(JSON.stringify({ v: 1, ack: -1 }));
+    channel.receive('not json');
+    await settle(50);
+    expect(channel.bytesSent).toBe(window + 512 * KiB);
+    expect(view(id).bytes).toBe(512 * KiB);
+
+    channel.receive(JSON.stringify({ v: 1, ack: window + 512 * KiB }));
+    await expect.poll(() => channel.bytesSent).toBe(data.length);
+    // Every byte acked on the channel: the sender still waits for the file-ack to close it.
+    channel.receive(JSON.stringify({ v: 1, ack: data.length }));
+    await settle(20);
+    expect(channel.readyState).toBe('open');
+    // A file-ack below the window (the control channel is slower) is no error.
+    peer.send({ kind: 'file-ack', transferId: id, offset: 256 * KiB });
+    peer.send({ kind: 'file-ack', transferId: id, offset: data.length });
+    await expect.poll(() => view(id).state).toBe('verifying');
+    expect(channel.readyState).toBe('closed');
+    expect(files.counters.ignoredBodies).toBe(0);
+    expect(joined(channel).equals(data)).toBe(true);
   });
 
   it('backpressure: stops at the high-water mark, goes on at bufferedamountlow (or when a poll sees it low)', async () => {
@@ -113,7 +149,7 @@ describe('OutgoingTransfer over a fake channel', () => {
     const second = channels.last;
     second.open();
     await expect.poll(() => second.bytesSent).toBe(MiB);
-    expect(second.headers).toEqual([{ v: 1, transferId: id, offset: MiB }]);
+    expect(second.headers).toEqual([{ v: 1, transferId: id, offset: MiB, channelAcks: true }]);
     expect(first.bytesSent).toBe(1.5 * MiB);
     expect(view(id).state).toBe('transferring');
     // The same request again (the receiver's reconnect crossing ours) opens nothing new.
@@ -145,7 +181,7 @@ describe('OutgoingTransfer over a fake channel', () => {
     const channel = channels.last;
     channel.open();
     await expect.poll(() => channel.bytesSent).toBe(data.length);
-    expect(channel.headers).toEqual([{ v: 1, transferId: id, offset: 0 }]);
+    expect(channel.headers).toEqual([{ v: 1, transferId: id, offset: 0, channelAcks: true }]);
   });
 
   it('a cancel stops the pump at once: channel closed, the peer told, nothing more sent', async () => {

@@ -1,4 +1,9 @@
-import { FILE_CHANNEL_LABEL, FileChannelHeaderSchema, type FileChannelHeader } from '@duet/protocol';
+import {
+  FILE_CHANNEL_LABEL,
+  FileChannelAckSchema,
+  FileChannelHeaderSchema,
+  type FileChannelHeader,
+} from '@duet/protocol';
 import type { ChannelProvider, FileChannelLike } from './transfer-types.js';
 import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
 
@@ -213,4 +218,20 @@ function parseHeader(data: unknown): FileChannelHeader | null {
   }
   const header = FileChannelHeaderSchema.safeParse(json);
   return header.success ? header.data : null;
+}
+
+/**
+ * The byte count of a receiver's ack on a file channel (`{v, ack}`), or null for any other frame.
+ * Text the sender does not understand is ignored, as the protocol says.
+ */
+export function parseChannelAck(data: unknown): number | null {
+  if (typeof data !== 'string' || data.length > 1024) {
+    return null;
+  }
+  try {
+    const parsed = FileChannelAckSchema.safeParse(JSON.parse(data));
+    return parsed.success ? parsed.data.ack : null;
+  } catch {
+    return null; // not JSON
+  }
 }

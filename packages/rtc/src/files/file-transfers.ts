@@ -266,7 +266,7 @@ export class FileTransfers extends Emitter<{ change: readonly TransferView[] }> 
   /** A channel's header names a transfer: the one we receive, if it starts where our bytes end. */
   private adopt(header: FileChannelHeader, held: HeldChannel): ChannelOwner | null {
     const t = this.transfersById.get(header.transferId);
-    return t instanceof IncomingTransfer && t.adopt(held, header.offset) ? t : null;
+    return t instanceof IncomingTransfer && t.adopt(held, header) ? t : null;
   }
 
   private readonly onReconnected = (): void => {

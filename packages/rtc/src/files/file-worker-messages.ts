@@ -23,8 +23,12 @@ export interface WorkerSendSettings {
 export type ToFileWorker =
   /** A channel the peer opened (transferred): report its header, then hold its bytes. */
   | { op: 'receive'; cid: number; channel: RTCDataChannel }
-  /** Store the bytes of channel `cid` for transfer `tid`, which holds `from` bytes so far. */
-  | { op: 'store'; cid: number; tid: string; size: number; from: number }
+  /**
+   * Store the bytes of channel `cid` for transfer `tid`, which holds `from` bytes so far. `quiet`:
+   * the sender is paced by the worker's acks on the channel, so the page needs `stored` only for
+   * its progress (every ~100 ms), not every 256 KiB for its file-ack.
+   */
+  | { op: 'store'; cid: number; tid: string; size: number; from: number; quiet: boolean }
   /** Hand the bytes of channel `cid` to the page (its transfer stores them itself). */
   | { op: 'relay'; cid: number }
   /** Bytes the page received on a channel it kept: store them for `tid`, in order. */

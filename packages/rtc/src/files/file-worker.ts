@@ -1,4 +1,5 @@
-import { FileChannelAckSchema, type FileChannelAck } from '@duet/protocol';
+import type { FileChannelAck } from '@duet/protocol';
+import { parseChannelAck } from './file-channel.js';
 import { ImageSniffer } from './file-names.js';
 import type {
   FileChannelSends,
@@ -9,7 +10,7 @@ import type {
 import { FlowControl } from './flow-control.js';
 import { createFastSha256State, type Sha256State } from './fast-sha256.js';
 import { HashedOnce } from './hashing.js';
-import { runSendLoop } from './send-loop.js';
+import { channelHeader, runSendLoop } from './send-loop.js';
 import { MemorySink } from './sinks.js';
 import { SliceReader } from './slice-reader.js';
 import { FILE_TRANSFER_DEFAULTS } from './tuning.js';
@@ -54,6 +55,10 @@ interface Store {
   stored: number;
   /** What the page was last told. */
   reported: number;
+  /** What the sender was last told on the channel. */
+  acked: number;
+  /** The page wants `stored` only for its progress (see ToFileWorker 'store'). */
+  quiet: boolean;
   reportTimer: ReturnType<typeof setTimeout> | undefined;
   /** The channel whose bytes were stored last (progress names it). */
   cid: number;
@@ -84,9 +89,15 @@ interface Channel {
 
 /** Frames a channel may deliver before the page says where they go: the sender's window and more. */
 const MAX_HELD_BYTES = 8 * 1024 * 1024;
-/** Progress is reported at least every this many bytes, and this long after the last report. */
+/**
+ * The sender is acked on the channel, and the page told, at least every this many bytes and this
+ * long after the last report; a quiet page (its sender paced by the channel's acks) only every
+ * `QUIET_REPORT_MS`: each report is a task on the page's main thread (~800 per 200 MiB otherwise),
+ * and that page only shows progress (at most every 100 ms) and acks for it (at most every 250 ms).
+ */
 const REPORT_BYTES = FILE_TRANSFER_DEFAULTS.ackIntervalBytes;
 const REPORT_DELAY_MS = 50;
+const QUIET_REPORT_MS = FILE_TRANSFER_DEFAULTS.progressIntervalMs;
 /** How far ahead of the bytes the sender announces what it may send (see `sending`). */
 const ANNOUNCE_BYTES = 1024 * 1024;
 
@@ -132,8 +143,11 @@ export function serveFileWorker(scope: FileWorkerScope): void {
         // what we already have, and tell the page at once where we really are.
         entry.skip = store.stored - message.from;
         store.cid = message.cid;
+        store.quiet = message.quiet;
         entry.store = store;
         entry.mode = 'store';
+        // A new channel: its sender (reset to where the page said) hears from us afresh.
+        store.acked = 0;
         if (store.stored > 0) {
           store.reported = 0;
           report(store);
@@ -302,17 +316,10 @@ export function serveFileWorker(scope: FileWorkerScope): void {
 
   /** The receiver's worker acked on the channel itself: the window moves without the pages. */
   function onChannelAck(tid: string, text: string): void {
-    let ack: FileChannelAck;
-    try {
-      const parsed = FileChannelAckSchema.safeParse(JSON.parse(text));
-      if (!parsed.success) {
-        return;
-      }
-      ack = parsed.data;
-    } catch {
-      return; // not JSON: ignored, like any text frame the sender does not expect
+    const ack = parseChannelAck(text);
+    if (ack !== null) {
+      onAck(tid, ack);
     }
-    onAck(tid, ack.ack);
   }
 
   function onAck(tid: string, offset: number): void {
@@ -354,29 +361,46 @@ export function serveFileWorker(scope: FileWorkerScope): void {
     }
     store.sniffer.add(bytes);
     store.stored += bytes.byteLength;
-    if (store.stored - store.reported >= REPORT_BYTES || store.stored === store.size) {
+    const due = store.stored - store.acked >= REPORT_BYTES;
+    if (store.stored === store.size || (due && !store.quiet)) {
       report(store);
-    } else {
-      store.reportTimer ??= setTimeout(() => report(store), REPORT_DELAY_MS);
+      return;
     }
+    if (due) {
+      ackOnChannel(store);
+    }
+    store.reportTimer ??= setTimeout(() => report(store), store.quiet ? QUIET_REPORT_MS : REPORT_DELAY_MS);
   }
 
+  /** Tell the page and the sender what is stored. */
   function report(store: Store): void {
     clearTimeout(store.reportTimer);
     store.reportTimer = undefined;
     if (store.stored > store.reported) {
       store.reported = store.stored;
       post({ op: 'stored', cid: store.cid, tid: store.tid, stored: store.stored });
-      // The same news straight to the sender, on the channel: its window moves without waiting for
-      // both pages (the page's file-ack on the control channel follows, for its progress).
-      const entry = channels.get(store.cid);
-      if (entry?.mode === 'store' && entry.channel.readyState === 'open') {
-        const ack: FileChannelAck = { v: 1, ack: store.stored };
-        try {
-          entry.channel.send(JSON.stringify(ack));
-        } catch {
-          // Closing: the page's file-ack still goes out.
-        }
+    }
+    ackOnChannel(store);
+  }
+
+  /**
+   * The news straight to the sender, on the channel: its window moves without waiting for both
+   * pages (the page's file-ack on the control channel follows, for its progress). What it means is
+   * what a file-ack means: these bytes are in this worker's store and hashed, where a resume starts
+   * from, so a dropped connection still costs at most the sender's window.
+   */
+  function ackOnChannel(store: Store): void {
+    if (store.stored <= store.acked) {
+      return;
+    }
+    const entry = channels.get(store.cid);
+    if (entry?.mode === 'store' && entry.channel.readyState === 'open') {
+      store.acked = store.stored;
+      const ack: FileChannelAck = { v: 1, ack: store.stored };
+      try {
+        entry.channel.send(JSON.stringify(ack));
+      } catch {
+        // Closing: the page's file-ack still goes out.
       }
     }
   }
@@ -392,6 +416,8 @@ export function serveFileWorker(scope: FileWorkerScope): void {
         sniffer: new ImageSniffer(),
         stored: 0,
         reported: 0,
+        acked: 0,
+        quiet: false,
         reportTimer: undefined,
         cid: -1,
       };
@@ -429,7 +455,7 @@ export function serveFileWorker(scope: FileWorkerScope): void {
     let announced = from;
     let sentUpTo = from;
     const start = (): void => {
-      sends.headers.push(JSON.stringify({ v: 1, transferId: tid, offset: from }));
+      sends.headers.push(JSON.stringify(channelHeader(tid, from)));
       void runSendLoop({
         channel,
         signal: entry.controller.signal,

@@ -1,4 +1,4 @@
-import type { BodyOf } from '@duet/protocol';
+import type { BodyOf, FileChannelHeader } from '@duet/protocol';
 import { binaryFrameBytes, type ChannelOwner, type HeldChannel } from './file-channel.js';
 import { ImageSniffer, sanitizeFileName } from './file-names.js';
 import { DOWNLOAD_MIME, MemorySink } from './sinks.js';
@@ -12,7 +12,8 @@ import { WorkerChannel, WorkerStore, type StoredEvent } from './worker-channels.
  *
  *   file-offer ──▶ offered; the user accepts (into a sink) or declines
  *   a channel whose header starts exactly at `received` ──▶ bytes stored and hashed in order;
- *       file-ack every 256 KiB stored, or 250 ms after the last one
+ *       file-ack every 256 KiB stored, or 250 ms after the last one (only the latter when the
+ *       file worker acks on the channel and the sender's header says it is paced by those)
  *   file-end {sha256} ──▶ kept until every byte is stored, then compared: file-result {ok}
  *   the channel breaks, the connection comes back, or nothing arrives for too long ──▶
  *       file-resume {received} (once every received byte is stored, so the offset is exact)
@@ -31,6 +32,15 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
   /** Bytes written to the sink and hashed. */
   private stored = 0;
   private lastAck = 0;
+  /**
+   * The sender is paced by our file worker's acks on the channel (its header says `channelAcks`
+   * and the worker stores this channel's bytes): the file-ack then only carries progress and the
+   * end, so it goes at most every `ackDelayMs` instead of every 256 KiB. Each file-ack is a send on
+   * the control channel from this main thread (1–6 ms in Chromium while data pours in) and a parse
+   * and an envelope ack on the sender's: ~800 of each per 200 MiB, competing with the network
+   * thread on a small machine.
+   */
+  private pacedByChannel = false;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private writes: Promise<void> = Promise.resolve();
   private readonly sniffer = new ImageSniffer();
@@ -112,7 +122,8 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
    * where our bytes end. Otherwise it is from a stale request (or a confused sender): if we have no
    * channel, say where we are.
    */
-  adopt(held: HeldChannel, offset: number): boolean {
+  adopt(held: HeldChannel, header: FileChannelHeader): boolean {
+    const { offset } = header;
     if (!this.moving()) {
       return false;
     }
@@ -126,10 +137,12 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
     clearTimeout(this.resumeTimer);
     this.ctx.log(`transfer ${this.id}: receiving from ${this.received}`);
     const { channel } = held;
+    this.pacedByChannel =
+      header.channelAcks === true && channel instanceof WorkerChannel && this.sink instanceof WorkerStore;
     if (channel instanceof WorkerChannel) {
       if (this.sink instanceof WorkerStore) {
         // Its bytes stay in the worker, which tells us what it stored.
-        channel.storeInto(this.id, this.size, this.received);
+        channel.storeInto(this.id, this.size, this.received, this.pacedByChannel);
         held.on('stored', (event) =>
           this.ctx.guard('stored', () => this.onStored((event as StoredEvent).detail)),
         );
@@ -279,7 +292,10 @@ export class IncomingTransfer extends Transfer implements ChannelOwner {
     this.meter.add(this.ctx.now(), this.stored);
     if (this.stored >= this.size) {
       this.complete();
-    } else if (this.stored - this.lastAck >= FILE_TRANSFER_DEFAULTS.ackIntervalBytes) {
+    } else if (
+      !this.pacedByChannel &&
+      this.stored - this.lastAck >= FILE_TRANSFER_DEFAULTS.ackIntervalBytes
+    ) {
       this.sendAck();
     } else {
       this.ackTimer ??= setTimeout(() => this.sendAck(), FILE_TRANSFER_DEFAULTS.ackDelayMs);

@@ -1,3 +1,4 @@
+import type { FileChannelHeader } from '@duet/protocol';
 import type { FlowControl } from './flow-control.js';
 import type { SliceReader } from './slice-reader.js';
 import type { FileChannelLike } from './transfer-types.js';
@@ -34,6 +35,15 @@ export type SendLoopEnd =
   /** `send` threw on a channel that still looked open. */
   | { end: 'send_failed'; error: unknown };
 
+/**
+ * A file channel's header. Both senders (the page's and the file worker's) move their window on the
+ * receiver's acks on the channel, and say so: the receiver may then spare its main thread the
+ * frequent `file-ack`s (incoming-transfer.ts).
+ */
+export function channelHeader(transferId: string, offset: number): FileChannelHeader {
+  return { v: 1, transferId, offset, channelAcks: true };
+}
+
 export async function runSendLoop(loop: SendLoop): Promise<SendLoopEnd> {
   const { channel, signal, reader, flow, size, chunkSize } = loop;
   const live = (): boolean => !signal.aborted && channel.readyState === 'open';
@@ -42,7 +52,7 @@ export async function runSendLoop(loop: SendLoop): Promise<SendLoopEnd> {
   }
   let offset = loop.from;
   try {
-    channel.send(JSON.stringify({ v: 1, transferId: loop.transferId, offset }));
+    channel.send(JSON.stringify(channelHeader(loop.transferId, offset)));
     while (offset < size) {
       let slice: { start: number; bytes: Uint8Array<ArrayBuffer> };
       try {

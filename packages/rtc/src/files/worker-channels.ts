@@ -66,9 +66,12 @@ export class WorkerChannel extends EventTarget implements FileChannelLike {
     this.worker.post({ op: 'close', cid: this.cid });
   }
 
-  /** Its bytes go into the worker's store for `tid`, which holds `from` bytes now. */
-  storeInto(tid: string, size: number, from: number): void {
-    this.worker.post({ op: 'store', cid: this.cid, tid, size, from });
+  /**
+   * Its bytes go into the worker's store for `tid`, which holds `from` bytes now. `quiet`: the page
+   * wants progress only every ~100 ms (the channel's acks pace the sender, see file-worker.ts).
+   */
+  storeInto(tid: string, size: number, from: number, quiet: boolean): void {
+    this.worker.post({ op: 'store', cid: this.cid, tid, size, from, quiet });
   }
 
   /** Its bytes come to the page as `message` events, as a channel's would. */

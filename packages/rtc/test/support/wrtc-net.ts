@@ -31,6 +31,8 @@ export class TestChannels extends ProviderEvents implements ChannelProvider {
   maxMessage: number | null = null;
   /** Rewrites a binary chunk before it is sent (the engine's buffer is copied first). */
   tamper: ((chunk: Uint8Array, index: number) => Uint8Array) | null = null;
+  /** Rewrites each header before it goes out (e.g. as an older sender would write it). */
+  tamperHeader: ((header: FileChannelHeader) => FileChannelHeader) | null = null;
   /** Channels the engine opened, in order. */
   readonly opened: RTCDataChannel[] = [];
   /** Channels the peer opened and this side was given. */
@@ -153,6 +155,12 @@ export class TestChannels extends ProviderEvents implements ChannelProvider {
     channel.send = ((data: string | ArrayBufferView) => {
       if (typeof data === 'string') {
         const header = FileChannelHeaderSchema.safeParse(parseJson(data));
+        if (header.success && this.tamperHeader) {
+          const sent = this.tamperHeader(header.data);
+          this.headers.push(sent);
+          send(JSON.stringify(sent));
+          return;
+        }
         if (header.success) {
           this.headers.push(header.data);
         }
