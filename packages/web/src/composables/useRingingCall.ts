@@ -19,9 +19,12 @@ export function useRingingCall(kind: RingKind): {
     if (busy.value) {
       return;
     }
+    // The action first: answering starts the core's answer in a microtask, and this busy state
+    // queues a render; queued first, that render (and the call screen's with it) went ahead of the answer.
+    const done = action();
     busy.value = true;
     tone.stop();
-    await action();
+    await done;
     if (mounted) {
       busy.value = false;
       tone.start(kind);
